@@ -1,0 +1,22 @@
+"""Search spaces: genomes <-> genotypes, canonical keys and the published zoo (numpy only)."""
+
+from nsga_lightning.spaces.macro import MacroGenotype, MacroSpace, PhaseGraph
+from nsga_lightning.spaces.micro import OPS, MicroGenotype, MicroSpace
+from nsga_lightning.spaces.registry import SearchSpace, make_space, resolve_genotype
+from nsga_lightning.spaces.zoo import MACRO_ZOO, MICRO_ZOO, macro_genotype, micro_genotype
+
+__all__ = [
+    "OPS",
+    "MACRO_ZOO",
+    "MICRO_ZOO",
+    "MacroGenotype",
+    "MacroSpace",
+    "MicroGenotype",
+    "MicroSpace",
+    "PhaseGraph",
+    "SearchSpace",
+    "macro_genotype",
+    "make_space",
+    "micro_genotype",
+    "resolve_genotype",
+]

@@ -1,0 +1,38 @@
+"""Shared checks for integer genomes (numpy only)."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+
+def as_int_genome(genome: Sequence[int] | np.ndarray, n_var: int, space: str) -> np.ndarray:
+    """Return ``genome`` as a 1-D int64 array of length ``n_var``.
+
+    Raises:
+        ValueError: if it has the wrong length or holds a non-integer value.
+    """
+    array = np.asarray(genome)
+    if array.ndim != 1 or array.size != n_var:
+        raise ValueError(f"a {space} genome has {n_var} integers, got shape {tuple(array.shape)}")
+    if array.dtype.kind == "f":
+        if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
+            bad = int(np.flatnonzero(~np.isfinite(array) | (array != np.round(array)))[0])
+            raise ValueError(f"{space} genome position {bad}: value {array[bad]} is not an integer")
+    elif array.dtype.kind not in "iub":
+        raise ValueError(f"a {space} genome must hold integers, got dtype {array.dtype}")
+    return array.astype(np.int64)
+
+
+def check_bounds(
+    genome: np.ndarray, lower: np.ndarray, upper: np.ndarray, describe: Callable[[int], str]
+) -> None:
+    """Raise ``ValueError`` for the first position outside ``[lower, upper]``, naming it and its range."""
+    outside = np.flatnonzero((genome < lower) | (genome > upper))
+    if outside.size:
+        i = int(outside[0])
+        raise ValueError(
+            f"genome position {i} ({describe(i)}): value {int(genome[i])} outside the allowed range "
+            f"{int(lower[i])}..{int(upper[i])}"
+        )

@@ -1,0 +1,95 @@
+"""The search-space interface and a factory by name."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from nsga_lightning.spaces.macro import MacroSpace
+from nsga_lightning.spaces.micro import MicroSpace
+
+SPACES = ("micro", "macro")
+
+
+class SearchSpace(Protocol):
+    """What the search needs of a space: integer bounds, sampling, decoding and a canonical key."""
+
+    name: str
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @property
+    def n_var(self) -> int: ...
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray: ...
+
+    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray: ...
+
+    def decode(self, genome: Sequence[int] | np.ndarray): ...
+
+    def key(self, genome: Sequence[int] | np.ndarray) -> str: ...
+
+
+def make_space(name: str, n_blocks: int = 5, n_nodes: int = 6) -> MicroSpace | MacroSpace:
+    """Build a space by name (``"micro"`` uses ``n_blocks``, ``"macro"`` uses ``n_nodes``).
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name == "micro":
+        return MicroSpace(n_blocks)
+    if name == "macro":
+        return MacroSpace(n_nodes)
+    raise ValueError(f"unknown search space {name!r}; choose one of: {', '.join(SPACES)}")
+
+
+def resolve_genotype(space: str, value: object, n_blocks: int = 5, n_nodes: int = 6):
+    """Turn a config value into a genotype of ``space``.
+
+    Accepted: a zoo name (``"NSGANet"``); a flat genome (list of ints); for micro a dict with
+    ``normal``/``normal_concat``/``reduce``/``reduce_concat``; for macro a dict ``{"genome": [...],
+    "n_nodes": 6}`` or the original's nested per-phase lists; or an already decoded genotype.
+
+    Raises:
+        KeyError: for an unknown zoo name (listing the known ones).
+        ValueError: for anything malformed, saying what is accepted.
+    """
+    from nsga_lightning.spaces.macro import MacroGenotype
+    from nsga_lightning.spaces.micro import MicroGenotype
+    from nsga_lightning.spaces.zoo import macro_genotype, micro_genotype
+
+    if space not in SPACES:
+        raise ValueError(f"unknown search space {space!r}; choose one of: {', '.join(SPACES)}")
+    if isinstance(value, (MicroGenotype, MacroGenotype)):
+        expected = MicroGenotype if space == "micro" else MacroGenotype
+        if not isinstance(value, expected):
+            raise ValueError(f"a {type(value).__name__} cannot be used in the {space} space")
+        return value
+    if isinstance(value, str):
+        return micro_genotype(value) if space == "micro" else macro_genotype(value)
+    if isinstance(value, dict):
+        if space == "micro":
+            return MicroGenotype.from_dict(value)
+        if set(value) - {"genome", "n_nodes"} or "genome" not in value:
+            raise ValueError(f"a macro genotype dict has keys 'genome' and optionally 'n_nodes'; got {sorted(value)}")
+        genome = value["genome"]
+        n_nodes = int(value.get("n_nodes", n_nodes))
+        return MacroSpace(n_nodes).decode(_flat(genome))
+    if isinstance(value, (list, tuple, np.ndarray)):
+        if space == "macro":
+            return MacroSpace(n_nodes).decode(_flat(value))
+        return MicroSpace(n_blocks).decode(value)
+    raise ValueError(
+        f"genotype must be a zoo name, a genome (list of ints) or a genotype mapping; got {type(value).__name__}"
+    )
+
+
+def _flat(genome: object) -> list[int]:
+    """Accept the macro genome flat or in the original's nested per-phase form."""
+    from nsga_lightning.spaces.macro import flatten_nested
+
+    items = list(genome)  # type: ignore[call-overload]
+    if items and isinstance(items[0], (list, tuple)):
+        return list(flatten_nested(items))
+    return [int(b) for b in items]
