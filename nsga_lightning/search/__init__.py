@@ -1,0 +1,61 @@
+"""The search: evaluation interface, NSGA-Net operators, the SQLite archive, the runner and Pareto helpers.
+
+This is the only package that imports pymoo. It never imports ``nsga_lightning.data``, torch or lightning
+(a trainer-based evaluator lives in its own module and is imported explicitly).
+"""
+
+from nsga_lightning.search.archive import Archive, ArchiveRow, GenerationRow, fingerprint
+from nsga_lightning.search.callback import SearchCallback
+from nsga_lightning.search.evaluator import (
+    OBJECTIVES,
+    Candidate,
+    Evaluation,
+    Evaluator,
+    FunctionEvaluator,
+    check_evaluation,
+    derive_seed,
+    safe_evaluate,
+)
+from nsga_lightning.search.operators import (
+    IntegerPolynomialMutation,
+    KeyDuplicateElimination,
+    NSGANetOperators,
+    SpaceSampling,
+    binary_tournament,
+)
+from nsga_lightning.search.pareto import (
+    hypervolume,
+    non_dominated_ranks,
+    objective_matrix,
+    pareto_front,
+    write_pareto_csv,
+)
+from nsga_lightning.search.runner import SearchResult, SearchRunner
+
+__all__ = [
+    "OBJECTIVES",
+    "Archive",
+    "ArchiveRow",
+    "Candidate",
+    "Evaluation",
+    "Evaluator",
+    "FunctionEvaluator",
+    "GenerationRow",
+    "IntegerPolynomialMutation",
+    "KeyDuplicateElimination",
+    "NSGANetOperators",
+    "SearchCallback",
+    "SearchResult",
+    "SearchRunner",
+    "SpaceSampling",
+    "binary_tournament",
+    "check_evaluation",
+    "derive_seed",
+    "fingerprint",
+    "hypervolume",
+    "non_dominated_ranks",
+    "objective_matrix",
+    "pareto_front",
+    "safe_evaluate",
+    "write_pareto_csv",
+]

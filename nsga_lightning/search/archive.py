@@ -1,0 +1,405 @@
+"""The run archive: one SQLite file (``archive.sqlite``) in the run directory.
+
+Tables:
+    ``meta(name PRIMARY KEY, value)``: ``fingerprint`` (sha256 of the canonical JSON of the configuration that
+        affects results), ``config`` (that JSON), ``schema_version``, ``created``.
+    ``architectures``: one row per evaluated architecture, committed as each finishes; ``key`` is the
+        canonical key (PRIMARY KEY). Columns: genome (JSON), genotype (JSON), generation (first asked in),
+        seed, status ('ok'/'failed'), error, madds, params (copies of the objectives for SQL queries),
+        objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time).
+    ``generations``: one row per completed generation: population keys (JSON, survivor order), rank and
+        crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
+        ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
+        created.
+
+The database runs in WAL mode with ``synchronous=FULL`` and commits every row at once, so a killed process
+loses at most the candidate that was running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nsga_lightning.search.evaluator import Candidate, Evaluation
+
+FILENAME = "archive.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS architectures (
+    key TEXT PRIMARY KEY, genome TEXT NOT NULL, genotype TEXT, generation INTEGER NOT NULL,
+    seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+    error REAL, madds INTEGER, params INTEGER, objectives TEXT NOT NULL,
+    seconds REAL NOT NULL, error_text TEXT, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS generations (
+    generation INTEGER PRIMARY KEY, population TEXT NOT NULL, rank TEXT NOT NULL, crowding TEXT NOT NULL,
+    rng_state TEXT NOT NULL, created TEXT NOT NULL
+);
+"""
+_ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created"
+
+
+@dataclass(frozen=True)
+class ArchiveRow:
+    """One evaluated architecture."""
+
+    key: str
+    genome: list[int]
+    genotype: Any
+    generation: int
+    seed: int
+    status: str
+    objectives: dict[str, float]
+    seconds: float
+    error_text: str | None
+    created: str
+
+    @property
+    def is_ok(self) -> bool:
+        """Whether it was evaluated successfully (failed rows are infeasible)."""
+        return self.status == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat mapping (objectives as top-level ``error``/``madds``/``params`` keys), e.g. for plots."""
+        flat = {"key": self.key, "generation": self.generation, "seed": self.seed, "status": self.status}
+        flat.update(self.objectives)
+        flat.update(
+            seconds=self.seconds,
+            error_text=self.error_text,
+            genome=list(self.genome),
+            genotype=self.genotype,
+            created=self.created,
+        )
+        return flat
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    """One completed generation: the surviving population and the RNG state to continue from."""
+
+    generation: int
+    population: list[str]
+    rank: list[int | None]
+    crowding: list[float | None]
+    rng_state: dict[str, Any]
+    created: str
+
+
+def fingerprint(config: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, compact) of ``config``."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted-key compact JSON; numpy scalars and arrays become plain numbers and lists."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def genotype_data(genotype: Any) -> Any:
+    """A JSON-friendly form of a decoded genotype (``to_dict()`` when it has one)."""
+    if genotype is None:
+        return None
+    if hasattr(genotype, "to_dict"):
+        return genotype.to_dict()
+    if hasattr(genotype, "_asdict"):
+        return genotype._asdict()
+    return repr(genotype)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Archive:
+    """The SQLite archive of one run.
+
+    Args:
+        run_dir: the run directory (created if missing); the database is ``run_dir/archive.sqlite``.
+        config: the configuration that affects results. A new archive stores its fingerprint; an existing one
+            must match it. ``None`` opens an existing archive for reading without the check.
+
+    Raises:
+        ValueError: if the archive was created with a different configuration.
+        FileNotFoundError: if ``config`` is ``None`` and there is no archive.
+    """
+
+    def __init__(self, run_dir: str | Path, config: Mapping[str, Any] | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / FILENAME
+        if config is None and not self.path.exists():
+            raise FileNotFoundError(f"no archive at {self.path}")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit; explicit transactions
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        if config is not None:
+            self._check_config(config)
+
+    def _check_config(self, config: Mapping[str, Any]) -> None:
+        text = canonical_json(config)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        stored = self.meta()
+        if "fingerprint" not in stored:
+            with self._transaction():
+                for name, value in (
+                    ("fingerprint", digest),
+                    ("config", text),
+                    ("schema_version", str(SCHEMA_VERSION)),
+                    ("created", _now()),
+                ):
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+            return
+        if stored["fingerprint"] != digest:
+            differences = _differences(json.loads(stored.get("config", "{}")), json.loads(text))
+            raise ValueError(
+                f"the run directory {self.run_dir} holds a search with a different configuration "
+                f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
+            )
+
+    def meta(self) -> dict[str, str]:
+        """The ``meta`` table as a dict."""
+        return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+
+    def config(self) -> dict[str, Any]:
+        """The stored configuration (empty if none)."""
+        return json.loads(self.meta().get("config", "{}"))
+
+    # -- architectures --------------------------------------------------------------------------------------
+
+    def add(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
+        """Commit one evaluated candidate and return its row.
+
+        Raises:
+            ValueError: if the key is already archived or the evaluation belongs to another key.
+        """
+        if evaluation.key != candidate.key:
+            raise ValueError(f"evaluation for {evaluation.key!r} given for candidate {candidate.key!r}")
+        objectives = dict(evaluation.objectives) if evaluation.is_ok else {}
+        values = (
+            candidate.key,
+            canonical_json([int(g) for g in candidate.genome]),
+            canonical_json(genotype_data(candidate.genotype)),
+            int(candidate.generation),
+            int(candidate.seed),
+            evaluation.status,
+            objectives.get("error"),
+            objectives.get("madds"),
+            objectives.get("params"),
+            json.dumps(objectives, sort_keys=True),
+            float(evaluation.seconds),
+            evaluation.error_text,
+            _now(),
+        )
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO architectures (key, genome, genotype, generation, seed, status, error, "
+                    "madds, params, objectives, seconds, error_text, created) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    values,
+                )
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"architecture {candidate.key!r} is already in the archive") from exc
+        row = self.get(candidate.key)
+        assert row is not None  # just inserted
+        return row
+
+    def get(self, key: str) -> ArchiveRow | None:
+        """The row of ``key``, or ``None``."""
+        found = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM architectures WHERE key = ?", (key,)).fetchone()
+        return _row(found) if found else None
+
+    def get_many(self, keys: Sequence[str]) -> list[ArchiveRow]:
+        """Rows of ``keys`` in that order.
+
+        Raises:
+            KeyError: naming a key that is not archived.
+        """
+        out = []
+        for key in keys:
+            row = self.get(key)
+            if row is None:
+                raise KeyError(f"architecture {key!r} is not in the archive {self.path}")
+            out.append(row)
+        return out
+
+    def rows(self, status: str | None = None) -> list[ArchiveRow]:
+        """All rows (or those with ``status``), ordered by generation, then key."""
+        sql = f"SELECT {_ROW_COLUMNS} FROM architectures"
+        args: tuple = ()
+        if status is not None:
+            sql, args = sql + " WHERE status = ?", (status,)
+        return [_row(r) for r in self._db.execute(sql + " ORDER BY generation, key", args).fetchall()]
+
+    def keys(self, before_generation: int | None = None) -> set[str]:
+        """Keys of all rows, or of those first asked for before ``before_generation``."""
+        if before_generation is None:
+            found = self._db.execute("SELECT key FROM architectures")
+        else:
+            found = self._db.execute(
+                "SELECT key FROM architectures WHERE generation < ?", (before_generation,)
+            )
+        return {k for (k,) in found.fetchall()}
+
+    def __contains__(self, key: object) -> bool:
+        return self._db.execute("SELECT 1 FROM architectures WHERE key = ?", (key,)).fetchone() is not None
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM architectures").fetchone()[0])
+
+    # -- generations ----------------------------------------------------------------------------------------
+
+    def record_generation(
+        self,
+        generation: int,
+        population: Sequence[str],
+        rank: Sequence[int | None],
+        crowding: Sequence[float | None],
+        rng_state: Mapping[str, Any],
+    ) -> GenerationRow:
+        """Commit the row of a completed generation (replacing none: a generation is recorded once).
+
+        Raises:
+            ValueError: if the generation is already recorded.
+        """
+        values = (
+            int(generation),
+            json.dumps(list(population)),
+            json.dumps([_opt_int(r) for r in rank]),
+            json.dumps([_opt_float(c) for c in crowding]),
+            json.dumps(rng_state, default=_plain),
+            _now(),
+        )
+        try:
+            with self._transaction():
+                self._db.execute("INSERT INTO generations VALUES (?,?,?,?,?,?)", values)
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"generation {generation} is already recorded in {self.path}") from exc
+        return self.generation(generation)
+
+    def generation(self, generation: int) -> GenerationRow:
+        """The row of one generation.
+
+        Raises:
+            KeyError: if it is not recorded.
+        """
+        found = self._db.execute("SELECT * FROM generations WHERE generation = ?", (generation,)).fetchone()
+        if found is None:
+            raise KeyError(f"generation {generation} is not recorded in {self.path}")
+        return _generation(found)
+
+    def generations(self) -> list[GenerationRow]:
+        """All generation rows, in order."""
+        return [_generation(r) for r in self._db.execute("SELECT * FROM generations ORDER BY generation")]
+
+    def last_generation(self) -> GenerationRow | None:
+        """The last completed generation, or ``None`` before generation 0 completes."""
+        found = self._db.execute("SELECT * FROM generations ORDER BY generation DESC LIMIT 1").fetchone()
+        return _generation(found) if found else None
+
+    # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> Archive:  # noqa: PYI034 - Self needs Python 3.11
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _row(r: tuple) -> ArchiveRow:
+    key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r
+    return ArchiveRow(
+        key,
+        json.loads(genome),
+        json.loads(genotype) if genotype else None,
+        int(generation),
+        int(seed),
+        status,
+        json.loads(objectives),
+        float(seconds),
+        error_text,
+        created,
+    )
+
+
+def _generation(r: tuple) -> GenerationRow:
+    generation, population, rank, crowding, rng_state, created = r
+    return GenerationRow(
+        int(generation),
+        json.loads(population),
+        json.loads(rank),
+        json.loads(crowding),
+        json.loads(rng_state),
+        created,
+    )
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "", limit: int = 6) -> str:
+    """A short 'name: stored -> given' list of what differs between two configurations."""
+    items: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for name in sorted(set(a) | set(b)):
+                walk(a.get(name, "<absent>"), b.get(name, "<absent>"), f"{path}.{name}" if path else name)
+        elif a != b:
+            items.append(f"{path or '<config>'}: stored {_short(a)} -> given {_short(b)}")
+
+    walk(dict(old), dict(new), prefix)
+    if not items:
+        return "unknown (the stored configuration could not be compared)"
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."

@@ -1,0 +1,264 @@
+"""NSGA-Net's genetic operators on the modern pymoo API (0.6).
+
+* sampling: uniform integers within the bounds (``space.sample``);
+* mating selection: binary tournament, by constraint violation, then domination, then larger crowding
+  distance, random on ties (NSGA-II's ``comp_by_dom_and_crowding``);
+* crossover: two-point (``PointCrossover(n_points=2)``), always applied;
+* mutation: polynomial mutation, eta 3, per-variable probability ``1/n_var``, on integers as the original
+  does: bounds widened to ``[xl - 0.5, xu + 0.5]``, perturbed, rounded, clipped back into the bounds;
+* duplicate elimination by canonical key, against the offspring themselves, the parents and an excluded set
+  (the archive of every evaluated architecture);
+* survival: rank and crowding (``RankAndCrowding``).
+
+Randomness: every operator takes an explicit ``np.random.Generator`` (pymoo's ``random_state``); pymoo would
+otherwise draw a fresh unseeded generator, so callers must always pass one. The global numpy RNG is never
+used.
+Failed candidates are infeasible: one inequality constraint, ``G = 1`` when failed and ``0`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.mating import Mating
+from pymoo.core.population import Population
+from pymoo.core.problem import Problem
+from pymoo.core.sampling import Sampling
+from pymoo.core.variable import get
+from pymoo.operators.crossover.pntx import PointCrossover
+from pymoo.operators.mutation.pm import PM, mut_pm
+from pymoo.operators.repair.rounding import RoundingRepair
+from pymoo.operators.selection.tournament import TournamentSelection
+from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
+from pymoo.util.dominator import Dominator
+
+from nsga_lightning.spaces import SearchSpace
+
+ETA = 3.0
+MAX_MATING_ROUNDS = 100
+
+
+def make_problem(space: SearchSpace, n_obj: int) -> Problem:
+    """A bounds-only pymoo problem (pymoo never evaluates it); one constraint marks failed candidates."""
+    return Problem(
+        n_var=space.n_var,
+        n_obj=n_obj,
+        n_ieq_constr=1,
+        xl=np.asarray(space.lower, dtype=float),
+        xu=np.asarray(space.upper, dtype=float),
+        vtype=int,
+    )
+
+
+def make_population(
+    genomes: np.ndarray, keys: Sequence[str], F: np.ndarray, failed: Sequence[bool]
+) -> Population:
+    """A pymoo population of evaluated individuals; failed ones get ``F = inf`` and ``CV = 1``."""
+    cv = np.asarray(failed, dtype=float)[:, None]  # (n, 1)
+    F = np.where(cv > 0, np.inf, np.asarray(F, dtype=float))  # (n, n_obj)
+    pop = Population.new("X", np.asarray(genomes, dtype=np.int64), "F", F, "G", cv.copy(), "CV", cv)
+    for ind, key in zip(pop, keys):
+        ind.set("key", key)
+    return pop
+
+
+class SpaceSampling(Sampling):
+    """Integer random sampling through ``space.sample`` (uniform within the bounds)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def _do(
+        self,
+        problem: Problem,
+        n_samples: int,
+        *args: Any,
+        random_state: np.random.Generator = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        return np.asarray(self.space.sample(random_state, n_samples), dtype=np.int64)
+
+
+def binary_tournament(
+    pop: Population, P: np.ndarray, random_state: np.random.Generator = None, **kwargs: Any
+) -> np.ndarray:
+    """Winners of the tournaments ``P`` (``(n, 2)`` indices into ``pop``), NSGA-II's dominance/crowding rule.
+
+    Reads ``F``, ``CV`` and ``crowding`` (set by :func:`rank_population` / survival) from the population.
+    """
+    if P.shape[1] != 2:
+        raise ValueError(f"binary tournament needs pairs, got tournaments of size {P.shape[1]}")
+    F = pop.get("F").astype(float)
+    cv = pop.get("CV").astype(float)[:, 0]
+    crowding = np.array(
+        [np.nan if c is None else c for c in pop.get("crowding", to_numpy=False)], dtype=float
+    )
+    return _tournament_winners(F, cv, crowding, P, random_state)
+
+
+def _tournament_winners(
+    F: np.ndarray, cv: np.ndarray, crowding: np.ndarray, P: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    winners = np.empty(len(P), dtype=int)
+    for i, (a, b) in enumerate(P):
+        if cv[a] > 0 or cv[b] > 0:  # at least one failed: smaller violation wins
+            better = _better(a, -cv[a], b, -cv[b])
+        else:
+            relation = Dominator.get_relation(F[a], F[b])
+            better = a if relation == 1 else b if relation == -1 else _better(a, crowding[a], b, crowding[b])
+        winners[i] = better if better is not None else rng.choice([a, b])
+    return winners
+
+
+def _better(a: int, value_a: float, b: int, value_b: float) -> int | None:
+    """The index with the larger value, or ``None`` on a tie."""
+    if value_a > value_b:
+        return a
+    if value_b > value_a:
+        return b
+    return None
+
+
+class IntegerPolynomialMutation(PM):
+    """Polynomial mutation on integer genes, as the original applies it.
+
+    Each gene mutates with probability ``prob_var`` (default ``1/n_var``); the perturbation uses bounds
+    widened by 0.5 on both sides so every integer value is equally reachable, then the result is rounded and
+    clipped.
+    """
+
+    def __init__(self, eta: float = ETA, prob_var: float | None = None) -> None:
+        super().__init__(prob=1.0, eta=eta, prob_var=prob_var, vtype=float, repair=RoundingRepair())
+
+    def _do(
+        self,
+        problem: Problem,
+        X: np.ndarray,
+        params: Any = None,
+        *args: Any,
+        random_state: np.random.Generator = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        eta = get(self.eta, size=len(X))
+        prob_var = self.get_prob_var(problem, size=len(X))
+        Xp = mut_pm(
+            X.astype(float),
+            problem.xl - 0.5,
+            problem.xu + 0.5,
+            eta,
+            prob_var,
+            at_least_once=False,
+            random_state=random_state,
+        )
+        return _round_clip(Xp, problem.xl, problem.xu)
+
+
+def _round_clip(X: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    return np.clip(np.around(X), lower, upper)  # (n, n_var) float holding integers
+
+
+class KeyDuplicateElimination(DuplicateElimination):
+    """Drops offspring whose canonical key repeats another offspring, a parent or an excluded key."""
+
+    def __init__(self, space: SearchSpace, excluded: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.space = space
+        self.excluded = set(excluded)
+
+    def keys(self, pop: Population) -> list[str]:
+        """Canonical keys of ``pop``, computed once and cached on each individual."""
+        out = []
+        for ind in pop:
+            key = ind.get("key")
+            if key is None:
+                key = self.space.key(np.asarray(ind.X).astype(np.int64))
+                ind.set("key", key)
+            out.append(key)
+        return out
+
+    def _do(self, pop: Population, other: Population | None, is_duplicate: np.ndarray) -> np.ndarray:
+        keys = self.keys(pop)
+        if other is None:  # against itself and the excluded set: keep first occurrences
+            seen = set(self.excluded)
+            for i, key in enumerate(keys):
+                is_duplicate[i] |= key in seen
+                seen.add(key)
+        else:
+            taken = set(self.keys(other))
+            is_duplicate |= np.array([key in taken for key in keys], dtype=bool)
+        return is_duplicate
+
+
+class NSGANetOperators:
+    """The operator set of one search: mating (selection, crossover, mutation, key dedup) and survival.
+
+    Args:
+        space: the search space (bounds, sampling, canonical keys).
+        n_obj: number of objectives.
+        eta: polynomial-mutation distribution index (NSGA-Net: 3).
+        prob_var: per-gene mutation probability; ``None`` means ``1/n_var``.
+        max_mating_rounds: mating rounds tried before giving up on finding enough unique offspring.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        n_obj: int,
+        eta: float = ETA,
+        prob_var: float | None = None,
+        max_mating_rounds: int = MAX_MATING_ROUNDS,
+    ) -> None:
+        self.space = space
+        self.problem = make_problem(space, n_obj)
+        self.sampling = SpaceSampling(space)
+        self.selection = TournamentSelection(func_comp=binary_tournament, pressure=2)
+        self.crossover = PointCrossover(n_points=2, prob=1.0)
+        self.mutation = IntegerPolynomialMutation(
+            eta=eta, prob_var=prob_var if prob_var else 1.0 / space.n_var
+        )
+        self.survival = RankAndCrowding()
+        self.max_mating_rounds = max_mating_rounds
+
+    def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
+        """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded``."""
+        dedup = KeyDuplicateElimination(self.space, excluded)
+        out = Population.create()
+        for _ in range(self.max_mating_rounds):
+            if len(out) >= n:
+                break
+            drawn = self.sampling.do(self.problem, n - len(out), random_state=rng)
+            out = Population.merge(out, dedup.do(drawn, out))
+        return out[:n]
+
+    def mate(
+        self, pop: Population, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()
+    ) -> Population:
+        """Up to ``n`` offspring with unique keys, new to ``pop`` and ``excluded`` (pymoo's mating loop)."""
+        mating = Mating(
+            self.selection,
+            self.crossover,
+            self.mutation,
+            eliminate_duplicates=KeyDuplicateElimination(self.space, excluded),
+            n_max_iterations=self.max_mating_rounds,
+        )
+        off = mating.do(self.problem, pop, n, random_state=rng)
+        for ind in off:
+            ind.X = np.asarray(ind.X).astype(np.int64)
+        return off
+
+    def rank(self, pop: Population, rng: np.random.Generator) -> Population:
+        """Assign rank and crowding to every feasible individual without removing any (no randomness used)."""
+        return self.survive(pop, len(pop), rng)
+
+    def survive(self, pop: Population, n_survive: int, rng: np.random.Generator) -> Population:
+        """Keep ``n_survive`` by rank and crowding, failed ones last (their rank and crowding: ``None``)."""
+        survivors = self.survival.do(self.problem, pop, n_survive=n_survive, random_state=rng)
+        for ind in survivors:
+            if ind.CV[0] > 0:
+                ind.set("rank", None)
+                ind.set("crowding", None)
+        return survivors
