@@ -1,0 +1,37 @@
+"""Torch modules built from genotypes: operations, cells, phases, networks, complexity and weight import."""
+
+from nsga_lightning.nn.base import ArchitectureNetwork
+from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
+from nsga_lightning.nn.complexity import count_madds, count_parameters
+from nsga_lightning.nn.macro import DECODERS, MacroNetwork
+from nsga_lightning.nn.micro import MicroNetwork
+from nsga_lightning.nn.networks import build_network
+from nsga_lightning.nn.ops import OP_BUILDERS, build_op, drop_path
+from nsga_lightning.nn.phases import DensePhase, ResidualPhase
+from nsga_lightning.nn.pretrained import (
+    convert_original_state_dict,
+    load_original_checkpoint,
+    load_original_state_dict,
+    original_key_map,
+)
+
+__all__ = [
+    "DECODERS",
+    "OP_BUILDERS",
+    "ArchitectureNetwork",
+    "AuxiliaryHeadCIFAR",
+    "Cell",
+    "DensePhase",
+    "MacroNetwork",
+    "MicroNetwork",
+    "ResidualPhase",
+    "build_network",
+    "build_op",
+    "convert_original_state_dict",
+    "count_madds",
+    "count_parameters",
+    "drop_path",
+    "load_original_checkpoint",
+    "load_original_state_dict",
+    "original_key_map",
+]

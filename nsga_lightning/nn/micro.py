@@ -1,0 +1,114 @@
+"""Micro-space networks: the search-time CIFAR network and the final-training pyramid network."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from nsga_lightning.nn.base import ArchitectureNetwork
+from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
+from nsga_lightning.nn.ops import OP_BUILDERS
+from nsga_lightning.spaces.micro import MicroGenotype, validate_genotype
+
+STEM_MULTIPLIER = 3
+
+
+class MicroNetwork(ArchitectureNetwork):
+    """A stack of ``layers`` cells over a 3x3 stem, with global average pooling and a linear classifier.
+
+    Cells ``layers // 3`` and ``2 * layers // 3`` are reduction cells. With ``filter_increment=None`` this is
+    the original's search-time ``NetworkCIFAR``: cell ``i`` works on ``C`` channels, doubled at each reduction
+    cell.
+    With an integer increment it is the final-training ``PyramidNetworkCIFAR``: cell ``i`` works on
+    ``C + i * filter_increment`` channels and reductions do not double. The stem is Conv3x3(3 -> 3C) -> BN.
+
+    Args:
+        genotype: the normal and reduction cells (each with its own concat list and number of blocks).
+        num_classes: number of classes.
+        init_channels: ``C``, the first cell's working channels.
+        layers: number of cells (at least 3).
+        filter_increment: ``None`` for the doubling network, else the per-cell channel increment (>= 0).
+        se: squeeze-and-excitation on the output of every cell.
+        auxiliary: CIFAR auxiliary head on the output of cell ``2 * layers // 3`` (used in training mode
+            only).
+
+    Raises:
+        ValueError: for out-of-range options or a genotype with an unknown op.
+    """
+
+    space = "micro"
+
+    def __init__(
+        self,
+        genotype: MicroGenotype,
+        *,
+        num_classes: int = 10,
+        init_channels: int = 16,
+        layers: int = 8,
+        filter_increment: int | None = None,
+        se: bool = False,
+        auxiliary: bool = False,
+    ) -> None:
+        super().__init__()
+        _check_options(num_classes, init_channels, layers, filter_increment)
+        validate_genotype(genotype, ops=tuple(OP_BUILDERS))
+        self.genotype = genotype
+        self.layers = layers
+        self.filter_increment = filter_increment
+        self.reduction_cells = (layers // 3, 2 * layers // 3)
+        self.auxiliary_cell = 2 * layers // 3
+
+        stem_channels = STEM_MULTIPLIER * init_channels
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, stem_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(stem_channels),
+        )
+        prev_prev, prev, channels = stem_channels, stem_channels, init_channels
+        reduction_prev = False
+        cells = []
+        auxiliary_channels = 0
+        for i in range(layers):
+            reduction = i in self.reduction_cells
+            if reduction and filter_increment is None:
+                channels *= 2
+            units, concat = (
+                (genotype.reduce, genotype.reduce_concat)
+                if reduction
+                else (genotype.normal, genotype.normal_concat)
+            )
+            cell = Cell(units, concat, prev_prev, prev, channels, reduction, reduction_prev, se=se)
+            cells.append(cell)
+            prev_prev, prev = prev, cell.out_channels
+            reduction_prev = reduction
+            if i == self.auxiliary_cell:
+                auxiliary_channels = prev
+            if filter_increment is not None:
+                channels += filter_increment
+        self.cells = nn.ModuleList(cells)
+        if auxiliary:
+            self.auxiliary_head = AuxiliaryHeadCIFAR(auxiliary_channels, num_classes)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(prev, num_classes)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Images ``(N, 3, 32, 32)`` -> ``(logits (N, classes), aux logits (N, classes) or None)``."""
+        aux_logits = None
+        s0 = s1 = self.stem(x)  # (N, 3C, 32, 32)
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)  # s1: (N, m * C_i, H_i, W_i)
+            if i == self.auxiliary_cell and self.auxiliary_head is not None and self.training:
+                aux_logits = self.auxiliary_head(s1)  # (N, classes); needs an 8x8 map (32x32 input)
+        pooled = self.global_pooling(s1).flatten(1)  # (N, m * C_last)
+        return self.classifier(pooled), aux_logits
+
+
+def _check_options(num_classes: int, init_channels: int, layers: int, filter_increment: int | None) -> None:
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    if init_channels < 1:
+        raise ValueError(f"init_channels must be >= 1, got {init_channels}")
+    if layers < 3:
+        raise ValueError(f"layers must be >= 3 (cells layers//3 and 2*layers//3 reduce), got {layers}")
+    if filter_increment is not None and filter_increment < 0:
+        raise ValueError(
+            f"filter_increment must be None (channels double at reductions) or >= 0, got {filter_increment}"
+        )

@@ -1,0 +1,81 @@
+"""The one builder of architecture networks from a space name and any genotype value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nsga_lightning.nn.base import ArchitectureNetwork
+from nsga_lightning.nn.macro import DECODERS, MacroNetwork
+from nsga_lightning.nn.micro import MicroNetwork
+from nsga_lightning.spaces.registry import SPACES, resolve_genotype
+
+
+def build_network(
+    space: str,
+    genotype: Any,
+    *,
+    num_classes: int = 10,
+    init_channels: int = 16,
+    layers: int = 8,
+    filter_increment: int | None = None,
+    se: bool = False,
+    auxiliary: bool = False,
+    decoder: str = "residual",
+    channels: list[int] | None = None,
+    n_nodes: int = 6,
+) -> ArchitectureNetwork:
+    """Build the network of ``genotype`` in ``space``.
+
+    Args:
+        space: ``"micro"`` or ``"macro"``.
+        genotype: anything :func:`nsga_lightning.spaces.resolve_genotype` accepts: a zoo name, a genome, a
+            genotype mapping or a decoded genotype.
+        num_classes: number of classes.
+        init_channels: micro: ``C`` of the first cell; macro: ``C`` of the default channels ``[C, 2C, 4C]``.
+        layers: micro: number of cells (>= 3). Ignored by macro.
+        filter_increment: micro: ``None`` for the search network (channels double at reductions), an int for
+            the pyramid network (cell ``i`` has ``C + i * increment`` channels). Must be None for macro.
+        se: micro: squeeze-and-excitation after every cell. Must be False for macro.
+        auxiliary: micro: CIFAR auxiliary head. Must be False for macro.
+        decoder: macro: ``"residual"`` (search) or ``"dense"`` (published). Must stay ``"residual"``
+            for micro.
+        channels: macro: per-phase output channels (default ``[C, 2C, 4C]``). Must be None for micro.
+        n_nodes: macro: nodes per phase when ``genotype`` is a flat genome.
+
+    Returns:
+        A :class:`~nsga_lightning.nn.base.ArchitectureNetwork`.
+
+    Raises:
+        ValueError: for an unknown space or decoder, or an option the space does not support.
+        KeyError: for an unknown zoo name.
+    """
+    if space not in SPACES:
+        raise ValueError(f"unknown search space {space!r}; allowed: {', '.join(SPACES)}")
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown macro decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
+    resolved = resolve_genotype(space, genotype, n_nodes=n_nodes)
+    if space == "micro":
+        if channels is not None or decoder != "residual":
+            raise ValueError(
+                "channels and decoder are macro options; micro networks take init_channels, layers, "
+                "filter_increment, se and auxiliary (leave channels=None, decoder='residual')"
+            )
+        return MicroNetwork(
+            resolved,
+            num_classes=num_classes,
+            init_channels=init_channels,
+            layers=layers,
+            filter_increment=filter_increment,
+            se=se,
+            auxiliary=auxiliary,
+        )
+    if auxiliary or se or filter_increment is not None:
+        raise ValueError(
+            "macro networks have no auxiliary head, squeeze-and-excitation or filter increment; set "
+            "auxiliary=False, se=False and filter_increment=None"
+        )
+    if init_channels < 1:
+        raise ValueError(f"init_channels must be >= 1, got {init_channels}")
+    if channels is None:
+        channels = [init_channels, 2 * init_channels, 4 * init_channels]
+    return MacroNetwork(resolved, num_classes=num_classes, channels=channels, decoder=decoder)

@@ -1,0 +1,206 @@
+"""A one-file HTML report of a search: Pareto plot, hypervolume, and the Pareto architectures with drawings.
+
+The page is self-contained: images are embedded as base64 PNG ``data:`` URIs, the CSS is inline, and nothing
+is fetched from anywhere (no scripts, stylesheets, fonts or links to other hosts).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from nsga_lightning.viz.drawing import Genotype, figure_for_genotype
+from nsga_lightning.viz.pareto_plot import (
+    AXIS_LABELS,
+    Row,
+    check_objectives,
+    hypervolume_figure,
+    pareto_figure,
+)
+
+log = logging.getLogger(__name__)
+
+REPORT_DPI = 100
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
+       max-width: 1200px; padding: 0 1rem; color: #222; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+.summary { color: #555; }
+figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
+th, td { border-bottom: 1px solid #e3e3e3; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.drawing td { border-bottom: 2px solid #ccc; padding-bottom: 1rem; }
+tr.drawing img { max-width: 100%; height: auto; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; }
+code.cmd { background: #f4f4f4; padding: 0.1rem 0.3rem; border-radius: 3px; word-break: break-all; }
+pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; border: 1px solid #e5e5e5; }
+"""
+
+
+def retrain_command(run_dir: str | Path, key: str) -> str:
+    """The command that retrains a Pareto architecture from its generated config.
+
+    Example: ``retrain_command("runs/m", "micro-0a1b")`` gives
+    ``"nsga-lightning fit --config runs/m/pareto/micro-0a1b.yaml"``.
+    """
+    return f"nsga-lightning fit --config {PurePosixPath(Path(run_dir).as_posix()) / 'pareto' / f'{key}.yaml'}"
+
+
+def figure_to_data_uri(figure: Figure, dpi: int = REPORT_DPI) -> str:
+    """Render ``figure`` as a PNG ``data:image/png;base64,...`` URI; the figure is cleared afterwards."""
+    buffer = io.BytesIO()
+    try:
+        figure.savefig(buffer, format="png", dpi=dpi, facecolor="white", metadata={"Software": None})
+    finally:
+        figure.clear()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _number(value: Any, digits: int) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "&ndash;"
+    return f"{number:.{digits}f}" if math.isfinite(number) else "&ndash;"
+
+
+def _millions(value: Any, digits: int) -> str:
+    """A count (MAdds, params) shown in millions."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "&ndash;"
+    return _number(number * 1e-6, digits)
+
+
+def _duration(value: Any) -> str:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return "&ndash;"
+    if not math.isfinite(seconds):
+        return "&ndash;"
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def _table(
+    front_rows: Sequence[Row],
+    genotypes: Mapping[str, Genotype],
+    commands: Mapping[str, str],
+    run_dir: str | Path,
+    objectives: tuple[str, str],
+) -> str:
+    headers = ["#", "genome key", AXIS_LABELS["error"], AXIS_LABELS["madds"], AXIS_LABELS["params"],
+               "train time", "retrain"]
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = []
+    ordered = sorted(front_rows, key=lambda r: tuple(_sort_value(r.get(o)) for o in objectives))
+    for rank, row in enumerate(ordered, start=1):
+        key = str(row.get("key", ""))
+        safe = html.escape(key)
+        command = html.escape(commands.get(key, retrain_command(run_dir, key)))
+        body.append(
+            f'<tr class="arch" id="arch-{safe}" data-key="{safe}"><td class="num">{rank}</td>'
+            f"<td><code>{safe}</code></td>"
+            f'<td class="num">{_number(row.get("error"), 2)}</td>'
+            f'<td class="num">{_millions(row.get("madds"), 1)}</td>'
+            f'<td class="num">{_millions(row.get("params"), 3)}</td>'
+            f'<td class="num">{_duration(row.get("seconds"))}</td>'
+            f'<td><code class="cmd">{command}</code></td></tr>'
+        )
+        if key in genotypes:
+            uri = figure_to_data_uri(figure_for_genotype(genotypes[key], key))
+            cell = f'<img alt="drawing of {safe}" src="{uri}">'
+        else:
+            cell = "<em>no genotype given</em>"
+        body.append(f'<tr class="drawing" data-key="{safe}"><td colspan="{len(headers)}">{cell}</td></tr>')
+    return f'<table id="pareto-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+
+
+def _sort_value(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.inf
+    return number if math.isfinite(number) else math.inf
+
+
+def build_report(
+    path: str | Path,
+    *,
+    title: str,
+    all_rows: Sequence[Row],
+    front_rows: Sequence[Row],
+    hypervolume: Sequence[float] = (),
+    fronts: Sequence[Sequence[str]] | None = None,
+    genotypes: Mapping[str, Genotype] | None = None,
+    retrain_commands: Mapping[str, str] | None = None,
+    run_dir: str | Path = "RUN",
+    config_text: str | None = None,
+    objectives: Sequence[str] = ("error", "madds"),
+) -> Path:
+    """Write a self-contained HTML report of a search.
+
+    Args:
+        path: output file, ending in ``.html``; parent folders are created.
+        title: page heading.
+        all_rows: every archive row as ``ArchiveRow.as_dict()`` gives it (``key``, ``generation``, ``status``,
+            ``error`` in %, ``madds`` and ``params`` as counts, ``seconds`` of training); the scatter.
+        front_rows: the rows of the final Pareto front; tabulated (sorted by the objectives) and highlighted.
+        hypervolume: hypervolume after each generation, oldest first.
+        fronts: keys on the front after each generation (the fading history in the plot); ``None``: the
+            final front is ``front_rows``.
+        genotypes: key -> genotype for the drawings (keys without one get a note instead).
+        retrain_commands: key -> command; keys without one get ``nsga-lightning fit --config
+            <run_dir>/pareto/<key>.yaml``.
+        run_dir: the run directory used in default retrain commands.
+        config_text: the search configuration (YAML), shown verbatim.
+        objectives: the x and y columns of the Pareto plot.
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: if ``path`` does not end in ``.html`` or the rows are malformed.
+    """
+    out = Path(path)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise ValueError(f"the report is an HTML file; give a path ending in .html, got {str(path)!r}")
+    pair = check_objectives(objectives)
+    history = [list(f) for f in fronts] if fronts else [[str(r["key"]) for r in front_rows if "key" in r]]
+    front_uri = figure_to_data_uri(pareto_figure(all_rows, history, pair))
+    hv_uri = figure_to_data_uri(hypervolume_figure(list(hypervolume)))
+    final_hv = f"; final hypervolume {float(hypervolume[-1]):.4g}" if len(hypervolume) else ""
+    summary = f"{len(all_rows)} architectures in the archive, {len(front_rows)} on the final front{final_hv}."
+    table = _table(front_rows, genotypes or {}, retrain_commands or {}, run_dir, pair)
+    config = (
+        f'<section id="config"><h2>Configuration</h2><pre>{html.escape(config_text)}</pre></section>'
+        if config_text else ""
+    )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+        f'<h1>{html.escape(title)}</h1><p class="summary">{html.escape(summary)}</p>'
+        f'<section><h2>Pareto front</h2><figure id="pareto-front"><img alt="Pareto front" src="{front_uri}">'
+        "<figcaption>Grey: every evaluated architecture; blue: the fronts of earlier generations "
+        "(older = fainter); red: the final front.</figcaption></figure></section>"
+        f'<section><h2>Hypervolume</h2><figure id="hypervolume"><img alt="hypervolume per generation" '
+        f'src="{hv_uri}"></figure></section>'
+        f"<section><h2>Pareto architectures</h2>{table}</section>{config}"
+        "<footer><p class=\"summary\">Generated by nsga-lightning.</p></footer></body></html>\n"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    log.info("wrote report %s (%d Pareto architectures)", out, len(front_rows))
+    return out
