@@ -1,0 +1,8 @@
+"""Lightning callbacks and search callbacks (installed as ``nsga_lightning.callbacks``)."""
+
+from nsga_lightning.callbacks.drop_path_schedule import DropPathSchedule
+from nsga_lightning.callbacks.pareto_outputs import ParetoOutputs
+from nsga_lightning.callbacks.search_progress_bar import SearchProgressBar
+from nsga_lightning.callbacks.search_tensorboard import SearchTensorBoard
+
+__all__ = ["DropPathSchedule", "ParetoOutputs", "SearchProgressBar", "SearchTensorBoard"]

@@ -1,0 +1,77 @@
+"""ParetoOutputs: keep ``pareto.csv``, ``pareto.png`` and one training config per Pareto architecture."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typing_extensions import override
+
+from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner, write_pareto_csv
+from nsga_lightning.search.history import summarize
+from nsga_lightning.search.pareto import pareto_front
+from nsga_lightning.search.settings import RetrainSettings, training_config
+from nsga_lightning.viz import plot_pareto
+
+
+class ParetoOutputs(SearchCallback):
+    """Write the search's outputs into its run directory after every generation (a killed search keeps the
+    outputs of its last finished generation):
+
+    - ``pareto.csv``: the Pareto front over every evaluated architecture;
+    - ``pareto.png``: all architectures, the final front and the fading fronts of earlier generations;
+    - ``pareto/<key>.yaml``: for every Pareto architecture a training config with the final-training recipe,
+      ready for ``nsga-lightning fit --config RUN/pareto/<key>.yaml`` (configs of architectures that left
+      the front are removed).
+
+    Args:
+        objectives: the searched objectives.
+        retrain: the final-training recipe.
+        data: the search's data block in class_path form (used when the recipe names no data).
+        reference_point: hypervolume reference overrides (for the plotted history).
+    """
+
+    def __init__(self, objectives: Sequence[str], retrain: RetrainSettings, data: Mapping[str, Any],
+                 reference_point: Mapping[str, float] | None = None) -> None:
+        self.objectives = tuple(objectives)
+        self.retrain = retrain
+        self.data = dict(data)
+        self.reference_point = dict(reference_point or {})
+
+    @override
+    def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
+                          archive: Archive) -> None:
+        self.write(runner.run_dir, runner.space.name, archive)
+
+    @override
+    def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
+        self.write(runner.run_dir, runner.space.name, runner.archive)
+
+    def write(self, run_dir: str | Path, space: str, archive: Archive) -> list[Path]:
+        """Write all outputs now; returns the training-config paths."""
+        run_dir = Path(run_dir)
+        rows = archive.rows()
+        front = pareto_front(rows, self.objectives)
+        write_pareto_csv(front, run_dir / "pareto.csv")
+        fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
+        plot_pareto([r.as_dict() for r in rows], run_dir / "pareto.png", fronts or None, self.objectives[:2],
+                    title=f"{space} search: {len(rows)} architectures")
+        return self._write_configs(run_dir / "pareto", space, front)
+
+    def _write_configs(self, folder: Path, space: str, front: Sequence[ArchiveRow]) -> list[Path]:
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for row in front:
+            config = training_config(row.key, row.genotype, space, self.retrain, self.data)
+            path = folder / f"{row.key}.yaml"
+            header = (f"# {row.key}: " + ", ".join(f"{k} {v:g}" for k, v in row.objectives.items()) +
+                      f" (generation {row.generation})\n# nsga-lightning fit --config {path}\n")
+            path.write_text(header + yaml.safe_dump(config, sort_keys=False))
+            written.append(path)
+        keep = {p.name for p in written}
+        for stale in folder.glob("*.yaml"):
+            if stale.name not in keep:
+                stale.unlink()
+        return written

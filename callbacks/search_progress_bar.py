@@ -1,0 +1,66 @@
+"""SearchProgressBar: one bar over the search's candidates, with the generation and an ETA."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tqdm.auto import tqdm
+from typing_extensions import override
+
+from nsga_lightning.search import Archive, ArchiveRow, Candidate, Evaluation, SearchCallback, SearchResult
+from nsga_lightning.search import SearchRunner
+
+
+class SearchProgressBar(SearchCallback):
+    """Show ``gen g/G | candidates n/N | best error | ETA`` while a search runs.
+
+    The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring``; on resume the
+    bar starts at the number of architectures already archived. tqdm derives the ETA from the candidates
+    trained in this session.
+
+    Args:
+        disable: hide the bar (e.g. in tests or non-interactive logs).
+    """
+
+    def __init__(self, disable: bool = False) -> None:
+        self.disable = disable
+        self.bar: Any = None
+        self.best_error = float("inf")
+
+    @override
+    def on_search_start(self, runner: SearchRunner) -> None:
+        total = runner.pop_size + (runner.n_gens - 1) * runner.n_offspring
+        done = len(runner.archive)
+        self.bar = tqdm(total=max(total, done), initial=done, desc="search", unit="arch", disable=self.disable,
+                        file=sys.stderr, dynamic_ncols=True)
+        for row in runner.archive.rows("ok"):
+            self.best_error = min(self.best_error, float(row.objectives.get("error", float("inf"))))
+
+    @override
+    def on_generation_start(self, runner: SearchRunner, generation: int, candidates: Sequence[Candidate]) -> None:
+        if self.bar is not None:
+            self.bar.set_description(f"gen {generation + 1}/{runner.n_gens}")
+
+    @override
+    def on_candidate_end(self, runner: SearchRunner, candidate: Candidate, evaluation: Evaluation) -> None:
+        if self.bar is None:
+            return
+        if evaluation.is_ok and "error" in evaluation.objectives:
+            self.best_error = min(self.best_error, float(evaluation.objectives["error"]))
+        if self.best_error < float("inf"):
+            self.bar.set_postfix(best_error=f"{self.best_error:.2f}%", refresh=False)
+        self.bar.update(1)
+
+    @override
+    def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
+                          archive: Archive) -> None:
+        if self.bar is not None:
+            self.bar.refresh()
+
+    @override
+    def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

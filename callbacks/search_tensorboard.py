@@ -1,0 +1,76 @@
+"""SearchTensorBoard: per-generation search curves, the Pareto scatter and the Pareto architectures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+from typing_extensions import override
+
+from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
+from nsga_lightning.search.history import summarize
+from nsga_lightning.viz import figure_for_genotype, pareto_figure
+
+
+class SearchTensorBoard(SearchCallback):
+    """Log the search to TensorBoard under ``<run_dir>/tensorboard/search``.
+
+    Per generation: ``search/hypervolume`` (fixed reference point), ``search/best_error``,
+    ``search/smallest_madds``, ``search/evaluated``, ``search/cached``, ``search/failed`` and the Pareto
+    scatter as the figure ``search/pareto``. At the end, a drawing of every Pareto architecture
+    (``pareto/<key>``). Each candidate's own training run (with its HParams) is logged by the evaluator.
+
+    Args:
+        objectives: the searched objectives.
+        reference_point: hypervolume reference overrides (see ``nsga_lightning.search.history``).
+        draw_limit: draw at most this many Pareto architectures at the end.
+    """
+
+    def __init__(self, objectives: Sequence[str] = ("error", "madds"),
+                 reference_point: Mapping[str, float] | None = None, draw_limit: int = 20) -> None:
+        self.objectives = tuple(objectives)
+        self.reference_point = dict(reference_point or {})
+        self.draw_limit = draw_limit
+        self.writer: SummaryWriter | None = None
+        self.logged: set[int] = set()
+
+    @override
+    def on_search_start(self, runner: SearchRunner) -> None:
+        self.writer = SummaryWriter(str(Path(runner.run_dir) / "tensorboard" / "search"))
+        # a resumed search already wrote the generations it finished before
+        self.logged = {row.generation for row in runner.archive.generations()}
+
+    @override
+    def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
+                          archive: Archive) -> None:
+        if self.writer is None:
+            return
+        summaries = summarize(archive, self.objectives, self.reference_point)
+        for summary in summaries:
+            if summary.generation in self.logged:
+                continue  # on resume, generations logged before are not written twice
+            step = summary.generation
+            for name in ("hypervolume", "best_error", "smallest_madds", "evaluated", "cached", "failed"):
+                value = float(getattr(summary, name))
+                if math.isfinite(value):
+                    self.writer.add_scalar(f"search/{name}", value, step)
+            self.logged.add(step)
+        rows = [row.as_dict() for row in archive.rows()]
+        fronts = [s.front for s in summaries]
+        figure = pareto_figure(rows, fronts, self.objectives[:2], title=f"generation {generation}")
+        self.writer.add_figure("search/pareto", figure, generation, close=False)
+        self.writer.flush()
+
+    @override
+    def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
+        if self.writer is None:
+            return
+        if result.status == "completed":
+            for row in result.pareto[: self.draw_limit]:
+                genotype = runner.space.decode(row.genome)
+                self.writer.add_figure(f"pareto/{row.key}", figure_for_genotype(genotype, title=row.key),
+                                       result.generations - 1, close=False)
+        self.writer.close()
+        self.writer = None

@@ -1,0 +1,231 @@
+"""The ``nsga-lightning`` command: LightningCLI subcommands plus ``stats``, ``search``, ``draw`` and ``report``.
+
+``fit | validate | test | predict`` are LightningCLI subcommands (model ``ArchitectureModule``, any
+LightningDataModule by class_path, ``num_classes`` linked from the data). The other subcommands have their
+own small jsonargparse parsers below (jsonargparse is confined to this module). User errors become one line on stderr and exit code 2;
+set ``NSGA_LIGHTNING_DEBUG=1`` to see the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from jsonargparse import ActionConfigFile, ArgumentParser
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from nsga_lightning.callbacks import DropPathSchedule
+from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.settings import RetrainSettings, SearchSettings, SpaceSettings
+from nsga_lightning.nn import load_original_checkpoint
+
+USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
+EXTRA_COMMANDS = ("stats", "search", "draw", "report")
+
+
+class NSGALightningCLI(LightningCLI):
+    """LightningCLI with the NSGA-Net training defaults: TensorBoard, gradient clipping 5, best-error
+    checkpoints, the drop-path ramp and ``num_classes`` taken from the datamodule."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/error",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+                "checkpoint.filename": "best-{epoch:03d}",
+                "checkpoint.auto_insert_metric_name": False,
+            }
+        )
+        parser.add_lightning_class_args(DropPathSchedule, "drop_path")
+        parser.set_defaults(
+            {
+                "trainer.logger": {
+                    "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                    "init_args": {"save_dir": "runs", "name": "train"},
+                },
+                "trainer.gradient_clip_val": 5.0,
+                "data": {"class_path": "nsga_lightning.data.DigitsDataModule"},
+            }
+        )
+
+    def before_fit(self) -> None:
+        """Checkpoint by validation error only where the data has a validation split."""
+        if not _has_validation(self.datamodule):
+            for callback in self.trainer.callbacks:
+                if isinstance(callback, ModelCheckpoint) and callback.monitor == "val/error":
+                    callback.monitor = None
+                    callback.mode = "min"
+
+    def test(self, model: ArchitectureModule, datamodule: LightningDataModule | None = None,
+             ckpt_path: str | None = None, **kwargs: Any) -> None:
+        """Test a Lightning checkpoint or an original NSGA-Net weight file, then print the summary."""
+        if ckpt_path and ckpt_path not in ("best", "last", "hpc") and not _is_lightning_checkpoint(ckpt_path):
+            load_original_checkpoint(ckpt_path, model.network)
+            logging.getLogger(__name__).info("loaded original NSGA-Net weights from %s", ckpt_path)
+            ckpt_path = None
+        results = self.trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, **kwargs)
+        if self.trainer.is_global_zero and results:
+            complexity = model.compute_complexity()
+            print(
+                f"test error {results[0]['test/error']:.2f}%  params {complexity['params'] / 1e6:.3f}M  "
+                f"MAdds {complexity['madds'] / 1e6:.1f}M"
+            )
+
+
+def _has_validation(datamodule: LightningDataModule | None) -> bool:
+    return bool(getattr(datamodule, "has_validation", True))
+
+
+def _is_lightning_checkpoint(path: str) -> bool:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    content = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    return isinstance(content, dict) and "pytorch-lightning_version" in content
+
+
+def run_lightning_cli(args: list[str]) -> None:
+    """Run ``fit | validate | test | predict`` through :class:`NSGALightningCLI`."""
+    NSGALightningCLI(
+        ArchitectureModule,
+        LightningDataModule,
+        subclass_mode_data=True,
+        args=args,
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"prog": "nsga-lightning"},
+    )
+
+
+def _model_parser(prog: str) -> ArgumentParser:
+    """A parser with ``--config`` and the ``model`` block of a training config (other blocks are ignored)."""
+    parser = ArgumentParser(prog=prog, exit_on_error=True)
+    parser.add_argument("--config", action=ActionConfigFile, help="a training config (its model block is used)")
+    parser.add_class_arguments(ArchitectureModule, "model", skip={"log_complexity"})
+    for ignored in ("trainer", "data", "optimizer", "lr_scheduler", "checkpoint", "drop_path", "ckpt_path",
+                    "seed_everything"):
+        parser.add_argument(f"--{ignored}", type=Any, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def run_stats(args: list[str]) -> int:
+    """``nsga-lightning stats``: parameters (without/with the aux head) and MAdds of one architecture."""
+    parser = _model_parser("nsga-lightning stats")
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    config = parser.parse_args(args)
+    model_args = config.model.as_dict()
+    model = ArchitectureModule(**model_args, log_complexity=False)
+    values = model.compute_complexity()
+    if config.format == "json":
+        print(json.dumps(values))
+    else:
+        name = model_args["genotype"] if isinstance(model_args["genotype"], str) else "custom"
+        rows = [
+            ("architecture", f"{model_args['space']} {name}"),
+            ("params (without aux head)", f"{values['params']:,}  ({values['params'] / 1e6:.2f}M)"),
+            ("params (total)", f"{values['params_total']:,}  ({values['params_total'] / 1e6:.2f}M)"),
+            ("MAdds (1x3x32x32)", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"{label:<{width}}  {value}")
+    return 0
+
+
+def search_parser() -> ArgumentParser:
+    """The parser of ``nsga-lightning search``: blocks search, space, model, data, trainer, retrain."""
+    parser = ArgumentParser(prog="nsga-lightning search", exit_on_error=True,
+                            description="Multi-objective architecture search (NSGA-Net) with Trainer.fit per "
+                                        "candidate. Running it again on the same run_dir resumes.")
+    parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML)")
+    parser.add_class_arguments(SearchSettings, "search")
+    parser.add_class_arguments(SpaceSettings, "space")
+    parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes",
+                                                                   "log_complexity"})
+    parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+    parser.add_argument("--trainer", type=dict[str, Any], default={"max_epochs": 20},
+                        help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...)")
+    parser.add_class_arguments(RetrainSettings, "retrain")
+    parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
+    return parser
+
+
+def run_search(args: list[str]) -> int:
+    """``nsga-lightning search``: run or resume a search; print the Pareto front."""
+    from nsga_lightning.callbacks import ParetoOutputs, SearchProgressBar, SearchTensorBoard
+    from nsga_lightning.search import SearchRunner
+    from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+
+    parser = search_parser()
+    config = parser.parse_args(args)
+    data_block = config.data.as_dict()
+    init = parser.instantiate_classes(config)
+    settings, space_settings, retrain = init.search, init.space, init.retrain
+    model_options = config.model.as_dict()
+    space = space_settings.build()
+    evaluator = TrainerEvaluator(space.name, init.data, model=model_options, trainer=config.trainer,
+                                 run_dir=settings.run_dir)
+    callbacks = [
+        SearchProgressBar(disable=not config.progress_bar),
+        SearchTensorBoard(settings.objectives, settings.reference_point),
+        ParetoOutputs(settings.objectives, retrain, data_block, settings.reference_point),
+    ]
+    Path(settings.run_dir).mkdir(parents=True, exist_ok=True)
+    with SearchRunner(space, evaluator, settings.run_dir, pop_size=settings.pop_size,
+                      n_offspring=settings.n_offspring, n_gens=settings.n_gens, seed=settings.seed,
+                      objectives=settings.objectives, callbacks=callbacks) as runner:
+        (Path(settings.run_dir) / "config.yaml").write_text(parser.dump(config, skip_none=False))
+        result = runner.run()
+    print(f"{result.n_evaluated} architectures trained in this session, {len(runner.archive)} in the archive; "
+          f"Pareto front ({len(result.pareto)}):")
+    for row in result.pareto:
+        values = "  ".join(f"{name} {_format_objective(name, row.objectives[name])}"
+                           for name in settings.objectives)
+        print(f"  {row.key}  {values}")
+    print(f"outputs: {settings.run_dir}/pareto.csv, pareto.png, pareto/<key>.yaml "
+          f"(retrain: nsga-lightning fit --config {settings.run_dir}/pareto/<key>.yaml)")
+    return 0
+
+
+def _format_objective(name: str, value: float) -> str:
+    if name == "error":
+        return f"{value:6.2f}%"
+    return f"{value / 1e6:8.2f}M"
+
+
+def _extra_command(name: str) -> Callable[[list[str]], int]:
+    return {"stats": run_stats, "search": run_search}[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``nsga-lightning`` console script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    debug = os.environ.get("NSGA_LIGHTNING_DEBUG") == "1"
+    try:
+        if args and args[0] in EXTRA_COMMANDS:
+            return _extra_command(args[0])(args[1:])
+        run_lightning_cli(args)
+        return 0
+    except USER_ERRORS as error:
+        if debug:
+            raise
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"nsga-lightning: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("nsga-lightning: interrupted; finished work is saved", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

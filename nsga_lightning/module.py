@@ -1,0 +1,192 @@
+"""ArchitectureModule: the one LightningModule for any genotype of either search space."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from lightning.pytorch import LightningModule
+from torchmetrics.classification import MulticlassAccuracy
+from typing_extensions import override
+
+from nsga_lightning.nn import build_network, count_madds, count_parameters
+
+log = logging.getLogger(__name__)
+
+Genotype = str | list[int] | list[list[list[int]]] | dict[str, Any]
+
+
+class ArchitectureModule(LightningModule):
+    """Train, validate, test and predict with a network decoded from a genotype.
+
+    The defaults are the original NSGA-Net recipe: SGD (lr 0.025, momentum 0.9, weight decay 3e-4) with a
+    cosine schedule to ``min_learning_rate`` over ``max_epochs``, stepped once per epoch *after* the
+    optimizer (the original stepped it first, wasting its last epoch at lr 0). Gradient clipping (5 in the
+    original) is a Trainer flag: ``gradient_clip_val``. LightningCLI's ``--optimizer``/``--lr_scheduler``
+    replace the recipe when given. Drop path ramps linearly when the ``DropPathSchedule`` callback is used.
+
+    Args:
+        space: ``"micro"`` (cells) or ``"macro"`` (phases).
+        genotype: a zoo name (``"NSGANet"``, ``"DARTS"``, ...), a genome (list of ints; macro also nested
+            per phase) or a genotype mapping (micro: ``normal``/``normal_concat``/``reduce``/``reduce_concat``;
+            macro: ``genome`` and ``n_nodes``).
+        num_classes: number of classes (linked from the datamodule by the CLI).
+        init_channels: initial channels C (micro stem has 3C; macro default phases C, 2C, 4C).
+        layers: number of micro cells (reductions at L//3 and 2L//3).
+        filter_increment: ``None`` for the search-time micro network (channels double at reductions), or the
+            per-cell channel increment of the final (pyramid) network.
+        se: squeeze-and-excitation after every micro cell.
+        auxiliary: CIFAR auxiliary head on cell 2L//3 (micro only).
+        auxiliary_weight: weight of the auxiliary loss.
+        drop_path_prob: drop-path probability; ``DropPathSchedule`` ramps it linearly from 0 over the
+            epochs (without that callback it is constant).
+        decoder: macro phase decoder, ``"residual"`` (search) or ``"dense"`` (published model).
+        channels: macro output channels per phase (default ``[C, 2C, 4C]``; the published model uses
+            ``[128, 128, 128]``).
+        n_nodes: macro nodes per phase (for genomes given as a flat list).
+        learning_rate: initial SGD learning rate.
+        momentum: SGD momentum.
+        weight_decay: SGD weight decay (applied to every parameter, as in the original).
+        min_learning_rate: the cosine schedule's final learning rate.
+        log_complexity: compute parameters and MAdds at the start of fit/test and log them once.
+
+    Raises:
+        ValueError: for bad option values (the message lists what is allowed).
+        KeyError: for an unknown zoo name (listing the known ones).
+    """
+
+    def __init__(
+        self,
+        space: Literal["micro", "macro"] = "micro",
+        genotype: Genotype = "NSGANet",
+        num_classes: int = 10,
+        init_channels: int = 16,
+        layers: int = 8,
+        filter_increment: int | None = None,
+        se: bool = False,
+        auxiliary: bool = False,
+        auxiliary_weight: float = 0.4,
+        drop_path_prob: float = 0.0,
+        decoder: Literal["residual", "dense"] = "residual",
+        channels: list[int] | None = None,
+        n_nodes: int = 6,
+        learning_rate: float = 0.025,
+        momentum: float = 0.9,
+        weight_decay: float = 3e-4,
+        min_learning_rate: float = 0.0,
+        log_complexity: bool = True,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= drop_path_prob < 1.0:
+            raise ValueError(f"drop_path_prob must be in [0, 1), got {drop_path_prob}")
+        if auxiliary_weight < 0:
+            raise ValueError(f"auxiliary_weight must be >= 0, got {auxiliary_weight}")
+        if learning_rate <= 0 or min_learning_rate < 0 or weight_decay < 0 or not 0 <= momentum < 1:
+            raise ValueError(
+                "need learning_rate > 0, min_learning_rate >= 0, weight_decay >= 0 and momentum in [0, 1); got "
+                f"{learning_rate}, {min_learning_rate}, {weight_decay}, {momentum}"
+            )
+        self.save_hyperparameters()
+        self.network = build_network(
+            space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
+            filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
+            n_nodes=n_nodes,
+        )
+        # Constant unless DropPathSchedule ramps it from 0 (as the original's training scripts do).
+        self.network.drop_path_prob = drop_path_prob
+        top5 = min(5, num_classes)
+        self.train_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.val_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes, average="micro")
+        self.test_acc_top5 = MulticlassAccuracy(num_classes, top_k=top5, average="micro")
+        self.complexity: dict[str, int] = {}
+
+    @override
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(N, num_classes)`` for images ``(N, 3, H, W)``."""
+        logits, _ = self.network(images)
+        return logits
+
+    def _loss(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, aux_logits = self.network(images)
+        loss = F.cross_entropy(logits, labels)
+        if aux_logits is not None:
+            loss = loss + self.hparams.auxiliary_weight * F.cross_entropy(aux_logits, labels)
+        return loss, logits
+
+    @override
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, labels = batch
+        loss, logits = self._loss(images, labels)
+        self.train_acc(logits, labels)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
+        return loss
+
+    @override
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self(images)
+        self.val_acc(logits, labels)
+        self.log("val/loss", F.cross_entropy(logits, labels), on_epoch=True)
+        self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
+
+    @override
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/error", 100.0 * (1.0 - self.val_acc.compute()), prog_bar=True)
+
+    @override
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        images, labels = batch
+        logits = self(images)
+        self.test_acc(logits, labels)
+        self.test_acc_top5(logits, labels)
+        self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True)
+        self.log("test/acc", self.test_acc, on_epoch=True)
+        self.log("test/acc_top5", self.test_acc_top5, on_epoch=True)
+
+    @override
+    def on_test_epoch_end(self) -> None:
+        self.log("test/error", 100.0 * (1.0 - self.test_acc.compute()))
+
+    @override
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        """Predicted class indices ``(N,)`` for a batch of images (labels, if present, are ignored)."""
+        images = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self(images).argmax(dim=1)
+
+    @override
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        optimizer = torch.optim.SGD(
+            self.parameters(), lr=hp.learning_rate, momentum=hp.momentum, weight_decay=hp.weight_decay
+        )
+        epochs = self.trainer.max_epochs if self.trainer.max_epochs and self.trainer.max_epochs > 0 else 1
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=hp.min_learning_rate)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+
+    def compute_complexity(self) -> dict[str, int]:
+        """Parameters without and with the auxiliary head, and MAdds at 1x3x32x32 (cached on the module)."""
+        if not self.complexity:
+            self.complexity = {
+                "params": count_parameters(self.network),
+                "params_total": count_parameters(self.network, include_auxiliary=True),
+                "madds": count_madds(self.network),
+            }
+        return self.complexity
+
+    def _log_complexity(self) -> None:
+        if not self.hparams.log_complexity or self.logger is None:
+            return
+        values = self.compute_complexity()
+        self.logger.log_metrics({f"model/{name}": float(v) for name, v in values.items()}, step=0)
+
+    @override
+    def on_fit_start(self) -> None:
+        self._log_complexity()
+
+    @override
+    def on_test_start(self) -> None:
+        self._log_complexity()
