@@ -14,7 +14,9 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Optional
+
+import yaml
 
 import torch
 from jsonargparse import ActionConfigFile, ArgumentParser
@@ -202,8 +204,114 @@ def _format_objective(name: str, value: float) -> str:
     return f"{value / 1e6:8.2f}M"
 
 
+def _open_archive(run_dir: str):
+    from nsga_lightning.search import Archive
+
+    if not (Path(run_dir) / "archive.sqlite").is_file():
+        raise FileNotFoundError(f"no search archive at {Path(run_dir) / 'archive.sqlite'}: give the run_dir of a "
+                                "search (search.run_dir in its config)")
+    return Archive(run_dir)
+
+
+def _space_of(archive: Any):
+    from nsga_lightning.spaces import make_space
+
+    stored = archive.config().get("space", {})
+    return make_space(stored.get("name", "micro"), n_blocks=stored.get("n_blocks", 5),
+                      n_nodes=stored.get("n_nodes", 6))
+
+
+def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, n_blocks: int, n_nodes: int):
+    """A genotype from a zoo name, a genome, a training config (its model block) or an archive key."""
+    from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, resolve_genotype
+
+    path = Path(architecture)
+    if architecture.endswith((".yaml", ".yml")):
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {architecture}")
+        model = (yaml.safe_load(path.read_text()) or {}).get("model", {})
+        model = model.get("init_args", model)
+        if "genotype" not in model:
+            raise ValueError(f"{architecture} has no model.genotype to draw")
+        return resolve_genotype(model.get("space", "micro"), model["genotype"], n_nodes=model.get("n_nodes", 6))
+    if run_dir is not None:
+        archive = _open_archive(run_dir)
+        row = archive.get(architecture)
+        if row is None:
+            raise KeyError(f"no architecture {architecture!r} in {run_dir}; its keys look like "
+                           f"{', '.join(sorted(archive.keys())[:3])}")
+        return _space_of(archive).decode(row.genome)
+    if architecture[:1] in "[0123456789":
+        genome = [int(v) for v in architecture.strip("[]").replace(",", " ").split()]
+        name = space or ("micro" if len(genome) == 8 * n_blocks else "macro")
+        return resolve_genotype(name, genome, n_blocks=n_blocks, n_nodes=n_nodes)
+    if space is None:
+        space = "micro" if architecture in MICRO_ZOO else "macro" if architecture in MACRO_ZOO else "micro"
+    return resolve_genotype(space, architecture)
+
+
+def run_draw(args: list[str]) -> int:
+    """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
+    from nsga_lightning.viz import draw_genotype
+
+    parser = ArgumentParser(prog="nsga-lightning draw", exit_on_error=True,
+                            description="Draw an architecture: a zoo name (NSGANet, DARTS, ...), a genome "
+                                        "('2,0,0,0,...'), a training config (.yaml) or an archive key "
+                                        "(with --run_dir).")
+    parser.add_argument("architecture", type=str)
+    parser.add_argument("--output", "-o", type=str, required=True, help="file: .png, .svg or .pdf")
+    parser.add_argument("--space", type=Optional[Literal["micro", "macro"]], default=None)
+    parser.add_argument("--run_dir", type=Optional[str], default=None, help="search run of an archive key")
+    parser.add_argument("--n_blocks", type=int, default=5)
+    parser.add_argument("--n_nodes", type=int, default=6)
+    parser.add_argument("--title", type=Optional[str], default=None)
+    config = parser.parse_args(args)
+    genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
+                                config.n_nodes)
+    path = draw_genotype(genotype, config.output, title=config.title or config.architecture)
+    print(f"wrote {path}")
+    return 0
+
+
+def run_report(args: list[str]) -> int:
+    """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
+    from nsga_lightning.search import pareto_front
+    from nsga_lightning.search.history import summarize
+    from nsga_lightning.viz import build_report
+
+    parser = ArgumentParser(prog="nsga-lightning report", exit_on_error=True,
+                            description="Write a self-contained HTML report (Pareto front, hypervolume, the "
+                                        "Pareto architectures with drawings and retrain commands).")
+    parser.add_argument("run_dir", type=str)
+    parser.add_argument("--output", "-o", type=Optional[str], default=None, help="default: RUN_DIR/report.html")
+    config = parser.parse_args(args)
+    archive = _open_archive(config.run_dir)
+    stored = archive.config()
+    objectives = stored.get("objectives", ["error", "madds"])
+    search_config = Path(config.run_dir) / "config.yaml"
+    reference = {}
+    if search_config.is_file():
+        reference = (yaml.safe_load(search_config.read_text()) or {}).get("search", {}).get("reference_point") or {}
+    summaries = summarize(archive, objectives, reference)
+    rows = archive.rows()
+    front = pareto_front(rows, objectives)
+    space = _space_of(archive)
+    output = config.output or str(Path(config.run_dir) / "report.html")
+    path = build_report(
+        output, title=f"NSGA-Net {space.name} search: {config.run_dir}",
+        all_rows=[r.as_dict() for r in rows], front_rows=[r.as_dict() for r in front],
+        hypervolume=[s.hypervolume for s in summaries], fronts=[s.front for s in summaries] or None,
+        genotypes={r.key: space.decode(r.genome) for r in front}, run_dir=config.run_dir,
+        config_text=search_config.read_text() if search_config.is_file() else None,
+        objectives=objectives[:2],
+    )
+    archive.close()
+    print(f"wrote {path}")
+    return 0
+
+
 def _extra_command(name: str) -> Callable[[list[str]], int]:
-    return {"stats": run_stats, "search": run_search}[name]
+    return {"stats": run_stats, "search": run_search, "draw": run_draw, "report": run_report}[name]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -119,8 +119,10 @@ class TrainerEvaluator:
         except SystemExit:
             # Lightning turns Ctrl-C inside fit into SystemExit(1); the search stops cleanly on it instead.
             raise KeyboardInterrupt from None
-        metrics = trainer.validate(module, datamodule=self.datamodule, verbose=False)
-        error = float(metrics[0]["val/error"])
+        if "val/error" not in trainer.callback_metrics:
+            raise RuntimeError("training finished without a validation error; the data has no validation split "
+                               "or max_epochs is unset")
+        error = float(trainer.callback_metrics["val/error"])
         if not math.isfinite(error):
             raise NonFiniteLossError(f"validation error is {error}")
         complexity = module.compute_complexity()
@@ -137,8 +139,9 @@ class TrainerEvaluator:
     def _trainer(self, candidate: Candidate) -> Trainer:
         options = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0, **self.trainer_options}
         epochs = options["max_epochs"]
-        options.setdefault("check_val_every_n_epoch", None)
-        options.setdefault("limit_val_batches", 0)  # validated once after fit, like the original
+        if not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
+        options.setdefault("check_val_every_n_epoch", epochs)  # validate once, after the last epoch
         callbacks: list[Callback] = [_StopOnNonFiniteLoss()]
         if self.model_options.get("drop_path_prob", 0.0) > 0:
             from nsga_lightning.callbacks import DropPathSchedule  # noqa: PLC0415 - optional, avoids a cycle

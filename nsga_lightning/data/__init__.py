@@ -1,0 +1,44 @@
+"""LightningDataModules (CIFAR-10/100, scikit-learn digits) and batched on-device augmentation."""
+
+from nsga_lightning.data.augment import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    CIFAR100_MEAN,
+    CIFAR100_STD,
+    BatchAugment,
+    crop_flip,
+    cutout,
+    normalize,
+    random_crop,
+    random_cutout,
+    random_hflip,
+)
+from nsga_lightning.data.base import TensorImageDataModule, split_indices
+from nsga_lightning.data.cifar import CIFAR10DataModule, CIFAR100DataModule, CIFARDataModule
+from nsga_lightning.data.cifar_files import read_cifar, read_cifar_file
+from nsga_lightning.data.digits import DigitsDataModule, load_digits_images
+from nsga_lightning.data.synthetic import write_cifar_files
+
+__all__ = [
+    "CIFAR10_MEAN",
+    "CIFAR10_STD",
+    "CIFAR100_MEAN",
+    "CIFAR100_STD",
+    "BatchAugment",
+    "CIFAR10DataModule",
+    "CIFAR100DataModule",
+    "CIFARDataModule",
+    "DigitsDataModule",
+    "TensorImageDataModule",
+    "crop_flip",
+    "cutout",
+    "load_digits_images",
+    "normalize",
+    "random_crop",
+    "random_cutout",
+    "random_hflip",
+    "read_cifar",
+    "read_cifar_file",
+    "split_indices",
+    "write_cifar_files",
+]

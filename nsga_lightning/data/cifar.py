@@ -1,0 +1,134 @@
+"""CIFAR-10 and CIFAR-100 datamodules (python-pickle files read into uint8 tensors, batched augmentation).
+
+The validation set is a seeded split of the official *training* set (``val_split``); the official test set is
+served only by ``test_dataloader``/``predict_dataloader``. The search holds out 10,000 training images
+(``val_split: 10000``), like the original's 40k/10k split.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from torch import Tensor
+from typing_extensions import override
+
+from nsga_lightning.data.augment import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD
+from nsga_lightning.data.base import SplitSize, TensorImageDataModule
+from nsga_lightning.data.cifar_files import CIFAR_SPECS, read_cifar
+
+__all__ = ["CIFAR10DataModule", "CIFAR100DataModule", "CIFARDataModule"]
+
+
+class CIFARDataModule(TensorImageDataModule):
+    """Common base of :class:`CIFAR10DataModule` and :class:`CIFAR100DataModule`.
+
+    Training batches get random crop (4-pixel zero padding), horizontal flip, optional cutout and
+    normalisation, all on the device; evaluation batches get normalisation only.
+
+    Args:
+        data_dir: Folder holding ``cifar-10-batches-py/`` or ``cifar-100-python/`` (the extracted official
+            python-version archive).
+        batch_size: Training batch size.
+        eval_batch_size: Batch size of the validation, test and predict loaders.
+        val_split: Validation images held out of the official training set: a count (int, e.g. 10000) or a
+            fraction (float in [0, 1)); 0 = no validation loader.
+        split_seed: Seed of the validation split (independent of the training seed).
+        augment: Augment training batches (crop, flip, cutout); normalisation is always applied.
+        cutout: Apply cutout to training batches.
+        cutout_length: Side of the cutout square.
+        hflip: Mirror training images left-right with probability 0.5.
+        crop_padding: Zero padding of the random 32x32 crop; 0 disables cropping.
+        download: Download and extract the archive with torchvision in ``prepare_data`` if missing.
+        num_workers: DataLoader worker processes (0 = main process, usually fastest with this loader).
+        pin_memory: Pin loader batches in page-locked memory (useful with a GPU).
+
+    Raises:
+        ValueError: If a size is not positive or a split or augmentation setting is malformed.
+    """
+
+    kind: ClassVar[str] = "cifar10"
+    norm_mean: ClassVar[tuple[float, float, float]] = CIFAR10_MEAN
+    norm_std: ClassVar[tuple[float, float, float]] = CIFAR10_STD
+
+    def __init__(
+        self,
+        data_dir: str = "./data",
+        batch_size: int = 96,
+        eval_batch_size: int = 256,
+        val_split: SplitSize = 0,
+        split_seed: int = 0,
+        augment: bool = True,
+        cutout: bool = False,
+        cutout_length: int = 16,
+        hflip: bool = True,
+        crop_padding: int = 4,
+        download: bool = False,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__(
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            val_split=val_split,
+            split_seed=split_seed,
+            augment=augment,
+            hflip=hflip,
+            crop_padding=crop_padding,
+            cutout=cutout,
+            cutout_length=cutout_length,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            mean=self.norm_mean,
+            std=self.norm_std,
+        )
+        self.data_dir, self.download = data_dir, download
+        self.save_hyperparameters(logger=False)
+
+    @property
+    @override
+    def num_classes(self) -> int:
+        """10 for CIFAR-10, 100 for CIFAR-100."""
+        return CIFAR_SPECS[self.kind].num_classes
+
+    @override
+    def prepare_data(self) -> None:
+        """Download and extract the official archive into ``data_dir`` when ``download`` is on."""
+        if not self.download:
+            return
+        from torchvision import datasets  # only needed for downloading
+
+        dataset_cls = datasets.CIFAR10 if self.kind == "cifar10" else datasets.CIFAR100
+        for train in (True, False):
+            dataset_cls(root=self.data_dir, train=train, download=True)
+
+    @override
+    def load_fit_pool(self) -> tuple[Tensor, Tensor]:
+        """The official training set (50,000 images)."""
+        return read_cifar(self.data_dir, self.kind, train=True)
+
+    @override
+    def load_test(self) -> tuple[Tensor, Tensor]:
+        """The official test set (10,000 images)."""
+        return read_cifar(self.data_dir, self.kind, train=False)
+
+
+class CIFAR10DataModule(CIFARDataModule):
+    """CIFAR-10 (10 classes), normalised with the NSGA-Net/DARTS statistics.
+
+    Constructor arguments: see :class:`CIFARDataModule`.
+    """
+
+    kind: ClassVar[str] = "cifar10"
+    norm_mean: ClassVar[tuple[float, float, float]] = CIFAR10_MEAN
+    norm_std: ClassVar[tuple[float, float, float]] = CIFAR10_STD
+
+
+class CIFAR100DataModule(CIFARDataModule):
+    """CIFAR-100 (100 fine classes), normalised with the standard CIFAR-100 statistics.
+
+    Constructor arguments: see :class:`CIFARDataModule`.
+    """
+
+    kind: ClassVar[str] = "cifar100"
+    norm_mean: ClassVar[tuple[float, float, float]] = CIFAR100_MEAN
+    norm_std: ClassVar[tuple[float, float, float]] = CIFAR100_STD
