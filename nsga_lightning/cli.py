@@ -187,7 +187,8 @@ def run_search(args: list[str]) -> int:
                       objectives=settings.objectives, callbacks=callbacks) as runner:
         (Path(settings.run_dir) / "config.yaml").write_text(parser.dump(config, skip_none=False))
         result = runner.run()
-    print(f"{result.n_evaluated} architectures trained in this session, {len(runner.archive)} in the archive; "
+        archived = len(runner.archive)
+    print(f"{result.n_evaluated} architectures trained in this session, {archived} in the archive; "
           f"Pareto front ({len(result.pareto)}):")
     for row in result.pareto:
         values = "  ".join(f"{name} {_format_objective(name, row.objectives[name])}"
