@@ -6,9 +6,9 @@ from nsga_lightning.spaces.registry import SearchSpace, make_space, resolve_geno
 from nsga_lightning.spaces.zoo import MACRO_ZOO, MICRO_ZOO, macro_genotype, micro_genotype
 
 __all__ = [
-    "OPS",
     "MACRO_ZOO",
     "MICRO_ZOO",
+    "OPS",
     "MacroGenotype",
     "MacroSpace",
     "MicroGenotype",

@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import itertools
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 

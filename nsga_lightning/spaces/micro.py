@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 

@@ -5,7 +5,14 @@ import itertools
 import numpy as np
 import pytest
 
-from nsga_lightning.spaces import MACRO_ZOO, MacroSpace, macro_genotype, make_space, micro_genotype, resolve_genotype
+from nsga_lightning.spaces import (
+    MACRO_ZOO,
+    MacroSpace,
+    macro_genotype,
+    make_space,
+    micro_genotype,
+    resolve_genotype,
+)
 from nsga_lightning.spaces.macro import decode_phase, flatten_nested, nested_genome
 from nsga_lightning.spaces.zoo import NSGANET_MACRO_NESTED
 
@@ -101,7 +108,7 @@ def test_isomorphic_phases_share_a_key(seed):
         if any(ph is None for ph in phases) or any(decode_phase(genome[p * per:(p + 1) * per], 5) is None
                                                    for p in range(3)):
             continue
-        twin = sum(phases, [])
+        twin = [bit for phase in phases for bit in phase]
         assert space.key(twin) == space.key(genome)
         twins += 1
     assert twins >= 1
