@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from nsga_lightning.viz.figure_io import DEFAULT_DPI, figure_format, save_figure
 
@@ -191,6 +192,7 @@ def hypervolume_figure(
         ax.plot(gens, [float(v) for v in values], marker="o", ms=3.5, color=HISTORY_COLOR, lw=1.5)
     else:
         ax.text(0.5, 0.5, "no hypervolume recorded", ha="center", va="center", transform=ax.transAxes)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("generation")
     ax.set_ylabel("hypervolume")
     if title:

@@ -29,21 +29,32 @@ from nsga_lightning.viz.pareto_plot import (
 log = logging.getLogger(__name__)
 
 REPORT_DPI = 100
+TABLE_HEADER_COLOR = "#2b4560"  # dark slate blue: the header row of the Pareto table
 STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2rem auto;
-       max-width: 1200px; padding: 0 1rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
-.summary { color: #555; }
-figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 1.5rem auto;
+       max-width: 1200px; padding: 0 1rem; color: #222; line-height: 1.45; background: #fff; }
+h1 { margin-bottom: 0.2rem; font-size: 1.6rem; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin: 1.6rem 0 0.6rem; font-size: 1.25rem; }
+.summary { color: #555; margin-top: 0.2rem; }
+.figures { display: flex; flex-wrap: wrap; gap: 0 2rem; align-items: flex-start; }
+.figures > section { flex: 1 1 420px; min-width: 0; }
+.figures > section.main { flex: 3 1 560px; }
+figure { margin: 0.5rem 0; } figure img { max-width: 100%; height: auto; display: block; }
+figcaption { color: #555; font-size: 0.88rem; margin-top: 0.3rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.92rem; }
-th, td { border-bottom: 1px solid #e3e3e3; padding: 0.35rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f5f5f5; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr.drawing td { border-bottom: 2px solid #ccc; padding-bottom: 1rem; }
-tr.drawing img { max-width: 100%; height: auto; }
+th, td { padding: 0.4rem 0.6rem; text-align: left; vertical-align: top; }
+th { background: HEADER; color: #fff; font-weight: 600; } th.num { text-align: right; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.arch td { background: #eef3f8; border-top: 2px solid HEADER; font-weight: 500; }
+tr.drawing td { border-bottom: 1px solid #d5dde6; padding: 0.4rem 0.6rem 1rem; }
+tr.drawing img { max-width: 100%; height: auto; display: block; margin-top: 0.4rem; }
+.retrain { font-size: 0.88rem; color: #444; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; }
-code.cmd { background: #f4f4f4; padding: 0.1rem 0.3rem; border-radius: 3px; word-break: break-all; }
+code.cmd { background: #f4f4f4; border: 1px solid #e2e2e2; padding: 0.1rem 0.35rem; border-radius: 3px;
+           overflow-wrap: anywhere; }
 pre { background: #f7f7f7; padding: 0.8rem; overflow-x: auto; border: 1px solid #e5e5e5; }
-"""
+footer { margin-top: 2rem; }
+""".replace("HEADER", TABLE_HEADER_COLOR)
 
 
 def retrain_command(run_dir: str | Path, key: str) -> str:
@@ -101,9 +112,9 @@ def _table(
     run_dir: str | Path,
     objectives: tuple[str, str],
 ) -> str:
-    headers = ["#", "genome key", AXIS_LABELS["error"], AXIS_LABELS["madds"], AXIS_LABELS["params"],
-               "train time", "retrain"]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    headers = [("#", True), ("genome key", False), (AXIS_LABELS["error"], True), (AXIS_LABELS["madds"], True),
+               (AXIS_LABELS["params"], True), ("train time", True)]
+    head = "".join(('<th class="num">' if num else "<th>") + f"{html.escape(h)}</th>" for h, num in headers)
     body = []
     ordered = sorted(front_rows, key=lambda r: tuple(_sort_value(r.get(o)) for o in objectives))
     for rank, row in enumerate(ordered, start=1):
@@ -116,15 +127,17 @@ def _table(
             f'<td class="num">{_number(row.get("error"), 2)}</td>'
             f'<td class="num">{_millions(row.get("madds"), 1)}</td>'
             f'<td class="num">{_millions(row.get("params"), 3)}</td>'
-            f'<td class="num">{_duration(row.get("seconds"))}</td>'
-            f'<td><code class="cmd">{command}</code></td></tr>'
+            f'<td class="num">{_duration(row.get("seconds"))}</td></tr>'
         )
         if key in genotypes:
             uri = figure_to_data_uri(figure_for_genotype(genotypes[key], key))
-            cell = f'<img alt="drawing of {safe}" src="{uri}">'
+            drawing = f'<img alt="drawing of {safe}" src="{uri}">'
         else:
-            cell = "<em>no genotype given</em>"
-        body.append(f'<tr class="drawing" data-key="{safe}"><td colspan="{len(headers)}">{cell}</td></tr>')
+            drawing = "<p><em>no genotype given</em></p>"
+        body.append(
+            f'<tr class="drawing" data-key="{safe}"><td colspan="{len(headers)}">'
+            f'<div class="retrain">retrain: <code class="cmd">{command}</code></div>{drawing}</td></tr>'
+        )
     return f'<table id="pareto-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -192,11 +205,12 @@ def build_report(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f'<h1>{html.escape(title)}</h1><p class="summary">{html.escape(summary)}</p>'
-        f'<section><h2>Pareto front</h2><figure id="pareto-front"><img alt="Pareto front" src="{front_uri}">'
-        "<figcaption>Grey: every evaluated architecture; blue: the fronts of earlier generations "
-        "(older = fainter); red: the final front.</figcaption></figure></section>"
+        '<div class="figures"><section class="main"><h2>Pareto front</h2><figure id="pareto-front">'
+        f'<img alt="Pareto front" src="{front_uri}"><figcaption>Grey: every evaluated architecture; blue: the '
+        "fronts of earlier generations (older = fainter); red: the final front.</figcaption></figure></section>"
         f'<section><h2>Hypervolume</h2><figure id="hypervolume"><img alt="hypervolume per generation" '
-        f'src="{hv_uri}"></figure></section>'
+        f'src="{hv_uri}"><figcaption>Normalised hypervolume of the front after each generation (higher is '
+        "better).</figcaption></figure></section></div>"
         f"<section><h2>Pareto architectures</h2>{table}</section>{config}"
         "<footer><p class=\"summary\">Generated by nsga-lightning.</p></footer></body></html>\n"
     )
