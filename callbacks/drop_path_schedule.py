@@ -37,8 +37,8 @@ class DropPathSchedule(Callback):
         epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else 1
         self.current = self._target(pl_module) * trainer.current_epoch / epochs
         pl_module.network.drop_path_prob = self.current
-        if trainer.logger is not None:
-            trainer.logger.log_metrics({"train/drop_path_prob": self.current}, step=trainer.global_step)
+        for logger in trainer.loggers:  # loggers write on rank zero only
+            logger.log_metrics({"train/drop_path_prob": self.current}, step=trainer.global_step)
 
     @override
     def state_dict(self) -> dict[str, Any]:

@@ -26,6 +26,13 @@ class ArchitectureModule(LightningModule):
     optimizer (the original stepped it first, wasting its last epoch at lr 0). Gradient clipping (5 in the
     original) is a Trainer flag: ``gradient_clip_val``. LightningCLI's ``--optimizer``/``--lr_scheduler``
     replace the recipe when given. Drop path ramps linearly when the ``DropPathSchedule`` callback is used.
+    When training is bounded by ``max_steps`` only (``max_epochs=-1``), the cosine runs per step instead.
+
+    Logged: ``train/loss`` (epoch mean), ``train/loss_step`` (progress bar), ``train/acc``, ``train/lr`` (the
+    rate of each epoch), ``val/loss``, ``val/acc``, ``val/error``, ``test/loss``, ``test/acc``,
+    ``test/acc_top5``, ``test/error`` (errors in percent), and once ``model/params``, ``model/params_total``,
+    ``model/madds``. Nothing synchronises processes per step: metrics accumulate with ``update()`` and
+    distributed reductions happen once per epoch.
 
     Args:
         space: ``"micro"`` (cells) or ``"macro"`` (phases).
@@ -102,6 +109,7 @@ class ArchitectureModule(LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes, average="micro")
         self.test_acc_top5 = MulticlassAccuracy(num_classes, top_k=top5, average="micro")
         self.complexity: dict[str, int] = {}
+        self._complexity_logged = False
 
     @override
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -120,36 +128,51 @@ class ArchitectureModule(LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         images, labels = batch
         loss, logits = self._loss(images, labels)
-        self.train_acc(logits, labels)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True)
+        # update() only accumulates; calling the metric would also compute a per-batch value nobody logs.
+        self.train_acc.update(logits.detach(), labels)
+        loss_value, n = loss.detach(), len(labels)
+        # The step value is never synchronised across processes (no per-step collective); the epoch mean
+        # ``train/loss`` is, once per epoch.
+        self.log("train/loss_step", loss_value, prog_bar=True, on_step=True, on_epoch=False, batch_size=n)
+        self.log("train/loss", loss_value, on_step=False, on_epoch=True, sync_dist=True, batch_size=n)
         self.log("train/acc", self.train_acc, on_step=False, on_epoch=True)
         return loss
+
+    @override
+    def on_train_epoch_start(self) -> None:
+        """Log the learning rate this epoch trains with (the scheduler steps after the epoch's optimizer steps)."""
+        if self.trainer.optimizers:
+            lr = float(self.trainer.optimizers[0].param_groups[0]["lr"])
+            self.log("train/lr", lr, on_step=False, on_epoch=True, sync_dist=True, batch_size=1)
 
     @override
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         images, labels = batch
         logits = self(images)
-        self.val_acc(logits, labels)
-        self.log("val/loss", F.cross_entropy(logits, labels), on_epoch=True)
+        self.val_acc.update(logits, labels)
+        self.log("val/loss", F.cross_entropy(logits, labels), on_epoch=True, sync_dist=True, batch_size=len(labels))
         self.log("val/acc", self.val_acc, on_epoch=True, prog_bar=True)
 
     @override
     def on_validation_epoch_end(self) -> None:
-        self.log("val/error", 100.0 * (1.0 - self.val_acc.compute()), prog_bar=True)
+        """Log the top-1 error in percent (``val/error``, what checkpoints and the search monitor)."""
+        # compute() already gathers the metric's state over all processes; Lightning resets it afterwards.
+        self.log("val/error", 100.0 * (1.0 - self.val_acc.compute()), prog_bar=True, sync_dist=True)
 
     @override
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         images, labels = batch
         logits = self(images)
-        self.test_acc(logits, labels)
-        self.test_acc_top5(logits, labels)
-        self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True)
+        self.test_acc.update(logits, labels)
+        self.test_acc_top5.update(logits, labels)
+        self.log("test/loss", F.cross_entropy(logits, labels), on_epoch=True, sync_dist=True, batch_size=len(labels))
         self.log("test/acc", self.test_acc, on_epoch=True)
         self.log("test/acc_top5", self.test_acc_top5, on_epoch=True)
 
     @override
     def on_test_epoch_end(self) -> None:
-        self.log("test/error", 100.0 * (1.0 - self.test_acc.compute()))
+        """Log the top-1 test error in percent (``test/error``)."""
+        self.log("test/error", 100.0 * (1.0 - self.test_acc.compute()), sync_dist=True)
 
     @override
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
@@ -163,9 +186,13 @@ class ArchitectureModule(LightningModule):
         optimizer = torch.optim.SGD(
             self.parameters(), lr=hp.learning_rate, momentum=hp.momentum, weight_decay=hp.weight_decay
         )
-        epochs = self.trainer.max_epochs if self.trainer.max_epochs and self.trainer.max_epochs > 0 else 1
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=hp.min_learning_rate)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        # Lightning steps an "epoch" scheduler after the epoch's last optimizer step: epoch e trains with
+        # eta_min + (lr - eta_min) * (1 + cos(pi * e / E)) / 2, and the last epoch's rate is still > 0.
+        interval, length = "epoch", self.trainer.max_epochs or -1
+        if length <= 0:  # training bounded by max_steps only: the same cosine over the steps
+            interval, length = "step", max(int(self.trainer.max_steps), 1)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=length, eta_min=hp.min_learning_rate)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
 
     def compute_complexity(self) -> dict[str, int]:
         """Parameters without and with the auxiliary head, and MAdds at 1x3x32x32 (cached on the module)."""
@@ -178,7 +205,11 @@ class ArchitectureModule(LightningModule):
         return self.complexity
 
     def _log_complexity(self) -> None:
-        if not self.hparams.log_complexity or self.logger is None:
+        """Log parameters and MAdds once (rank zero only: the other processes would trace for nothing)."""
+        if self._complexity_logged or not self.hparams.log_complexity or self.logger is None:
+            return
+        self._complexity_logged = True
+        if not self.trainer.is_global_zero:
             return
         values = self.compute_complexity()
         self.logger.log_metrics({f"model/{name}": float(v) for name, v in values.items()}, step=0)

@@ -176,6 +176,12 @@ class TensorImageDataModule(LightningDataModule, ABC):
         return BatchAugment(self.mean, self.std, self.crop_padding, self.hflip, cutout_length)
 
     @property
+    def has_validation(self) -> bool:
+        """Whether a validation split is held out (``val_split != 0``); without one ``val_dataloader`` is
+        ``[]`` and nothing can be monitored on validation metrics."""
+        return self.val_split != 0
+
+    @property
     @abstractmethod
     def num_classes(self) -> int:
         """Number of classes (labels lie in ``0..num_classes-1``)."""

@@ -1,0 +1,30 @@
+"""A real ``nsga-lightning`` process: a 2-process DDP fit on CPU (gloo) through the console script."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from training_helpers import QUIET, TINY_MODEL, cifar_args, scalars, version_dirs
+
+
+def test_ddp_fit_with_two_cpu_processes(cifar_root: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    script = Path(sys.executable).with_name("nsga-lightning")
+    command = [str(script)] if script.is_file() else [sys.executable, "-m", "nsga_lightning.cli"]
+    result = subprocess.run(
+        [*command, "fit", *TINY_MODEL, *QUIET, *cifar_args(cifar_root, batch_size=8, val_split=16),
+         "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.max_epochs", "2",
+         "--trainer.limit_train_batches", "1"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "distributed_backend=gloo" in result.stdout + result.stderr
+    assert "Starting with 2 processes" in result.stdout + result.stderr
+    (run,) = version_dirs(tmp_path / "runs")  # one logger: rank zero writes, the other rank writes nothing
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    logged = scalars(run)
+    assert len(logged["val/error"]) == 2 and len(logged["train/lr"]) == 2
+    assert "model/madds" in logged
