@@ -16,6 +16,29 @@ from nsga_lightning.search.settings import RetrainSettings, training_config
 from nsga_lightning.viz import plot_pareto
 
 
+def _state(archive: Archive) -> tuple[int, int]:
+    last = archive.last_generation()
+    return len(archive), -1 if last is None else last.generation
+
+
+class _ReadableDumper(yaml.SafeDumper):
+    """Lists of plain values on one line (``[sep_conv_3x3, 1]``, ``[128, 128, 128]``), mappings as blocks."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    flat = all(isinstance(v, (str, int, float, bool)) or v is None for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
+
+
+_ReadableDumper.add_representer(list, _represent_list)
+_ReadableDumper.add_representer(tuple, _represent_list)
+
+
+def dump_config(config: Mapping[str, Any]) -> str:
+    """YAML of a training config, readable: key order kept, a genotype's units as ``[op, input]`` lines."""
+    return yaml.dump(dict(config), Dumper=_ReadableDumper, sort_keys=False, default_flow_style=False, width=100)
+
+
 class ParetoOutputs(SearchCallback):
     """Write the search's outputs into its run directory after every generation (a killed search keeps the
     outputs of its last finished generation):
@@ -39,6 +62,7 @@ class ParetoOutputs(SearchCallback):
         self.retrain = retrain
         self.data = dict(data)
         self.reference_point = dict(reference_point or {})
+        self._written: tuple[int, int] | None = None  # (architectures, generations) at the last write
 
     @override
     def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
@@ -47,7 +71,9 @@ class ParetoOutputs(SearchCallback):
 
     @override
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
-        self.write(runner.run_dir, runner.space.name, runner.archive)
+        # after the last generation's write nothing has changed, unless the search was interrupted mid-way
+        if self._written != _state(runner.archive):
+            self.write(runner.run_dir, runner.space.name, runner.archive)
 
     def write(self, run_dir: str | Path, space: str, archive: Archive) -> list[Path]:
         """Write all outputs now; returns the training-config paths."""
@@ -58,7 +84,9 @@ class ParetoOutputs(SearchCallback):
         fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
         plot_pareto([r.as_dict() for r in rows], run_dir / "pareto.png", fronts or None, self.objectives[:2],
                     title=f"{space} search: {len(rows)} architectures")
-        return self._write_configs(run_dir / "pareto", space, front)
+        written = self._write_configs(run_dir / "pareto", space, front)
+        self._written = _state(archive)
+        return written
 
     def _write_configs(self, folder: Path, space: str, front: Sequence[ArchiveRow]) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -68,7 +96,7 @@ class ParetoOutputs(SearchCallback):
             path = folder / f"{row.key}.yaml"
             header = (f"# {row.key}: " + ", ".join(f"{k} {v:g}" for k, v in row.objectives.items()) +
                       f" (generation {row.generation})\n# nsga-lightning fit --config {path}\n")
-            path.write_text(header + yaml.safe_dump(config, sort_keys=False))
+            path.write_text(header + dump_config(config))
             written.append(path)
         keep = {p.name for p in written}
         for stale in folder.glob("*.yaml"):

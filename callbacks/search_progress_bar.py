@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 from typing_extensions import override
 
 from nsga_lightning.search import Archive, ArchiveRow, Candidate, Evaluation, SearchCallback, SearchResult
@@ -18,7 +19,7 @@ class SearchProgressBar(SearchCallback):
 
     The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring``; on resume the
     bar starts at the number of architectures already archived. tqdm derives the ETA from the candidates
-    trained in this session.
+    trained in this session. While the bar is shown, log lines are written above it instead of through it.
 
     Args:
         disable: hide the bar (e.g. in tests or non-interactive logs).
@@ -28,6 +29,7 @@ class SearchProgressBar(SearchCallback):
         self.disable = disable
         self.bar: Any = None
         self.best_error = float("inf")
+        self._redirect: Any = None
 
     @override
     def on_search_start(self, runner: SearchRunner) -> None:
@@ -35,6 +37,9 @@ class SearchProgressBar(SearchCallback):
         done = len(runner.archive)
         self.bar = tqdm(total=max(total, done), initial=done, desc="search", unit="arch", disable=self.disable,
                         file=sys.stderr, dynamic_ncols=True)
+        if not self.disable:
+            self._redirect = logging_redirect_tqdm()
+            self._redirect.__enter__()
         for row in runner.archive.rows("ok"):
             self.best_error = min(self.best_error, float(row.objectives.get("error", float("inf"))))
 
@@ -61,6 +66,9 @@ class SearchProgressBar(SearchCallback):
 
     @override
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
+        if self._redirect is not None:
+            self._redirect.__exit__(None, None, None)
+            self._redirect = None
         if self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -35,12 +35,14 @@ class SearchTensorBoard(SearchCallback):
         self.draw_limit = draw_limit
         self.writer: SummaryWriter | None = None
         self.logged: set[int] = set()
+        self.new_generations = 0
 
     @override
     def on_search_start(self, runner: SearchRunner) -> None:
         self.writer = SummaryWriter(str(Path(runner.run_dir) / "tensorboard" / "search"))
         # a resumed search already wrote the generations it finished before
         self.logged = {row.generation for row in runner.archive.generations()}
+        self.new_generations = 0
 
     @override
     def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
@@ -57,6 +59,7 @@ class SearchTensorBoard(SearchCallback):
                 if math.isfinite(value):
                     self.writer.add_scalar(f"search/{name}", value, step)
             self.logged.add(step)
+            self.new_generations += 1
         rows = [row.as_dict() for row in archive.rows()]
         fronts = [s.front for s in summaries]
         figure = pareto_figure(rows, fronts, self.objectives[:2], title=f"generation {generation}")
@@ -67,7 +70,7 @@ class SearchTensorBoard(SearchCallback):
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
         if self.writer is None:
             return
-        if result.status == "completed":
+        if result.status == "completed" and self.new_generations:  # a finished run resumed again drew them
             for row in result.pareto[: self.draw_limit]:
                 genotype = runner.space.decode(row.genome)
                 self.writer.add_figure(f"pareto/{row.key}", figure_for_genotype(genotype, title=row.key),

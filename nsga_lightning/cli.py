@@ -35,7 +35,8 @@ EXTRA_COMMANDS = ("stats", "search", "draw", "report")
 
 class NSGALightningCLI(LightningCLI):
     """LightningCLI with the NSGA-Net training defaults: TensorBoard, gradient clipping 5, best-error
-    checkpoints, the drop-path ramp and ``num_classes`` taken from the datamodule."""
+    checkpoints, the drop-path ramp and ``num_classes`` taken from the datamodule. ``validate``, ``test`` and
+    ``predict`` also accept an original NSGA-Net weight file as ``--ckpt_path`` (converted on load)."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
@@ -57,25 +58,70 @@ class NSGALightningCLI(LightningCLI):
                     "init_args": {"save_dir": "runs", "name": "train"},
                 },
                 "trainer.gradient_clip_val": 5.0,
-                "data": {"class_path": "nsga_lightning.data.DigitsDataModule"},
+                # No default datamodule: jsonargparse keeps a default class's init_args that share a name with
+                # the class given on the command line (a Digits default turned CIFAR's hflip off).
             }
         )
 
+    def _parse_ckpt_path(self) -> None:
+        """Read hyperparameters from Lightning checkpoints only: an original NSGA-Net weight file has none."""
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if _holds_original_weights(ckpt_path):
+            return
+        super()._parse_ckpt_path()
+
+    def before_instantiate_classes(self) -> None:
+        """Refuse ``--lr_scheduler`` without ``--optimizer``: LightningCLI would silently ignore it."""
+        if self._get(self.config, "lr_scheduler") and not self._get(self.config, "optimizer"):
+            raise ValueError(
+                "--lr_scheduler needs --optimizer as well (e.g. --optimizer SGD --optimizer.lr 0.025 "
+                "--optimizer.momentum 0.9 --optimizer.weight_decay 3e-4); without both the module's SGD and "
+                "cosine schedule are used"
+            )
+
     def before_fit(self) -> None:
-        """Checkpoint by validation error only where the data has a validation split."""
+        """Checkpoint by validation error only where the data has a validation split (else: the last epoch)."""
+        ckpt_path = self.config[self.subcommand].get("ckpt_path")
+        if _holds_original_weights(ckpt_path):
+            raise ValueError(
+                f"fit --ckpt_path resumes a Lightning checkpoint; {ckpt_path} holds original NSGA-Net weights, "
+                "which the validate, test and predict subcommands load"
+            )
         if not _has_validation(self.datamodule):
             for callback in self.trainer.callbacks:
                 if isinstance(callback, ModelCheckpoint) and callback.monitor == "val/error":
                     callback.monitor = None
-                    callback.mode = "min"
+                    callback.save_top_k = min(callback.save_top_k, 1)  # k best need a quantity to rank
+
+    def before_validate(self) -> None:
+        """Refuse to validate data without a validation split (Lightning would silently do nothing)."""
+        if not _has_validation(self.datamodule):
+            raise ValueError(
+                f"{type(self.datamodule).__name__} has no validation split (val_split 0); set --data.val_split "
+                "(e.g. 5000 or 0.1) or use the test subcommand"
+            )
+
+    @staticmethod
+    def _load_original(model: ArchitectureModule, ckpt_path: str | None) -> str | None:
+        """Load ``ckpt_path`` into the network if it holds original NSGA-Net weights (converted on load);
+        returns the path left for Lightning to restore (``None`` once loaded here)."""
+        if _holds_original_weights(ckpt_path):
+            load_original_checkpoint(ckpt_path, model.network)
+            logging.getLogger(__name__).info("loaded original NSGA-Net weights from %s", ckpt_path)
+            return None
+        return ckpt_path
+
+    def validate(self, model: ArchitectureModule, datamodule: LightningDataModule | None = None,
+                 ckpt_path: str | None = None, **kwargs: Any) -> None:
+        """Validate a Lightning checkpoint or an original NSGA-Net weight file."""
+        ckpt_path = self._load_original(model, ckpt_path)
+        self.trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt_path, **kwargs)
 
     def test(self, model: ArchitectureModule, datamodule: LightningDataModule | None = None,
              ckpt_path: str | None = None, **kwargs: Any) -> None:
         """Test a Lightning checkpoint or an original NSGA-Net weight file, then print the summary."""
-        if ckpt_path and ckpt_path not in ("best", "last", "hpc") and not _is_lightning_checkpoint(ckpt_path):
-            load_original_checkpoint(ckpt_path, model.network)
-            logging.getLogger(__name__).info("loaded original NSGA-Net weights from %s", ckpt_path)
-            ckpt_path = None
+        ckpt_path = self._load_original(model, ckpt_path)
         results = self.trainer.test(model, datamodule=datamodule, ckpt_path=ckpt_path, **kwargs)
         if self.trainer.is_global_zero and results:
             complexity = model.compute_complexity()
@@ -84,28 +130,65 @@ class NSGALightningCLI(LightningCLI):
                 f"MAdds {complexity['madds'] / 1e6:.1f}M"
             )
 
+    def predict(self, model: ArchitectureModule, datamodule: LightningDataModule | None = None,
+                ckpt_path: str | None = None, **kwargs: Any) -> None:
+        """Predict class indices (Lightning checkpoint or original NSGA-Net weights), then print a summary."""
+        ckpt_path = self._load_original(model, ckpt_path)
+        predictions = self.trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path, **kwargs)
+        if self.trainer.is_global_zero and predictions:
+            classes = torch.cat([p for p in predictions if isinstance(p, torch.Tensor)])  # (N,)
+            counts = torch.bincount(classes, minlength=model.hparams.num_classes)
+            print(f"predicted {len(classes)} images; images per class: {counts.tolist()}")
+
 
 def _has_validation(datamodule: LightningDataModule | None) -> bool:
+    """Whether the datamodule holds out a validation split (``has_validation``; assumed for other classes)."""
     return bool(getattr(datamodule, "has_validation", True))
 
 
+def _holds_original_weights(ckpt_path: str | None) -> bool:
+    """Whether ``ckpt_path`` names a weight file that is no Lightning checkpoint (original NSGA-Net format)."""
+    return bool(ckpt_path) and ckpt_path not in ("best", "last", "hpc") and not _is_lightning_checkpoint(ckpt_path)
+
+
 def _is_lightning_checkpoint(path: str) -> bool:
+    """True for a Lightning checkpoint, False for other tensor files (an original NSGA-Net state_dict).
+
+    Raises:
+        FileNotFoundError: if ``path`` is no file.
+        ValueError: if the file cannot be read as a tensors-only torch file.
+    """
     if not Path(path).is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
-    content = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    try:
+        try:  # memory-mapped: nothing is read but the pickled index (zip-format files only)
+            content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # the legacy (pre-zip) format of old torch versions
+            content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch reports a file that is no torch file in many ways (KeyError, EOFError...)
+        raise ValueError(
+            f"{path}: neither a Lightning checkpoint nor an original NSGA-Net weight file "
+            f"(a tensors-only torch file); torch.load says {type(error).__name__}: {error}"
+        ) from error
     return isinstance(content, dict) and "pytorch-lightning_version" in content
 
 
 def run_lightning_cli(args: list[str]) -> None:
     """Run ``fit | validate | test | predict`` through :class:`NSGALightningCLI`."""
-    NSGALightningCLI(
-        ArchitectureModule,
-        LightningDataModule,
-        subclass_mode_data=True,
-        args=args,
-        save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": "nsga-lightning"},
-    )
+    import warnings
+
+    with warnings.catch_warnings():  # main() always passes args; that is no mistake here
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        NSGALightningCLI(
+            ArchitectureModule,
+            LightningDataModule,
+            subclass_mode_data=True,
+            seed_everything_default=0,  # what True ends in anyway (seed 0), without the warning
+            args=args,
+            save_config_kwargs={"overwrite": True},
+            # parse errors raise (main() prints them as one line) instead of printing the usage and exiting
+            parser_kwargs={"prog": "nsga-lightning", "exit_on_error": False},
+        )
 
 
 def _model_parser(prog: str) -> ArgumentParser:
@@ -151,13 +234,16 @@ def search_parser() -> ArgumentParser:
     parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML)")
     parser.add_class_arguments(SearchSettings, "search")
     parser.add_class_arguments(SpaceSettings, "space")
+    # n_nodes comes from the space block (the genotype of every candidate carries it)
     parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes",
-                                                                   "log_complexity"})
+                                                                   "log_complexity", "n_nodes"})
     parser.add_subclass_arguments(LightningDataModule, "data", required=True)
     parser.add_argument("--trainer", type=dict[str, Any], default={"max_epochs": 20},
                         help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...)")
     parser.add_class_arguments(RetrainSettings, "retrain")
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
+    parser.add_argument("--num_threads", type=Optional[int], default=None,
+                        help="torch intra-op threads while a candidate trains (default: torch's setting)")
     return parser
 
 
@@ -175,7 +261,7 @@ def run_search(args: list[str]) -> int:
     model_options = config.model.as_dict()
     space = space_settings.build()
     evaluator = TrainerEvaluator(space.name, init.data, model=model_options, trainer=config.trainer,
-                                 run_dir=settings.run_dir)
+                                 run_dir=settings.run_dir, num_threads=config.num_threads)
     callbacks = [
         SearchProgressBar(disable=not config.progress_bar),
         SearchTensorBoard(settings.objectives, settings.reference_point),
@@ -186,7 +272,11 @@ def run_search(args: list[str]) -> int:
                       n_offspring=settings.n_offspring, n_gens=settings.n_gens, seed=settings.seed,
                       objectives=settings.objectives, callbacks=callbacks) as runner:
         (Path(settings.run_dir) / "config.yaml").write_text(parser.dump(config, skip_none=False))
-        result = runner.run()
+        evaluator.prepare()  # missing data stops here with one clear line, before any candidate
+        try:
+            result = runner.run()
+        except KeyboardInterrupt:
+            return 130  # the runner has logged the one line: what is saved and how to resume
         archived = len(runner.archive)
     print(f"{result.n_evaluated} architectures trained in this session, {archived} in the archive; "
           f"Pareto front ({len(result.pareto)}):")
@@ -246,6 +336,9 @@ def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, 
         genome = [int(v) for v in architecture.strip("[]").replace(",", " ").split()]
         name = space or ("micro" if len(genome) == 8 * n_blocks else "macro")
         return resolve_genotype(name, genome, n_blocks=n_blocks, n_nodes=n_nodes)
+    if architecture.startswith(("micro-", "macro-")):
+        raise ValueError(f"{architecture!r} looks like an archive key: give the search's run directory with "
+                         "--run_dir, or draw its training config RUN_DIR/pareto/<key>.yaml")
     if space is None:
         space = "micro" if architecture in MICRO_ZOO else "macro" if architecture in MACRO_ZOO else "micro"
     return resolve_genotype(space, architecture)
@@ -255,7 +348,7 @@ def run_draw(args: list[str]) -> int:
     """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
     from nsga_lightning.viz import draw_genotype
 
-    parser = ArgumentParser(prog="nsga-lightning draw", exit_on_error=True,
+    parser = ArgumentParser(prog="nsga-lightning draw", exit_on_error=False,
                             description="Draw an architecture: a zoo name (NSGANet, DARTS, ...), a genome "
                                         "('2,0,0,0,...'), a training config (.yaml) or an archive key "
                                         "(with --run_dir).")
@@ -280,7 +373,7 @@ def run_report(args: list[str]) -> int:
     from nsga_lightning.search.history import summarize
     from nsga_lightning.viz import build_report
 
-    parser = ArgumentParser(prog="nsga-lightning report", exit_on_error=True,
+    parser = ArgumentParser(prog="nsga-lightning report", exit_on_error=False,
                             description="Write a self-contained HTML report (Pareto front, hypervolume, the "
                                         "Pareto architectures with drawings and retrain commands).")
     parser.add_argument("run_dir", type=str)
@@ -297,6 +390,7 @@ def run_report(args: list[str]) -> int:
     rows = archive.rows()
     front = pareto_front(rows, objectives)
     space = _space_of(archive)
+    archive.close()
     output = config.output or str(Path(config.run_dir) / "report.html")
     path = build_report(
         output, title=f"NSGA-Net {space.name} search: {config.run_dir}",
@@ -306,7 +400,6 @@ def run_report(args: list[str]) -> int:
         config_text=search_config.read_text() if search_config.is_file() else None,
         objectives=objectives[:2],
     )
-    archive.close()
     print(f"wrote {path}")
     return 0
 
@@ -315,21 +408,37 @@ def _extra_command(name: str) -> Callable[[list[str]], int]:
     return {"stats": run_stats, "search": run_search, "draw": run_draw, "report": run_report}[name]
 
 
+def _constructor_error(error: BaseException) -> BaseException:
+    """The error a constructor raised where jsonargparse wrapped it (its message then lists every member of
+    a union type, ``None`` included, and the whole namespace); else ``error`` itself."""
+    while str(error).startswith("Does not validate against any") and error.__cause__ is not None:
+        error = error.__cause__
+    return error
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nsga-lightning`` console script; returns the exit code."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException  # bad Trainer flag values
+
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     debug = os.environ.get("NSGA_LIGHTNING_DEBUG") == "1"
     try:
         if args and args[0] in EXTRA_COMMANDS:
             return _extra_command(args[0])(args[1:])
+        if not args:
+            raise ValueError("give a command: fit, validate, test, predict, " + ", ".join(EXTRA_COMMANDS) +
+                             " (nsga-lightning COMMAND --help for its options)")
         run_lightning_cli(args)
         return 0
-    except USER_ERRORS as error:
+    except (*USER_ERRORS, argparse.ArgumentError, MisconfigurationException) as error:
         if debug:
             raise
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"nsga-lightning: error: {message}", file=sys.stderr)
+        error = _constructor_error(error)
+        message = str(error.args[0] if isinstance(error, KeyError) and error.args else error)
+        if isinstance(error, argparse.ArgumentError) and args and args[0] in ("fit", "validate", "test", "predict"):
+            message += f" (options: nsga-lightning {args[0]} --help)"
+        print(f"nsga-lightning: error: {' '.join(message.split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("nsga-lightning: interrupted; finished work is saved", file=sys.stderr)

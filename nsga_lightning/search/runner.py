@@ -179,6 +179,7 @@ class SearchRunner:
                 last = self._next_generation(last)
         except KeyboardInterrupt:
             result = self.result("interrupted")
+            self._call("on_search_end", self, result)  # first: a progress bar closes before the message
             log.warning(
                 "search interrupted after %d complete generation(s); %d architectures archived in %s; "
                 "run again on the same run_dir to resume",
@@ -186,7 +187,6 @@ class SearchRunner:
                 len(self.archive),
                 self.run_dir,
             )
-            self._call("on_search_end", self, result)
             raise
         result = self.result("completed")
         log.info(

@@ -1,14 +1,26 @@
-"""TrainerEvaluator: each new candidate is an ArchitectureModule trained by a fresh ``Trainer.fit``."""
+"""TrainerEvaluator: each new candidate is an ArchitectureModule trained by a fresh ``Trainer.fit``.
+
+Per-candidate fixed costs are kept small (the search benchmark, ``benchmarks/search_overhead.py``, measures
+them): Lightning's per-Trainer banner, tips and known-harmless warnings are silenced while a candidate trains,
+the objects that exist when a generation's candidates start are moved out of the garbage collector's way
+(``gc.freeze``) so that the collection that frees each candidate scans only that candidate's objects, and
+step metrics are written once per epoch (``log_every_n_steps`` = batches per epoch).
+"""
 
 from __future__ import annotations
 
 import gc
 import logging
 import math
+import signal
+import threading
 import time
 import traceback
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import torch
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer, seed_everything
@@ -16,6 +28,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from typing_extensions import override
 
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.archive import genotype_data
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 
 log = logging.getLogger(__name__)
@@ -23,6 +36,14 @@ log = logging.getLogger(__name__)
 # Trainer options the evaluator owns: one candidate is one quiet, single-process, checkpoint-free fit.
 _OWNED = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
           "num_sanity_val_steps", "strategy", "devices", "num_nodes", "default_root_dir")
+# Loggers whose INFO output (device banner, tips, "`Trainer.fit` stopped") is repeated by every Trainer.
+_CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+# Warnings every candidate would repeat and that say nothing about the candidate.
+_HARMLESS_WARNINGS = (
+    (FutureWarning, r".*LeafSpec.* is deprecated"),  # torch's pytree deprecation, hit inside Lightning
+    (UserWarning, r"The number of training batches .* is smaller than the logging interval"),
+    (UserWarning, r".*does not have many workers which may be a bottleneck"),
+)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -30,16 +51,43 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class _StopOnNonFiniteLoss(Callback):
-    """Fail the candidate at the first non-finite training loss instead of training on garbage."""
+    """Fail the candidate at the first non-finite training loss instead of training on garbage.
+
+    On the CPU every step is checked. On an accelerator the check would stall the device every step, so
+    non-finite losses are flagged on the device and the flag is read every ``every`` steps and at each
+    epoch end.
+    """
+
+    def __init__(self, every: int = 50) -> None:
+        self.every = every
+        self.flag: torch.Tensor | None = None
 
     @override
     def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         loss = outputs["loss"] if isinstance(outputs, Mapping) else outputs
-        if loss is not None and not torch.isfinite(loss.detach()).all():
-            raise NonFiniteLossError(
-                f"non-finite training loss {loss.item()} at epoch {trainer.current_epoch}, batch {batch_idx}"
-            )
+        if loss is None:
+            return
+        loss = loss.detach()
+        if loss.device.type == "cpu":
+            if not torch.isfinite(loss).all():
+                raise NonFiniteLossError(f"non-finite training loss {loss.item()} at epoch "
+                                         f"{trainer.current_epoch}, batch {batch_idx}")
+            return
+        bad = ~torch.isfinite(loss).all()
+        self.flag = bad if self.flag is None else self.flag | bad
+        if (batch_idx + 1) % self.every == 0:
+            self._check(trainer)
+
+    @override
+    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer: Trainer) -> None:
+        if self.flag is not None and bool(self.flag):
+            raise NonFiniteLossError(f"non-finite training loss in epoch {trainer.current_epoch} "
+                                     f"(checked every {self.every} batches)")
+        self.flag = None
 
 
 class TrainerEvaluator:
@@ -51,20 +99,32 @@ class TrainerEvaluator:
     candidates. Each candidate logs to its own TensorBoard run ``<run_dir>/tensorboard/candidates/<key>``
     with its hyperparameters and objectives (HParams view).
 
+    A candidate whose training raises (an exception, out of memory, a non-finite loss) is returned as failed
+    with the error text; the next one is trained. Ctrl-C inside a candidate's ``fit`` (which Lightning turns
+    into ``SystemExit``) is raised as ``KeyboardInterrupt`` so that the search stops cleanly.
+
     Args:
         space: ``"micro"`` or ``"macro"``.
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
         model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
         trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...).
         run_dir: where the TensorBoard runs go; ``None`` disables logging.
+        callbacks: extra Lightning callbacks added to every candidate's Trainer (the same instances each
+            time, e.g. a timer).
+        num_threads: torch intra-op threads while a candidate trains (the previous setting is restored
+            afterwards); ``None`` keeps torch's setting (one per core). On an idle machine all cores train
+            fastest; where other processes keep the cores busy, 1 avoids the threads stalling each other
+            (measured 5-10x slower steps with 2 threads on 2 busy cores).
+        quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
 
     Raises:
-        ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``) or
-            ``model`` sets ``space``/``genotype``.
+        ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
+            ``model`` sets ``space``/``genotype``/``num_classes``, or ``num_threads`` is below 1.
     """
 
     def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
-                 trainer: Mapping[str, Any] | None = None, run_dir: str | Path | None = None) -> None:
+                 trainer: Mapping[str, Any] | None = None, run_dir: str | Path | None = None,
+                 callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True) -> None:
         self.space = space
         self.datamodule = datamodule
         self.model_options = dict(model or {})
@@ -76,8 +136,14 @@ class TrainerEvaluator:
         if owned:
             raise ValueError(f"trainer options {owned} are managed by the search; allowed are the others, "
                              "e.g. max_epochs, precision, accelerator, gradient_clip_val")
+        if num_threads is not None and (isinstance(num_threads, bool) or num_threads < 1):
+            raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.num_threads = num_threads
+        self.quiet = quiet
         self._num_classes: int | None = None
+        self._train_batches = 1
 
     def fingerprint(self) -> dict[str, Any]:
         """Settings that change results: space, model options, trainer options, datamodule hyperparameters."""
@@ -85,40 +151,75 @@ class TrainerEvaluator:
         return {"space": self.space, "model": _plain(self.model_options), "trainer": _plain(self.trainer_options),
                 "data": data}
 
-    def _prepare_data(self) -> int:
+    def prepare(self) -> int:
+        """Prepare and set up the datamodule (once) and return its number of classes.
+
+        The search calls it before the first generation, so that missing data or a missing validation split
+        stops the search with a clear error instead of failing every candidate.
+
+        Raises:
+            ValueError: if the datamodule holds out no validation split.
+        """
         if self._num_classes is None:
             self.datamodule.prepare_data()
             self.datamodule.setup("fit")
-            if not getattr(self.datamodule, "has_validation", True):
+            has_validation = getattr(self.datamodule, "has_validation", None)
+            if has_validation is None:
+                has_validation = _has_batches(self.datamodule.val_dataloader)
+            if not has_validation:
                 raise ValueError("the search measures error on a held-out split of the training set: set a "
                                  "non-zero val_split in the data block")
             self._num_classes = int(self.datamodule.num_classes)
+            self._train_batches = _count_batches(self.datamodule.train_dataloader)
         return self._num_classes
 
     def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
         """Train and measure each candidate in turn, yielding its result as soon as it is known."""
-        num_classes = self._prepare_data()
-        for candidate in candidates:
-            start = time.perf_counter()
-            try:
-                objectives = self._train_one(candidate, num_classes)
-            except Exception:  # noqa: BLE001 - one candidate's error is that candidate's failure
-                yield Evaluation.failed(candidate.key, traceback.format_exc(), time.perf_counter() - start)
-            else:
-                yield Evaluation.ok(candidate.key, objectives, time.perf_counter() - start)
-            finally:
-                _release_memory()
+        num_classes = self.prepare()
+        # What exists now (libraries, data, the search) outlives these candidates: freezing it keeps it out of
+        # the collection that frees each candidate, which then scans only that candidate's objects (a full
+        # collection costs ~0.4 s with Lightning, matplotlib and friends loaded). Unfrozen when done.
+        frozen = gc.get_freeze_count() == 0
+        if frozen:
+            gc.freeze()
+        try:
+            for candidate in candidates:
+                start = time.perf_counter()
+                try:
+                    with self._quiet(), _threads(self.num_threads):
+                        objectives = self._train_one(candidate, num_classes)
+                except Exception:  # noqa: BLE001 - one candidate's error is that candidate's failure
+                    evaluation = Evaluation.failed(candidate.key, traceback.format_exc(),
+                                                   time.perf_counter() - start)
+                else:
+                    evaluation = Evaluation.ok(candidate.key, objectives, time.perf_counter() - start)
+                finally:
+                    _release_memory()
+                yield evaluation
+        finally:
+            if frozen:
+                gc.unfreeze()
 
     def _train_one(self, candidate: Candidate, num_classes: int) -> dict[str, float]:
         seed_everything(candidate.seed, workers=True, verbose=False)
-        module = ArchitectureModule(space=self.space, genotype=list(candidate.genome), num_classes=num_classes,
+        # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
+        genotype = genotype_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        module = ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
                                     log_complexity=False, **self.model_options)
+        module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
+        sigint = _sigint_handler()
         try:
             trainer.fit(module, datamodule=self.datamodule)
         except SystemExit:
-            # Lightning turns Ctrl-C inside fit into SystemExit(1); the search stops cleanly on it instead.
+            # Lightning turns Ctrl-C inside fit into SystemExit(1) and ignores SIGINT from then on; the search
+            # stops cleanly on KeyboardInterrupt instead, with Ctrl-C working again.
+            _restore_sigint(sigint)
             raise KeyboardInterrupt from None
+        finally:
+            # the shared datamodule would keep this trainer (and the network) alive until the next fit
+            if getattr(self.datamodule, "trainer", None) is trainer:
+                self.datamodule.trainer = None
         if "val/error" not in trainer.callback_metrics:
             raise RuntimeError("training finished without a validation error; the data has no validation split "
                                "or max_epochs is unset")
@@ -128,26 +229,26 @@ class TrainerEvaluator:
         complexity = module.compute_complexity()
         objectives = {"error": error, "madds": float(complexity["madds"]), "params": float(complexity["params"])}
         if trainer.logger is not None:
-            trainer.logger.log_hyperparams(
-                {"key": candidate.key, "generation": candidate.generation, "seed": candidate.seed,
-                 "genome": " ".join(map(str, candidate.genome))},
-                {f"hp/{name}": value for name, value in objectives.items()},
-            )
+            trainer.logger.log_hyperparams(_hparams(candidate, module),
+                                           {f"hp/{name}": value for name, value in objectives.items()})
             trainer.logger.finalize("success")
         return objectives
 
     def _trainer(self, candidate: Candidate) -> Trainer:
         options = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0, **self.trainer_options}
         epochs = options["max_epochs"]
-        if not isinstance(epochs, int) or epochs < 1:
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
         options.setdefault("check_val_every_n_epoch", epochs)  # validate once, after the last epoch
-        callbacks: list[Callback] = [_StopOnNonFiniteLoss()]
+        # step metrics every 50 steps or at least once per epoch (no "fewer batches than the logging interval")
+        options.setdefault("log_every_n_steps", max(1, min(50, _limited(self._train_batches,
+                                                                        options.get("limit_train_batches")))))
+        callbacks: list[Callback] = [_StopOnNonFiniteLoss(), *self.callbacks]
         if self.model_options.get("drop_path_prob", 0.0) > 0:
             from nsga_lightning.callbacks import DropPathSchedule  # noqa: PLC0415 - optional, avoids a cycle
 
             callbacks.append(DropPathSchedule())
-        logger = False
+        logger: TensorBoardLogger | bool = False
         if self.run_dir is not None:
             logger = TensorBoardLogger(self.run_dir, name="tensorboard/candidates", version=candidate.key,
                                        default_hp_metric=False)
@@ -155,6 +256,79 @@ class TrainerEvaluator:
         return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                        devices=1, default_root_dir=str(self.run_dir) if self.run_dir else None)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Silence Lightning's per-Trainer INFO lines and the harmless warnings while one candidate trains."""
+        if not self.quiet:
+            yield
+            return
+        levels = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
+        for name in _CHATTY_LOGGERS:
+            if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+                logging.getLogger(name).setLevel(logging.WARNING)
+        try:
+            with warnings.catch_warnings():
+                for category, message in _HARMLESS_WARNINGS:
+                    warnings.filterwarnings("ignore", message=message, category=category)
+                yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    """Run with ``count`` torch intra-op threads (``None``: unchanged), restoring the setting afterwards."""
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _sigint_handler() -> Any:
+    return signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
+
+
+def _restore_sigint(handler: Any) -> None:
+    if handler is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+
+
+def _hparams(candidate: Candidate, module: LightningModule) -> dict[str, Any]:
+    """The candidate (key, generation, seed, genome) and the proxy network's options, for the HParams view."""
+    options = {name: value for name, value in module.hparams.items()
+               if name not in ("genotype", "log_complexity") and not isinstance(value, (dict, list, tuple))}
+    return {"key": candidate.key, "generation": candidate.generation, "seed": candidate.seed,
+            "genome": " ".join(map(str, candidate.genome)), **options}
+
+
+def _count_batches(make_loader: Any) -> int:
+    try:
+        return max(1, len(make_loader()))
+    except TypeError:  # an iterable loader without a length
+        return 50
+
+
+def _has_batches(make_loader: Any) -> bool:
+    loader = make_loader()
+    return not (isinstance(loader, (list, tuple)) and len(loader) == 0)
+
+
+def _limited(batches: int, limit: Any) -> int:
+    """Training batches per epoch under Lightning's ``limit_train_batches`` (an int count or a fraction)."""
+    if isinstance(limit, bool) or limit is None:
+        return batches
+    if isinstance(limit, int):
+        return min(batches, limit)
+    if isinstance(limit, float):
+        return max(1, int(batches * limit))
+    return batches
 
 
 def _release_memory() -> None:

@@ -1,0 +1,113 @@
+"""``nsga-lightning search`` when candidates fail and when the user presses Ctrl-C: the search records the
+failures and goes on; Ctrl-C stops it cleanly with what finished saved, and the same command resumes it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+from typing import Any, ClassVar
+
+import pytest
+from e2e_helpers import N_CANDIDATES, N_GENS, run_cli, write_search
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search import Archive, pareto_front
+from nsga_lightning.search import trainer_evaluator
+
+
+class ScriptedModule(ArchitectureModule):
+    """ArchitectureModule whose n-th instance (counting from 1) misbehaves in training as ``SCRIPT`` says."""
+
+    SCRIPT: ClassVar[dict[int, str]] = {}
+    built: ClassVar[int] = 0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        type(self).built += 1
+        self.action = self.SCRIPT.get(type(self).built)
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        loss = super().training_step(batch, batch_idx)
+        if self.action == "nan":
+            return loss * float("nan")
+        if self.action == "raise":
+            raise RuntimeError("injected failure of this architecture")
+        if self.action == "ctrl-c":
+            os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as from the terminal
+        return loss
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch):
+    """Make the evaluator build :class:`ScriptedModule`; returns a setter of the script."""
+
+    def script(actions: dict[int, str]) -> None:
+        monkeypatch.setattr(ScriptedModule, "SCRIPT", dict(actions))
+        monkeypatch.setattr(ScriptedModule, "built", 0)
+
+    monkeypatch.setattr(trainer_evaluator, "ArchitectureModule", ScriptedModule)
+    return script
+
+
+def _table(run_dir, sql: str) -> list[tuple]:
+    with sqlite3.connect(run_dir / "archive.sqlite") as db:
+        return db.execute(sql).fetchall()
+
+
+def test_failing_candidates_are_recorded_and_the_search_goes_on(workdir, scripted):
+    scripted({2: "nan", 3: "raise"})
+    config = write_search(workdir, "micro")
+    result = run_cli("search", "--config", str(config))
+    assert result.code == 0, result.err
+    with Archive(workdir / "run") as archive:
+        rows = archive.rows()
+        assert [g.generation for g in archive.generations()] == list(range(N_GENS))
+    assert len(rows) == N_CANDIDATES
+    failed = [row for row in rows if not row.is_ok]
+    assert len(failed) == 2
+    texts = sorted(row.error_text for row in failed)
+    assert any("NonFiniteLossError: non-finite training loss nan" in text for text in texts)
+    assert any("RuntimeError: injected failure of this architecture" in text for text in texts)
+    assert all(row.objectives == {} for row in failed)
+    front_keys = {row.key for row in pareto_front(rows, ("error", "madds"))}
+    assert not front_keys & {row.key for row in failed}
+    assert (workdir / "run" / "pareto.csv").read_text().count("\n") == 1 + len(front_keys)
+    search = EventAccumulator(str(workdir / "run" / "tensorboard" / "search"))
+    search.Reload()
+    assert [event.value for event in search.Scalars("search/failed")][0] == 2.0
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(workdir, scripted, caplog):
+    handler = signal.getsignal(signal.SIGINT)
+    scripted({3: "ctrl-c"})
+    config = write_search(workdir, "micro")
+    with caplog.at_level(logging.WARNING):
+        result = run_cli("search", "--config", str(config))
+    assert result.code == 130
+    assert "Traceback" not in result.err
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith("search interrupted after 0 complete generation(s); 2 ")
+    assert signal.getsignal(signal.SIGINT) is handler  # Lightning's SIG_IGN after Ctrl-C is undone
+    saved = _table(workdir / "run", "SELECT key, created FROM architectures ORDER BY key")
+    assert len(saved) == 2 and _table(workdir / "run", "SELECT * FROM generations") == []
+
+    scripted({})
+    result = run_cli("search", "--config", str(config))
+    assert result.code == 0, result.err
+    assert f"{N_CANDIDATES - 2} architectures trained in this session, {N_CANDIDATES} in the archive" in result.out
+    rows = _table(workdir / "run", "SELECT key, created, status FROM architectures ORDER BY key")
+    assert len(rows) == N_CANDIDATES and all(status == "ok" for *_, status in rows)
+    assert set(saved) <= {(key, created) for key, created, _ in rows}  # not trained again
+
+
+def test_missing_data_is_one_clear_line_before_any_training(workdir):
+    config = write_search(workdir, "micro")
+    (workdir / "data" / "cifar-10-batches-py" / "data_batch_3").unlink()
+    result = run_cli("search", "--config", str(config))
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nsga-lightning: error:") and "data_batch_3" in lines[0]
+    assert _table(workdir / "run", "SELECT COUNT(*) FROM architectures") == [(0,)]

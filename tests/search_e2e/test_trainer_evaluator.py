@@ -1,0 +1,109 @@
+"""TrainerEvaluator on its own: reproducible per-candidate training, quiet Trainers, memory freed between
+candidates, the thread setting restored, and clear errors for options the search owns."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import weakref
+from typing import Any
+
+import pytest
+import torch
+from e2e_helpers import N_VAL, write_search
+
+from nsga_lightning.data import CIFAR10DataModule
+from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search import Candidate, derive_seed
+from nsga_lightning.search import trainer_evaluator
+from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.spaces import make_space
+
+MODEL = {"init_channels": 4, "layers": 3, "learning_rate": 0.05}
+TRAINER = {"max_epochs": 1, "accelerator": "cpu"}
+
+
+def _candidates(space_name: str, n: int, seed: int = 0, **space_options: Any) -> list[Candidate]:
+    import numpy as np
+
+    space = make_space(space_name, **space_options)
+    genomes = space.sample(np.random.default_rng(seed), n)
+    out = []
+    for genome in genomes:
+        genome = [int(g) for g in genome]
+        key = space.key(genome)
+        out.append(Candidate(key, genome, 0, derive_seed(0, key), space.decode(genome)))
+    return out
+
+
+@pytest.fixture
+def datamodule(workdir) -> CIFAR10DataModule:
+    write_search(workdir, "micro")  # writes ./data
+    return CIFAR10DataModule(data_dir="data", batch_size=16, eval_batch_size=32, val_split=N_VAL)
+
+
+def test_the_same_candidate_trains_to_the_same_result(datamodule):
+    candidate = _candidates("micro", 1)[0]
+    evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, run_dir=None, num_threads=1)
+    first = next(iter(evaluator.evaluate([candidate])))
+    second = next(iter(evaluator.evaluate([candidate])))
+    assert first.is_ok, first.error_text
+    assert first.objectives == second.objectives
+    assert set(first.objectives) == {"error", "madds", "params"}
+
+
+def test_trainers_are_quiet_and_each_candidate_is_freed_before_the_next(datamodule, monkeypatch, capfd, recwarn,
+                                                                        caplog):
+    alive: list[weakref.ref] = []
+    leaks: list[int] = []
+
+    class Tracked(ArchitectureModule):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            leaks.append(sum(ref() is not None for ref in alive))  # earlier candidates still in memory
+            super().__init__(*args, **kwargs)
+            alive.append(weakref.ref(self))
+
+    monkeypatch.setattr(trainer_evaluator, "ArchitectureModule", Tracked)
+    threads = torch.get_num_threads()
+    evaluator = TrainerEvaluator("macro", datamodule, model={"init_channels": 4}, trainer=TRAINER,
+                                 run_dir="run", num_threads=1)
+    with caplog.at_level(logging.INFO):
+        results = list(evaluator.evaluate(_candidates("macro", 3, n_nodes=4)))
+    assert all(r.is_ok for r in results), [r.error_text for r in results]
+    assert leaks == [0, 0, 0]
+    assert torch.get_num_threads() == threads
+    assert gc.get_freeze_count() == 0  # the evaluator's freeze is undone
+    printed = "".join(capfd.readouterr())
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("lightning"))
+    for chatter in ("GPU available", "TPU available", "Tip:", "`Trainer.fit` stopped"):
+        assert chatter not in printed and chatter not in logged
+    messages = [str(w.message) for w in recwarn.list]
+    assert not [m for m in messages if "LeafSpec" in m or "logging interval" in m], messages
+
+
+def test_step_metrics_are_logged_once_per_epoch(datamodule):
+    evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, run_dir=None)
+    evaluator.prepare()
+    trainer = evaluator._trainer(_candidates("micro", 1)[0])
+    assert trainer.log_every_n_steps == len(datamodule.train_dataloader()) == 3
+    assert trainer.check_val_every_n_epoch == 1 and trainer.logger is None
+    limited = TrainerEvaluator("micro", datamodule, model=MODEL, trainer={**TRAINER, "limit_train_batches": 2})
+    limited.prepare()
+    assert limited._trainer(_candidates("micro", 1)[0]).log_every_n_steps == 2
+
+
+def test_options_the_search_owns_are_refused(datamodule):
+    with pytest.raises(ValueError, match=r"trainer options \['strategy'\] are managed by the search"):
+        TrainerEvaluator("micro", datamodule, trainer={"strategy": "ddp"})
+    with pytest.raises(ValueError, match=r"model options may not set \['genotype'\]"):
+        TrainerEvaluator("micro", datamodule, model={"genotype": "NSGANet"})
+    with pytest.raises(ValueError, match="num_threads must be None or an integer >= 1"):
+        TrainerEvaluator("micro", datamodule, num_threads=0)
+
+
+def test_data_without_a_validation_split_is_refused_before_training(workdir):
+    write_search(workdir, "micro")
+    evaluator = TrainerEvaluator("micro", CIFAR10DataModule(data_dir="data", val_split=0), model=MODEL,
+                                 trainer=TRAINER)
+    with pytest.raises(ValueError, match="set a non-zero val_split"):
+        evaluator.prepare()
