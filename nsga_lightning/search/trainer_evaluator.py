@@ -116,6 +116,10 @@ class TrainerEvaluator:
             fastest; where other processes keep the cores busy, 1 avoids the threads stalling each other
             (measured 5-10x slower steps with 2 threads on 2 busy cores).
         quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
+        channels_last: train in the channels-last memory format (network and input images); ``None`` does
+            so on the CPU, where it makes the steps of the proxy networks about 35% faster (oneDNN
+            convolutions), and keeps the default format on accelerators. Like ``num_threads`` it changes
+            speed, and results only in the last bits.
 
     Raises:
         ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
@@ -124,7 +128,8 @@ class TrainerEvaluator:
 
     def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
                  trainer: Mapping[str, Any] | None = None, run_dir: str | Path | None = None,
-                 callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True) -> None:
+                 callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True,
+                 channels_last: bool | None = None) -> None:
         self.space = space
         self.datamodule = datamodule
         self.model_options = dict(model or {})
@@ -142,6 +147,7 @@ class TrainerEvaluator:
         self.callbacks = list(callbacks)
         self.num_threads = num_threads
         self.quiet = quiet
+        self.channels_last = channels_last
         self._num_classes: int | None = None
         self._train_batches = 1
 
@@ -208,6 +214,9 @@ class TrainerEvaluator:
                                     log_complexity=False, **self.model_options)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
+        if self.channels_last or (self.channels_last is None and trainer.strategy.root_device.type == "cpu"):
+            module.to(memory_format=torch.channels_last)
+            module.network.register_forward_pre_hook(_channels_last_input)
         sigint = _sigint_handler()
         try:
             trainer.fit(module, datamodule=self.datamodule)
@@ -298,6 +307,13 @@ def _sigint_handler() -> Any:
 def _restore_sigint(handler: Any) -> None:
     if handler is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, handler)
+
+
+def _channels_last_input(network: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Forward pre-hook: images ``(N, C, H, W)`` in the channels-last memory format."""
+    if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
+        return (args[0].contiguous(memory_format=torch.channels_last), *args[1:])
+    return None
 
 
 def _hparams(candidate: Candidate, module: LightningModule) -> dict[str, Any]:

@@ -107,3 +107,30 @@ def test_data_without_a_validation_split_is_refused_before_training(workdir):
                                  trainer=TRAINER)
     with pytest.raises(ValueError, match="set a non-zero val_split"):
         evaluator.prepare()
+
+
+def test_channels_last_on_the_cpu_changes_speed_not_the_measured_complexity(datamodule):
+    from lightning.pytorch import Callback
+
+    class Formats(Callback):
+        def __init__(self) -> None:
+            self.seen: list[bool] = []
+
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            conv = next(m for m in pl_module.network.modules() if isinstance(m, torch.nn.Conv2d))
+            self.seen.append(conv.weight.is_contiguous(memory_format=torch.channels_last))
+
+    candidate = _candidates("micro", 1, seed=3)[0]
+    results = {}
+    for setting in (None, False):
+        formats = Formats()
+        evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, callbacks=[formats],
+                                     num_threads=1, channels_last=setting)
+        results[setting] = next(iter(evaluator.evaluate([candidate])))
+        assert results[setting].is_ok, results[setting].error_text
+        assert set(formats.seen) == {setting is None}
+    fresh = ArchitectureModule(space="micro", genotype=candidate.genotype.to_dict(), num_classes=10,
+                               log_complexity=False, **MODEL).compute_complexity()
+    for setting in (None, False):
+        assert results[setting].objectives["madds"] == fresh["madds"]
+        assert results[setting].objectives["params"] == fresh["params"]
