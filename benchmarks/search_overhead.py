@@ -28,19 +28,19 @@ import time
 
 _START = time.perf_counter()
 
-import argparse  # noqa: E402 - the import time of everything below is the reported startup
-import logging  # noqa: E402
-import os  # noqa: E402
-import sqlite3  # noqa: E402
-import tempfile  # noqa: E402
-from collections import defaultdict  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import logging
+import os
+import sqlite3
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
 
-from lightning.pytorch import Callback  # noqa: E402
+from lightning.pytorch import Callback
 
-from nsga_lightning.cli import run_search  # noqa: E402
-from nsga_lightning.search import trainer_evaluator  # noqa: E402
+from nsga_lightning.cli import run_search
+from nsga_lightning.search import trainer_evaluator
 
 STARTUP = time.perf_counter() - _START
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,14 @@ from typing import Any
 import yaml
 from typing_extensions import override
 
-from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner, write_pareto_csv
+from nsga_lightning.search import (
+    Archive,
+    ArchiveRow,
+    SearchCallback,
+    SearchResult,
+    SearchRunner,
+    write_pareto_csv,
+)
 from nsga_lightning.search.history import summarize
 from nsga_lightning.search.pareto import pareto_front
 from nsga_lightning.search.settings import RetrainSettings, training_config

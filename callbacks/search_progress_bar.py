@@ -10,8 +10,15 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 from typing_extensions import override
 
-from nsga_lightning.search import Archive, ArchiveRow, Candidate, Evaluation, SearchCallback, SearchResult
-from nsga_lightning.search import SearchRunner
+from nsga_lightning.search import (
+    Archive,
+    ArchiveRow,
+    Candidate,
+    Evaluation,
+    SearchCallback,
+    SearchResult,
+    SearchRunner,
+)
 
 
 class SearchProgressBar(SearchCallback):

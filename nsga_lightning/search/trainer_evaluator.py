@@ -254,7 +254,7 @@ class TrainerEvaluator:
                                                                         options.get("limit_train_batches")))))
         callbacks: list[Callback] = [_StopOnNonFiniteLoss(), *self.callbacks]
         if self.model_options.get("drop_path_prob", 0.0) > 0:
-            from nsga_lightning.callbacks import DropPathSchedule  # noqa: PLC0415 - optional, avoids a cycle
+            from nsga_lightning.callbacks import DropPathSchedule
 
             callbacks.append(DropPathSchedule())
         logger: TensorBoardLogger | bool = False

@@ -123,7 +123,7 @@ def test_pareto_configs_are_accepted_by_fit_and_one_trains(finished_search: Sear
 
 
 def test_tensorboard_has_the_search_curves_and_every_candidate_run(finished_search: SearchRun):
-    rows, generations = _rows(finished_search)
+    rows, _ = _rows(finished_search)
     search = _accumulator(finished_search.run_dir / "tensorboard" / "search")
     for name in SEARCH_SCALARS:
         assert [event.step for event in search.Scalars(f"search/{name}")] == list(range(N_GENS))

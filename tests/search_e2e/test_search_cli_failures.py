@@ -14,8 +14,7 @@ from e2e_helpers import N_CANDIDATES, N_GENS, run_cli, write_search
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import Archive, pareto_front
-from nsga_lightning.search import trainer_evaluator
+from nsga_lightning.search import Archive, pareto_front, trainer_evaluator
 
 
 class ScriptedModule(ArchitectureModule):
@@ -77,7 +76,7 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(workdir, scripte
     assert (workdir / "run" / "pareto.csv").read_text().count("\n") == 1 + len(front_keys)
     search = EventAccumulator(str(workdir / "run" / "tensorboard" / "search"))
     search.Reload()
-    assert [event.value for event in search.Scalars("search/failed")][0] == 2.0
+    assert search.Scalars("search/failed")[0].value == 2.0
 
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(workdir, scripted, caplog):

@@ -14,8 +14,7 @@ from e2e_helpers import N_VAL, write_search
 
 from nsga_lightning.data import CIFAR10DataModule
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import Candidate, derive_seed
-from nsga_lightning.search import trainer_evaluator
+from nsga_lightning.search import Candidate, derive_seed, trainer_evaluator
 from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
 from nsga_lightning.spaces import make_space
 
