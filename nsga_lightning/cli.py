@@ -13,21 +13,21 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal, Optional
-
-import yaml
+from typing import Any, Literal
 
 import torch
+import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from nsga_lightning.callbacks import DropPathSchedule
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.settings import RetrainSettings, SearchSettings, SpaceSettings
 from nsga_lightning.nn import load_original_checkpoint
+from nsga_lightning.search.settings import RetrainSettings, SearchSettings, SpaceSettings
 
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
 EXTRA_COMMANDS = ("stats", "search", "draw", "report")
@@ -242,7 +242,7 @@ def search_parser() -> ArgumentParser:
                         help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...)")
     parser.add_class_arguments(RetrainSettings, "retrain")
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
-    parser.add_argument("--num_threads", type=Optional[int], default=None,
+    parser.add_argument("--num_threads", type=int | None, default=None,
                         help="torch intra-op threads while a candidate trains (default: torch's setting)")
     return parser
 
@@ -260,8 +260,10 @@ def run_search(args: list[str]) -> int:
     settings, space_settings, retrain = init.search, init.space, init.retrain
     model_options = config.model.as_dict()
     space = space_settings.build()
+    # the proxy's drop path ramps as in final training (the search package does not import callbacks)
+    ramp = [DropPathSchedule()] if model_options.get("drop_path_prob", 0.0) > 0 else []
     evaluator = TrainerEvaluator(space.name, init.data, model=model_options, trainer=config.trainer,
-                                 run_dir=settings.run_dir, num_threads=config.num_threads)
+                                 run_dir=settings.run_dir, callbacks=ramp, num_threads=config.num_threads)
     callbacks = [
         SearchProgressBar(disable=not config.progress_bar),
         SearchTensorBoard(settings.objectives, settings.reference_point),
@@ -354,11 +356,11 @@ def run_draw(args: list[str]) -> int:
                                         "(with --run_dir).")
     parser.add_argument("architecture", type=str)
     parser.add_argument("--output", "-o", type=str, required=True, help="file: .png, .svg or .pdf")
-    parser.add_argument("--space", type=Optional[Literal["micro", "macro"]], default=None)
-    parser.add_argument("--run_dir", type=Optional[str], default=None, help="search run of an archive key")
+    parser.add_argument("--space", type=Literal["micro", "macro"] | None, default=None)
+    parser.add_argument("--run_dir", type=str | None, default=None, help="search run of an archive key")
     parser.add_argument("--n_blocks", type=int, default=5)
     parser.add_argument("--n_nodes", type=int, default=6)
-    parser.add_argument("--title", type=Optional[str], default=None)
+    parser.add_argument("--title", type=str | None, default=None)
     config = parser.parse_args(args)
     genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
                                 config.n_nodes)
@@ -377,7 +379,7 @@ def run_report(args: list[str]) -> int:
                             description="Write a self-contained HTML report (Pareto front, hypervolume, the "
                                         "Pareto architectures with drawings and retrain commands).")
     parser.add_argument("run_dir", type=str)
-    parser.add_argument("--output", "-o", type=Optional[str], default=None, help="default: RUN_DIR/report.html")
+    parser.add_argument("--output", "-o", type=str | None, default=None, help="default: RUN_DIR/report.html")
     config = parser.parse_args(args)
     archive = _open_archive(config.run_dir)
     stored = archive.config()

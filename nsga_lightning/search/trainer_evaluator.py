@@ -110,7 +110,7 @@ class TrainerEvaluator:
         trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...).
         run_dir: where the TensorBoard runs go; ``None`` disables logging.
         callbacks: extra Lightning callbacks added to every candidate's Trainer (the same instances each
-            time, e.g. a timer).
+            time, e.g. a timer or ``DropPathSchedule`` for proxies with drop path).
         num_threads: torch intra-op threads while a candidate trains (the previous setting is restored
             afterwards); ``None`` keeps torch's setting (one per core). On an idle machine all cores train
             fastest; where other processes keep the cores busy, 1 avoids the threads stalling each other
@@ -253,10 +253,6 @@ class TrainerEvaluator:
         options.setdefault("log_every_n_steps", max(1, min(50, _limited(self._train_batches,
                                                                         options.get("limit_train_batches")))))
         callbacks: list[Callback] = [_StopOnNonFiniteLoss(), *self.callbacks]
-        if self.model_options.get("drop_path_prob", 0.0) > 0:
-            from nsga_lightning.callbacks import DropPathSchedule
-
-            callbacks.append(DropPathSchedule())
         logger: TensorBoardLogger | bool = False
         if self.run_dir is not None:
             logger = TensorBoardLogger(self.run_dir, name="tensorboard/candidates", version=candidate.key,

@@ -180,3 +180,28 @@ def test_a_changed_configuration_is_refused_with_one_line(finished_search: Searc
     assert len(lines) == 1, result.err
     assert lines[0].startswith("nsga-lightning: error: the run directory run holds a search with a different")
     assert "trainer.max_epochs: stored 1 -> given 2" in lines[0]
+
+
+def test_a_proxy_with_drop_path_gets_the_ramp(monkeypatch, tmp_path):
+    """The CLI hands the search evaluator a DropPathSchedule exactly when the proxy uses drop path."""
+    from nsga_lightning.callbacks import DropPathSchedule
+    from nsga_lightning.cli import main
+    from nsga_lightning.search import trainer_evaluator
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(self, *args, **kwargs):
+        seen.append(kwargs.get("callbacks", ()))
+        raise Stop
+
+    monkeypatch.setattr(trainer_evaluator.TrainerEvaluator, "__init__", capture)
+    monkeypatch.chdir(tmp_path)
+    base = ["search", "--data", "nsga_lightning.data.DigitsDataModule", "--search.run_dir", str(tmp_path / "r")]
+    for prob in ("0.0", "0.2"):
+        with pytest.raises(Stop):
+            main([*base, "--model.drop_path_prob", prob])
+    assert list(seen[0]) == []
+    assert [type(c) for c in seen[1]] == [DropPathSchedule]
