@@ -21,6 +21,11 @@ class Cell(nn.Module):
     is the channel concatenation of the ``concat`` nodes, optionally rescaled by a squeeze-and-excitation
     layer.
 
+    A node the output does not depend on (a cell input no op reads, e.g. a reduction cell whose ops all read
+    input 1, or a block neither read nor concatenated) keeps its layers, so parameter counts and checkpoints
+    match the original, but it is not computed, and its parameters are frozen (``requires_grad=False``): they
+    could never receive a gradient, and DDP refuses parameters that do not.
+
     Args:
         units: ``(op, input)`` pairs, two per block; input 0/1 are the cell inputs, ``k >= 2``
             block ``k - 2``.
@@ -75,6 +80,13 @@ class Cell(nn.Module):
         self.ops = nn.ModuleList(ops)
         self.out_channels = len(self.concat) * channels
         self.se = SELayer(self.out_channels) if se else None
+        self.live = _live_nodes(self.indices, self.concat)
+        layers_of_node = [[self.preprocess0], [self.preprocess1]]
+        layers_of_node += [[self.ops[2 * b], self.ops[2 * b + 1]] for b in range(len(self.ops) // 2)]
+        for node, layers in enumerate(layers_of_node):
+            if node not in self.live:
+                for layer in layers:
+                    layer.requires_grad_(False)
 
     def forward(self, s0: Tensor, s1: Tensor, drop_prob: float = 0.0) -> Tensor:
         """Cell inputs ``(N, C_pp, H, W)`` and ``(N, C_p, H, W)`` -> ``(N, len(concat) * C, H', W')``.
@@ -82,19 +94,35 @@ class Cell(nn.Module):
         ``H' = H / 2`` in a reduction cell. Drop path (probability ``drop_prob``) hits every op output except
         identities, in training mode only.
         """
-        states = [self.preprocess0(s0), self.preprocess1(s1)]  # 2 x (N, C, H, W)
+        # 2 x (N, C, H, W); nodes the output does not depend on stay None
+        states: list[Tensor | None] = [
+            self.preprocess0(s0) if 0 in self.live else None,
+            self.preprocess1(s1) if 1 in self.live else None,
+        ]
         apply_drop = self.training and drop_prob > 0.0
         for block in range(len(self.ops) // 2):
+            if block + 2 not in self.live:
+                states.append(None)
+                continue
             total = None
             for position in (2 * block, 2 * block + 1):
                 op = self.ops[position]
-                h = op(states[self.indices[position]])  # (N, C, H', W')
+                h = op(states[self.indices[position]])  # (N, C, H', W'); a live node's inputs are live
                 if apply_drop and not isinstance(op, nn.Identity):
                     h = drop_path(h, drop_prob)
                 total = h if total is None else total + h
             states.append(total)
         out = torch.cat([states[i] for i in self.concat], dim=1)  # (N, len(concat) * C, H', W')
         return out if self.se is None else self.se(out)
+
+
+def _live_nodes(indices: Sequence[int], concat: Sequence[int]) -> frozenset[int]:
+    """Nodes (0/1 the inputs, ``k >= 2`` block ``k - 2``) that the concatenated output depends on."""
+    live = set(concat)
+    for node in range(len(indices) // 2 + 1, 1, -1):  # a block reads only earlier nodes: one backward sweep
+        if node in live:
+            live.update((indices[2 * (node - 2)], indices[2 * (node - 2) + 1]))
+    return frozenset(live)
 
 
 def _factorized_reduce(in_channels: int, channels: int) -> FactorizedReduce:

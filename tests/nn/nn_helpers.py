@@ -98,12 +98,14 @@ def published_network(name: str) -> ArchitectureNetwork:
 
 
 def assert_every_parameter_gets_a_gradient(net: ArchitectureNetwork, batch: int = 2, size: int = 32) -> None:
-    """One train-mode forward/backward on random images; every parameter must receive a gradient."""
+    """One train-mode forward/backward on random images; every trainable parameter must receive a gradient
+    (what DDP requires), and frozen ones (layers of nodes a cell's output does not depend on) none."""
     torch.manual_seed(0)
     net.train()
     logits, aux = net(torch.randn(batch, 3, size, size))
     assert logits.shape[0] == batch and torch.isfinite(logits).all()
     loss = logits.square().mean() + (aux.square().mean() if aux is not None else 0.0)
     loss.backward()
-    without = [name for name, p in net.named_parameters() if p.grad is None]
+    without = [name for name, p in net.named_parameters() if p.requires_grad and p.grad is None]
+    assert all(p.grad is None for p in net.parameters() if not p.requires_grad)
     assert not without, f"parameters without gradient: {without[:5]} ({len(without)})"

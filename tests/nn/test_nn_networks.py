@@ -28,6 +28,27 @@ def test_random_micro_genomes_forward_backward(seed):
     assert_every_parameter_gets_a_gradient(net)
 
 
+def test_cell_nodes_the_output_does_not_depend_on_are_kept_frozen_and_not_computed():
+    # reduction cell: no op reads input 0; normal cell: block 4 (node 6) is neither read nor concatenated
+    normal = [("sep_conv_3x3", 0), ("skip_connect", 1), ("max_pool_3x3", 2), ("sep_conv_5x5", 1)]
+    normal += [("avg_pool_3x3", 0), ("dil_conv_3x3", 3)]
+    reduce = [("sep_conv_3x3", 1), ("max_pool_3x3", 1), ("skip_connect", 2), ("conv_7x1_1x7", 1)]
+    genotype = MicroGenotype(tuple(normal), (3,), tuple(reduce), (3,))
+    net = build_network("micro", genotype, **SMALL_MICRO)
+    reduction_cell, normal_cell = net.cells[1], net.cells[0]
+    assert reduction_cell.reduction and not normal_cell.reduction
+    dead = [*reduction_cell.preprocess0.parameters(), *normal_cell.ops[5].parameters()]
+    assert dead and not any(p.requires_grad for p in dead)
+    assert sum(p.numel() for p in net.parameters() if not p.requires_grad) == sum(
+        p.numel() for cell in net.cells for p in cell.parameters() if not p.requires_grad
+    )
+    calls = []
+    reduction_cell.preprocess0.register_forward_hook(lambda *args: calls.append("preprocess0"))
+    normal_cell.ops[5].register_forward_hook(lambda *args: calls.append("dead block"))
+    assert_every_parameter_gets_a_gradient(net)
+    assert calls == []
+
+
 def test_pyramid_network_with_se_and_aux_forward_backward():
     net = build_network(
         "micro", "AmoebaNet", init_channels=6, layers=4, filter_increment=2, se=True, auxiliary=True
