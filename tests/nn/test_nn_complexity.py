@@ -18,11 +18,14 @@ fvcore counts conv/linear multiply-accumulates plus BatchNorm and adaptive-pool 
 also counts ReLU and pooling elements, hence fvcore is 1.5-3.5% lower on the micro models.
 """
 
+import numpy as np
 import pytest
 import torch
 from nn_helpers import published_network
+from torch import nn
 
 from nsga_lightning.nn import build_network, count_madds, count_parameters
+from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, MacroSpace, MicroSpace
 
 UNUSED_ENTRY_CONVS = 32_768
 
@@ -47,7 +50,6 @@ def test_published_model_parameters_match_the_readme(name):
         assert count_parameters(net, include_auxiliary=True) > count_parameters(net)
 
 
-@pytest.mark.slow  # about 1.5 s per full-size micro model on an idle CPU, over 10 s in all on a busy one
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_published_model_madds_match_the_readme(name):
     _, _, madds, tolerance = PUBLISHED[name]
@@ -105,3 +107,34 @@ def test_count_madds_excludes_the_auxiliary_head():
     with_aux = build_network("micro", "NSGANet", init_channels=8, layers=5, auxiliary=True)
     without = build_network("micro", "NSGANet", init_channels=8, layers=5)
     assert count_madds(with_aux) == count_madds(without)
+
+
+def _networks_of_every_kind():
+    """Small networks of every zoo genotype and of random genomes, in every network variant."""
+    rng = np.random.default_rng(7)
+    nets = []
+    for genotype in [*MICRO_ZOO, *MicroSpace().sample(rng, 12)]:
+        nets.append(build_network("micro", genotype, init_channels=8, layers=5))
+        nets.append(
+            build_network("micro", genotype, init_channels=8, layers=5, filter_increment=2, se=True, auxiliary=True)
+        )
+    for genotype in [*MACRO_ZOO, *MacroSpace().sample(rng, 6)]:
+        for decoder in ("residual", "dense"):
+            nets.append(build_network("macro", genotype, init_channels=8, decoder=decoder))
+    return nets
+
+
+def test_the_hooks_counter_equals_fvcore_on_every_kind_of_network():
+    nets = _networks_of_every_kind()
+    assert len(nets) > 40
+    for net in nets:
+        assert count_madds(net) == count_madds(net, method="fvcore"), net
+
+
+def test_the_hooks_counter_refuses_a_layer_it_has_no_formula_for():
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.LayerNorm([4, 30, 30]))
+    with pytest.raises(ValueError, match=r"does not know layer 1 \(LayerNorm\); use method='fvcore'"):
+        count_madds(net)
+    assert count_madds(net, method="fvcore") > 4 * 27 * 900
+    with pytest.raises(ValueError, match="method must be one of"):
+        count_madds(net, method="guess")
