@@ -152,10 +152,15 @@ class TrainerEvaluator:
         self._train_batches = 1
 
     def fingerprint(self) -> dict[str, Any]:
-        """Settings that change results: space, model options, trainer options, datamodule hyperparameters."""
+        """Settings that change results: space, model options, trainer options, datamodule hyperparameters
+        and the memory format.
+
+        ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
+        of reductions, and a run must stay resumable on another machine or with a different thread count.
+        """
         data = {"class": type(self.datamodule).__qualname__, **_plain(getattr(self.datamodule, "hparams", {}))}
         return {"space": self.space, "model": _plain(self.model_options), "trainer": _plain(self.trainer_options),
-                "data": data}
+                "data": data, "channels_last": self.channels_last}
 
     def prepare(self) -> int:
         """Prepare and set up the datamodule (once) and return its number of classes.

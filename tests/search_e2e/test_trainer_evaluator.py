@@ -100,6 +100,15 @@ def test_options_the_search_owns_are_refused(datamodule):
         TrainerEvaluator("micro", datamodule, num_threads=0)
 
 
+def test_the_fingerprint_holds_the_memory_format_but_not_the_thread_count(datamodule):
+    def fingerprint(**options: Any) -> dict[str, Any]:
+        return TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, **options).fingerprint()
+
+    assert fingerprint(channels_last=False) != fingerprint(channels_last=None)
+    assert fingerprint(num_threads=1) == fingerprint(num_threads=None) == fingerprint(num_threads=2)
+    assert fingerprint()["trainer"] == TRAINER and fingerprint()["model"] == MODEL
+
+
 def test_data_without_a_validation_split_is_refused_before_training(workdir):
     write_search(workdir, "micro")
     evaluator = TrainerEvaluator("micro", CIFAR10DataModule(data_dir="data", val_split=0), model=MODEL,
