@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from nsga_lightning.data import write_cifar_files
 
 
 @pytest.fixture(autouse=True, scope="module")
-def _one_intra_op_thread() -> Iterator[None]:
-    """Tiny CPU networks train fastest on one thread (and far slower with two on a shared, busy 2-core box)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_intra_op_thread(one_intra_op_thread: None) -> None:
+    """Every training test module runs on one intra-op thread (see ``tests/conftest.py``)."""
 
 
 @pytest.fixture(scope="session")
