@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any, ClassVar
 
 import pytest
+import torch
 from e2e_helpers import N_CANDIDATES, N_GENS, run_cli, write_search
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -34,6 +35,8 @@ class ScriptedModule(ArchitectureModule):
             return loss * float("nan")
         if self.action == "raise":
             raise RuntimeError("injected failure of this architecture")
+        if self.action == "oom":  # what the CUDA caching allocator raises when the device is full
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
         if self.action == "ctrl-c":
             os.kill(os.getpid(), signal.SIGINT)  # a real SIGINT, as from the terminal
         return loss
@@ -57,7 +60,7 @@ def _table(run_dir, sql: str) -> list[tuple]:
 
 
 def test_failing_candidates_are_recorded_and_the_search_goes_on(workdir, scripted):
-    scripted({2: "nan", 3: "raise"})
+    scripted({2: "nan", 3: "raise", 5: "oom"})
     config = write_search(workdir, "micro")
     result = run_cli("search", "--config", str(config))
     assert result.code == 0, result.err
@@ -66,17 +69,18 @@ def test_failing_candidates_are_recorded_and_the_search_goes_on(workdir, scripte
         assert [g.generation for g in archive.generations()] == list(range(N_GENS))
     assert len(rows) == N_CANDIDATES
     failed = [row for row in rows if not row.is_ok]
-    assert len(failed) == 2
+    assert len(failed) == 3
     texts = sorted(row.error_text for row in failed)
     assert any("NonFiniteLossError: non-finite training loss nan" in text for text in texts)
     assert any("RuntimeError: injected failure of this architecture" in text for text in texts)
+    assert any("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB" in text for text in texts)
     assert all(row.objectives == {} for row in failed)
     front_keys = {row.key for row in pareto_front(rows, ("error", "madds"))}
     assert not front_keys & {row.key for row in failed}
     assert (workdir / "run" / "pareto.csv").read_text().count("\n") == 1 + len(front_keys)
     search = EventAccumulator(str(workdir / "run" / "tensorboard" / "search"))
     search.Reload()
-    assert search.Scalars("search/failed")[0].value == 2.0
+    assert [event.value for event in search.Scalars("search/failed")] == [2.0, 1.0]  # per generation
 
 
 def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(workdir, scripted, caplog):
