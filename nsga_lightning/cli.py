@@ -269,12 +269,13 @@ def run_search(args: list[str]) -> int:
         SearchTensorBoard(settings.objectives, settings.reference_point),
         ParetoOutputs(settings.objectives, retrain, data_block, settings.reference_point),
     ]
-    Path(settings.run_dir).mkdir(parents=True, exist_ok=True)
+    # missing data stops here with one clear line, before the run directory is created
+    evaluator.prepare()
+    # the runner checks its settings before it creates the run directory and its archive
     with SearchRunner(space, evaluator, settings.run_dir, pop_size=settings.pop_size,
                       n_offspring=settings.n_offspring, n_gens=settings.n_gens, seed=settings.seed,
                       objectives=settings.objectives, callbacks=callbacks) as runner:
         (Path(settings.run_dir) / "config.yaml").write_text(parser.dump(config, skip_none=False))
-        evaluator.prepare()  # missing data stops here with one clear line, before any candidate
         try:
             result = runner.run()
         except KeyboardInterrupt:

@@ -137,7 +137,9 @@ class Archive:
     Args:
         run_dir: the run directory (created if missing); the database is ``run_dir/archive.sqlite``.
         config: the configuration that affects results. A new archive stores its fingerprint; an existing one
-            must match it. ``None`` opens an existing archive for reading without the check.
+            must match it, unless nothing was evaluated in it yet (a search that stopped before its first
+            candidate, e.g. on a wrong data path): such an archive takes the new configuration.
+            ``None`` opens an existing archive for reading without the check.
 
     Raises:
         ValueError: if the archive was created with a different configuration.
@@ -161,7 +163,7 @@ class Archive:
         text = canonical_json(config)
         digest = hashlib.sha256(text.encode()).hexdigest()
         stored = self.meta()
-        if "fingerprint" not in stored:
+        if "fingerprint" not in stored or (stored["fingerprint"] != digest and self._is_empty()):
             with self._transaction():
                 for name, value in (
                     ("fingerprint", digest),
@@ -177,6 +179,10 @@ class Archive:
                 f"the run directory {self.run_dir} holds a search with a different configuration "
                 f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
             )
+
+    def _is_empty(self) -> bool:
+        """Nothing evaluated and no generation recorded: no result depends on the stored configuration."""
+        return len(self) == 0 and self.last_generation() is None
 
     def meta(self) -> dict[str, str]:
         """The ``meta`` table as a dict."""

@@ -63,10 +63,23 @@ def test_generation_rows_round_trip_with_rng_state_and_infinite_crowding(tmp_pat
 
 
 def test_a_different_configuration_is_refused_with_a_clear_message(tmp_path):
-    Archive(tmp_path, CONFIG).close()
+    with Archive(tmp_path, CONFIG) as archive:
+        archive.add(candidate(), Evaluation.failed("k1", "RuntimeError: boom", 0.1))
     Archive(tmp_path, dict(CONFIG)).close()  # same configuration: fine
     with pytest.raises(ValueError, match=r"pop_size: stored 10 -> given 20.*new run_dir"):
         Archive(tmp_path, {**CONFIG, "pop_size": 20})
+
+
+def test_an_archive_with_nothing_evaluated_takes_a_new_configuration(tmp_path):
+    """A search that stopped before its first candidate (e.g. a wrong data path) must not lock its run_dir."""
+    Archive(tmp_path, CONFIG).close()
+    changed = {**CONFIG, "pop_size": 20}
+    with Archive(tmp_path, changed) as archive:
+        assert archive.config() == changed
+    with pytest.raises(ValueError, match=r"pop_size: stored 20 -> given 10"):
+        with Archive(tmp_path, changed) as archive:
+            archive.add(candidate(), Evaluation.ok("k1", {"error": 1.0, "madds": 1, "params": 1}))
+        Archive(tmp_path, CONFIG)
 
 
 def test_opening_a_missing_archive_read_only_fails(tmp_path):

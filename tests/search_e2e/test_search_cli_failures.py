@@ -113,4 +113,12 @@ def test_missing_data_is_one_clear_line_before_any_training(workdir):
     assert result.code == 2
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("nsga-lightning: error:") and "data_batch_3" in lines[0]
-    assert _table(workdir / "run", "SELECT COUNT(*) FROM architectures") == [(0,)]
+    assert not (workdir / "run").exists()  # nothing created: the fixed command starts afresh
+
+
+def test_an_invalid_setting_is_one_clear_line_and_creates_nothing(workdir):
+    config = write_search(workdir, "micro")
+    result = run_cli("search", "--config", str(config), "--search.pop_size", "1")
+    assert result.code == 2
+    assert result.err.strip() == "nsga-lightning: error: pop_size must be an integer >= 2, got 1"
+    assert not (workdir / "run").exists()
