@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer, seed_everything
 from lightning.pytorch.loggers import TensorBoardLogger
 from typing_extensions import override
@@ -169,7 +170,8 @@ class TrainerEvaluator:
         stops the search with a clear error instead of failing every candidate.
 
         Raises:
-            ValueError: if the datamodule holds out no validation split.
+            ValueError: if the datamodule holds out no validation split, or the model or trainer options would
+                fail every candidate.
         """
         if self._num_classes is None:
             self.datamodule.prepare_data()
@@ -180,9 +182,26 @@ class TrainerEvaluator:
             if not has_validation:
                 raise ValueError("the search measures error on a held-out split of the training set: set a "
                                  "non-zero val_split in the data block")
-            self._num_classes = int(self.datamodule.num_classes)
+            num_classes = int(self.datamodule.num_classes)
             self._train_batches = _count_batches(self.datamodule.train_dataloader)
+            self._check_options(num_classes)
+            self._num_classes = num_classes
         return self._num_classes
+
+    def _check_options(self, num_classes: int) -> None:
+        """Build one proxy network and one Trainer with the search's options, so that an option every
+        candidate would fail on (a misspelt Trainer argument, an accelerator this machine lacks, odd channels)
+        stops the search with one clear error instead of failing every architecture."""
+        try:
+            ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
+                               log_complexity=False, **self.model_options)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"invalid model options {self.model_options}: {error}") from None
+        try:
+            with self._quiet():
+                self._trainer(None)
+        except (TypeError, ValueError, MisconfigurationException) as error:
+            raise ValueError(f"invalid trainer options {self.trainer_options}: {error}") from None
 
     def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
         """Train and measure each candidate in turn, yielding its result as soon as it is known."""
@@ -248,7 +267,8 @@ class TrainerEvaluator:
             trainer.logger.finalize("success")
         return objectives
 
-    def _trainer(self, candidate: Candidate) -> Trainer:
+    def _trainer(self, candidate: Candidate | None) -> Trainer:
+        """The Trainer of one candidate; ``None``: the same options without a logger (to check them)."""
         options = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0, **self.trainer_options}
         epochs = options["max_epochs"]
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
@@ -259,10 +279,11 @@ class TrainerEvaluator:
                                                                         options.get("limit_train_batches")))))
         callbacks: list[Callback] = [_StopOnNonFiniteLoss(), *self.callbacks]
         logger: TensorBoardLogger | bool = False
-        if self.run_dir is not None:
+        if self.run_dir is not None and candidate is not None:
             logger = TensorBoardLogger(self.run_dir, name="tensorboard/candidates", version=candidate.key,
                                        default_hp_metric=False)
-        log.debug("training %s for %s epochs", candidate.key, epochs)
+        if candidate is not None:
+            log.debug("training %s for %s epochs", candidate.key, epochs)
         return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                        devices=1, default_root_dir=str(self.run_dir) if self.run_dir else None)

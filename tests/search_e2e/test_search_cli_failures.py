@@ -19,13 +19,14 @@ from nsga_lightning.search import Archive, pareto_front, trainer_evaluator
 
 
 class ScriptedModule(ArchitectureModule):
-    """ArchitectureModule whose n-th instance (counting from 1) misbehaves in training as ``SCRIPT`` says."""
+    """ArchitectureModule whose n-th trained instance (counting from 1) misbehaves as ``SCRIPT`` says."""
 
     SCRIPT: ClassVar[dict[int, str]] = {}
-    built: ClassVar[int] = 0
+    built: ClassVar[int] = 0  # instances that started training (the options check builds one that does not)
+    action: str | None = None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
         type(self).built += 1
         self.action = self.SCRIPT.get(type(self).built)
 
@@ -121,4 +122,13 @@ def test_an_invalid_setting_is_one_clear_line_and_creates_nothing(workdir):
     result = run_cli("search", "--config", str(config), "--search.pop_size", "1")
     assert result.code == 2
     assert result.err.strip() == "nsga-lightning: error: pop_size must be an integer >= 2, got 1"
+    assert not (workdir / "run").exists()
+
+
+def test_a_misspelt_trainer_option_stops_the_search_before_any_candidate(workdir):
+    config = write_search(workdir, "micro")
+    result = run_cli("search", "--config", str(config), "--trainer", '{"max_epochs": 1, "precison": "16-mixed"}')
+    assert result.code == 2
+    (line,) = [line for line in result.err.splitlines() if line.startswith("nsga-lightning: error:")]
+    assert "unexpected keyword argument 'precison'" in line
     assert not (workdir / "run").exists()

@@ -69,7 +69,7 @@ def test_trainers_are_quiet_and_each_candidate_is_freed_before_the_next(datamodu
     with caplog.at_level(logging.INFO):
         results = list(evaluator.evaluate(_candidates("macro", 3, n_nodes=4)))
     assert all(r.is_ok for r in results), [r.error_text for r in results]
-    assert leaks == [0, 0, 0]
+    assert leaks == [0, 0, 0, 0]  # the module of the options check (prepare), then the three candidates
     assert torch.get_num_threads() == threads
     assert gc.get_freeze_count() == 0  # the evaluator's freeze is undone
     printed = "".join(capfd.readouterr())
@@ -107,6 +107,21 @@ def test_the_fingerprint_holds_the_memory_format_but_not_the_thread_count(datamo
     assert fingerprint(channels_last=False) != fingerprint(channels_last=None)
     assert fingerprint(num_threads=1) == fingerprint(num_threads=None) == fingerprint(num_threads=2)
     assert fingerprint()["trainer"] == TRAINER and fingerprint()["model"] == MODEL
+
+
+@pytest.mark.parametrize(
+    ("model", "trainer", "match"),
+    [
+        (MODEL, {**TRAINER, "precison": "16-mixed"}, r"invalid trainer options .*unexpected keyword argument 'precison'"),
+        (MODEL, {**TRAINER, "precision": "17"}, r"invalid trainer options .*Precision '?17'? is invalid"),
+        (MODEL, {**TRAINER, "max_epochs": 0}, r"invalid trainer options .*max_epochs >= 1 epochs, got 0"),
+        ({**MODEL, "layers": 2}, TRAINER, r"invalid model options .*layers"),
+    ],
+)
+def test_options_every_candidate_would_fail_on_are_refused_before_training(datamodule, model, trainer, match):
+    evaluator = TrainerEvaluator("micro", datamodule, model=model, trainer=trainer)
+    with pytest.raises(ValueError, match=match):
+        evaluator.prepare()
 
 
 def test_data_without_a_validation_split_is_refused_before_training(workdir):
