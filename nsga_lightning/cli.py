@@ -32,6 +32,23 @@ from nsga_lightning.search.settings import RetrainSettings, SearchSettings, Spac
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError)
 EXTRA_COMMANDS = ("stats", "search", "draw", "report")
 
+USAGE = """usage: nsga-lightning COMMAND [options]   (nsga-lightning COMMAND --help for a command's options)
+
+Multi-objective neural architecture search (NSGA-Net) on PyTorch Lightning.
+
+search:
+  search     run or resume an NSGA-II architecture search (--config configs/quickstart.yaml)
+training (LightningCLI: YAML configs, --print_config, every key overridable):
+  fit        train an architecture (--config configs/train/<name>.yaml or RUN/pareto/<key>.yaml)
+  validate   one pass over the validation split (--ckpt_path: a checkpoint or an original weight file)
+  test       one pass over the test split, with error, parameters and MAdds
+  predict    class predictions
+inspection:
+  stats      parameters and MAdds of an architecture config
+  draw       draw cells or phases (zoo name, genome, config or archive key) to PNG/SVG/PDF
+  report     one self-contained HTML report of a search run directory
+"""
+
 
 class NSGALightningCLI(LightningCLI):
     """LightningCLI with the NSGA-Net training defaults: TensorBoard, gradient clipping 5, best-error
@@ -429,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args and args[0] in EXTRA_COMMANDS:
             return _extra_command(args[0])(args[1:])
+        if args and args[0] in ("-h", "--help"):
+            print(USAGE, end="")
+            return 0
         if not args:
             raise ValueError("give a command: fit, validate, test, predict, " + ", ".join(EXTRA_COMMANDS) +
                              " (nsga-lightning COMMAND --help for its options)")
