@@ -1,0 +1,157 @@
+"""``stats``, ``draw`` and ``report``: parameters and MAdds, drawings, and the HTML report of a search run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from jsonargparse import ActionConfigFile, ArgumentParser
+
+from nsga_lightning.module import ArchitectureModule
+
+
+def _model_parser(prog: str) -> ArgumentParser:
+    """A parser with ``--config`` and the ``model`` block of a training config (other blocks are ignored)."""
+    parser = ArgumentParser(prog=prog, exit_on_error=True)
+    parser.add_argument("--config", action=ActionConfigFile, help="a training config (its model block is used)")
+    parser.add_class_arguments(ArchitectureModule, "model", skip={"log_complexity"})
+    for ignored in ("trainer", "data", "optimizer", "lr_scheduler", "checkpoint", "drop_path", "ckpt_path",
+                    "seed_everything"):
+        parser.add_argument(f"--{ignored}", type=Any, default=None, help=argparse.SUPPRESS)
+    return parser
+
+
+def run_stats(args: list[str]) -> int:
+    """``nsga-lightning stats``: parameters (without/with the aux head) and MAdds of one architecture."""
+    parser = _model_parser("nsga-lightning stats")
+    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
+    config = parser.parse_args(args)
+    model_args = config.model.as_dict()
+    model = ArchitectureModule(**model_args, log_complexity=False)
+    values = model.compute_complexity()
+    if config.format == "json":
+        print(json.dumps(values))
+    else:
+        name = model_args["genotype"] if isinstance(model_args["genotype"], str) else "custom"
+        rows = [
+            ("architecture", f"{model_args['space']} {name}"),
+            ("params (without aux head)", f"{values['params']:,}  ({values['params'] / 1e6:.2f}M)"),
+            ("params (total)", f"{values['params_total']:,}  ({values['params_total'] / 1e6:.2f}M)"),
+            ("MAdds (1x3x32x32)", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
+        ]
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            print(f"{label:<{width}}  {value}")
+    return 0
+
+
+def _open_archive(run_dir: str):
+    from nsga_lightning.search import Archive
+
+    if not (Path(run_dir) / "archive.sqlite").is_file():
+        raise FileNotFoundError(f"no search archive at {Path(run_dir) / 'archive.sqlite'}: give the run_dir of a "
+                                "search (search.run_dir in its config)")
+    return Archive(run_dir)
+
+
+def _space_of(archive: Any):
+    from nsga_lightning.spaces import make_space
+
+    stored = archive.config().get("space", {})
+    return make_space(stored.get("name", "micro"), n_blocks=stored.get("n_blocks", 5),
+                      n_nodes=stored.get("n_nodes", 6))
+
+
+def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, n_blocks: int, n_nodes: int):
+    """A genotype from a zoo name, a genome, a training config (its model block) or an archive key."""
+    from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, resolve_genotype
+
+    path = Path(architecture)
+    if architecture.endswith((".yaml", ".yml")):
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {architecture}")
+        model = (yaml.safe_load(path.read_text()) or {}).get("model", {})
+        model = model.get("init_args", model)
+        if "genotype" not in model:
+            raise ValueError(f"{architecture} has no model.genotype to draw")
+        return resolve_genotype(model.get("space", "micro"), model["genotype"], n_nodes=model.get("n_nodes", 6))
+    if run_dir is not None:
+        archive = _open_archive(run_dir)
+        row = archive.get(architecture)
+        if row is None:
+            raise KeyError(f"no architecture {architecture!r} in {run_dir}; its keys look like "
+                           f"{', '.join(sorted(archive.keys())[:3])}")
+        return _space_of(archive).decode(row.genome)
+    if architecture[:1] in "[0123456789":
+        genome = [int(v) for v in architecture.strip("[]").replace(",", " ").split()]
+        name = space or ("micro" if len(genome) == 8 * n_blocks else "macro")
+        return resolve_genotype(name, genome, n_blocks=n_blocks, n_nodes=n_nodes)
+    if architecture.startswith(("micro-", "macro-")):
+        raise ValueError(f"{architecture!r} looks like an archive key: give the search's run directory with "
+                         "--run_dir, or draw its training config RUN_DIR/pareto/<key>.yaml")
+    if space is None:
+        space = "micro" if architecture in MICRO_ZOO else "macro" if architecture in MACRO_ZOO else "micro"
+    return resolve_genotype(space, architecture)
+
+
+def run_draw(args: list[str]) -> int:
+    """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
+    from nsga_lightning.viz import draw_genotype
+
+    parser = ArgumentParser(prog="nsga-lightning draw", exit_on_error=False,
+                            description="Draw an architecture: a zoo name (NSGANet, DARTS, ...), a genome "
+                                        "('2,0,0,0,...'), a training config (.yaml) or an archive key "
+                                        "(with --run_dir).")
+    parser.add_argument("architecture", type=str)
+    parser.add_argument("--output", "-o", type=str, required=True, help="file: .png, .svg or .pdf")
+    parser.add_argument("--space", type=Literal["micro", "macro"] | None, default=None)
+    parser.add_argument("--run_dir", type=str | None, default=None, help="search run of an archive key")
+    parser.add_argument("--n_blocks", type=int, default=5)
+    parser.add_argument("--n_nodes", type=int, default=6)
+    parser.add_argument("--title", type=str | None, default=None)
+    config = parser.parse_args(args)
+    genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
+                                config.n_nodes)
+    path = draw_genotype(genotype, config.output, title=config.title or config.architecture)
+    print(f"wrote {path}")
+    return 0
+
+
+def run_report(args: list[str]) -> int:
+    """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
+    from nsga_lightning.search import pareto_front
+    from nsga_lightning.search.history import summarize
+    from nsga_lightning.viz import build_report
+
+    parser = ArgumentParser(prog="nsga-lightning report", exit_on_error=False,
+                            description="Write a self-contained HTML report (Pareto front, hypervolume, the "
+                                        "Pareto architectures with drawings and retrain commands).")
+    parser.add_argument("run_dir", type=str)
+    parser.add_argument("--output", "-o", type=str | None, default=None, help="default: RUN_DIR/report.html")
+    config = parser.parse_args(args)
+    archive = _open_archive(config.run_dir)
+    stored = archive.config()
+    objectives = stored.get("objectives", ["error", "madds"])
+    search_config = Path(config.run_dir) / "config.yaml"
+    reference = {}
+    if search_config.is_file():
+        reference = (yaml.safe_load(search_config.read_text()) or {}).get("search", {}).get("reference_point") or {}
+    summaries = summarize(archive, objectives, reference)
+    rows = archive.rows()
+    front = pareto_front(rows, objectives)
+    space = _space_of(archive)
+    archive.close()
+    output = config.output or str(Path(config.run_dir) / "report.html")
+    path = build_report(
+        output, title=f"NSGA-Net {space.name} search: {config.run_dir}",
+        all_rows=[r.as_dict() for r in rows], front_rows=[r.as_dict() for r in front],
+        hypervolume=[s.hypervolume for s in summaries], fronts=[s.front for s in summaries] or None,
+        genotypes={r.key: space.decode(r.genome) for r in front}, run_dir=config.run_dir,
+        config_text=search_config.read_text() if search_config.is_file() else None,
+        objectives=objectives[:2],
+    )
+    print(f"wrote {path}")
+    return 0
