@@ -1,7 +1,7 @@
 """The search: evaluation interface, NSGA-Net operators, the SQLite archive, the runner and Pareto helpers.
 
 This is the only package that imports pymoo. It never imports ``nsga_lightning.data``, torch or lightning
-(a trainer-based evaluator lives in its own module and is imported explicitly).
+(the trainer-based evaluator, ``trainer_evaluator`` with ``fit_support``, is imported explicitly).
 """
 
 from nsga_lightning.search.archive import Archive, ArchiveRow, GenerationRow, fingerprint

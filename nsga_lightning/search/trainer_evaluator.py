@@ -12,8 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import math
-import signal
-import threading
 import time
 import traceback
 import warnings
@@ -24,13 +22,26 @@ from typing import Any
 
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
-from lightning.pytorch import Callback, LightningDataModule, LightningModule, Trainer, seed_everything
+from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
 from lightning.pytorch.loggers import TensorBoardLogger
-from typing_extensions import override
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.archive import genotype_data
 from nsga_lightning.search.evaluator import Candidate, Evaluation
+from nsga_lightning.search.fit_support import (
+    NonFiniteLossError,
+    StopOnNonFiniteLoss,
+    candidate_hparams,
+    channels_last_input,
+    count_batches,
+    has_batches,
+    intra_op_threads,
+    limited_batches,
+    plain_hparams,
+    release_memory,
+    restore_sigint,
+    sigint_handler,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,50 +56,6 @@ _HARMLESS_WARNINGS = (
     (UserWarning, r"The number of training batches .* is smaller than the logging interval"),
     (UserWarning, r".*does not have many workers which may be a bottleneck"),
 )
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
-
-
-class _StopOnNonFiniteLoss(Callback):
-    """Fail the candidate at the first non-finite training loss instead of training on garbage.
-
-    On the CPU every step is checked. On an accelerator the check would stall the device every step, so
-    non-finite losses are flagged on the device and the flag is read every ``every`` steps and at each
-    epoch end.
-    """
-
-    def __init__(self, every: int = 50) -> None:
-        self.every = every
-        self.flag: torch.Tensor | None = None
-
-    @override
-    def on_train_batch_end(self, trainer: Trainer, pl_module: LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
-        loss = outputs["loss"] if isinstance(outputs, Mapping) else outputs
-        if loss is None:
-            return
-        loss = loss.detach()
-        if loss.device.type == "cpu":
-            if not torch.isfinite(loss).all():
-                raise NonFiniteLossError(f"non-finite training loss {loss.item()} at epoch "
-                                         f"{trainer.current_epoch}, batch {batch_idx}")
-            return
-        bad = ~torch.isfinite(loss).all()
-        self.flag = bad if self.flag is None else self.flag | bad
-        if (batch_idx + 1) % self.every == 0:
-            self._check(trainer)
-
-    @override
-    def on_train_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self._check(trainer)
-
-    def _check(self, trainer: Trainer) -> None:
-        if self.flag is not None and bool(self.flag):
-            raise NonFiniteLossError(f"non-finite training loss in epoch {trainer.current_epoch} "
-                                     f"(checked every {self.every} batches)")
-        self.flag = None
 
 
 class TrainerEvaluator:
@@ -159,8 +126,8 @@ class TrainerEvaluator:
         ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
         of reductions, and a run must stay resumable on another machine or with a different thread count.
         """
-        data = {"class": type(self.datamodule).__qualname__, **_plain(getattr(self.datamodule, "hparams", {}))}
-        return {"space": self.space, "model": _plain(self.model_options), "trainer": _plain(self.trainer_options),
+        data = {"class": type(self.datamodule).__qualname__, **plain_hparams(getattr(self.datamodule, "hparams", {}))}
+        return {"space": self.space, "model": plain_hparams(self.model_options), "trainer": plain_hparams(self.trainer_options),
                 "data": data, "channels_last": self.channels_last}
 
     def prepare(self) -> int:
@@ -178,12 +145,12 @@ class TrainerEvaluator:
             self.datamodule.setup("fit")
             has_validation = getattr(self.datamodule, "has_validation", None)
             if has_validation is None:
-                has_validation = _has_batches(self.datamodule.val_dataloader)
+                has_validation = has_batches(self.datamodule.val_dataloader)
             if not has_validation:
                 raise ValueError("the search measures error on a held-out split of the training set: set a "
                                  "non-zero val_split in the data block")
             num_classes = int(self.datamodule.num_classes)
-            self._train_batches = _count_batches(self.datamodule.train_dataloader)
+            self._train_batches = count_batches(self.datamodule.train_dataloader)
             self._check_options(num_classes)
             self._num_classes = num_classes
         return self._num_classes
@@ -216,7 +183,7 @@ class TrainerEvaluator:
             for candidate in candidates:
                 start = time.perf_counter()
                 try:
-                    with self._quiet(), _threads(self.num_threads):
+                    with self._quiet(), intra_op_threads(self.num_threads):
                         objectives = self._train_one(candidate, num_classes)
                 except Exception:  # noqa: BLE001 - one candidate's error is that candidate's failure
                     evaluation = Evaluation.failed(candidate.key, traceback.format_exc(),
@@ -224,7 +191,7 @@ class TrainerEvaluator:
                 else:
                     evaluation = Evaluation.ok(candidate.key, objectives, time.perf_counter() - start)
                 finally:
-                    _release_memory()
+                    release_memory()
                 yield evaluation
         finally:
             if frozen:
@@ -240,14 +207,14 @@ class TrainerEvaluator:
         trainer = self._trainer(candidate)
         if self.channels_last or (self.channels_last is None and trainer.strategy.root_device.type == "cpu"):
             module.to(memory_format=torch.channels_last)
-            module.network.register_forward_pre_hook(_channels_last_input)
-        sigint = _sigint_handler()
+            module.network.register_forward_pre_hook(channels_last_input)
+        sigint = sigint_handler()
         try:
             trainer.fit(module, datamodule=self.datamodule)
         except SystemExit:
             # Lightning turns Ctrl-C inside fit into SystemExit(1) and ignores SIGINT from then on; the search
             # stops cleanly on KeyboardInterrupt instead, with Ctrl-C working again.
-            _restore_sigint(sigint)
+            restore_sigint(sigint)
             raise KeyboardInterrupt from None
         finally:
             # the shared datamodule would keep this trainer (and the network) alive until the next fit
@@ -262,7 +229,7 @@ class TrainerEvaluator:
         complexity = module.compute_complexity()
         objectives = {"error": error, "madds": float(complexity["madds"]), "params": float(complexity["params"])}
         if trainer.logger is not None:
-            trainer.logger.log_hyperparams(_hparams(candidate, module),
+            trainer.logger.log_hyperparams(candidate_hparams(candidate, module),
                                            {f"hp/{name}": value for name, value in objectives.items()})
             trainer.logger.finalize("success")
         return objectives
@@ -275,9 +242,9 @@ class TrainerEvaluator:
             raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
         options.setdefault("check_val_every_n_epoch", epochs)  # validate once, after the last epoch
         # step metrics every 50 steps or at least once per epoch (no "fewer batches than the logging interval")
-        options.setdefault("log_every_n_steps", max(1, min(50, _limited(self._train_batches,
+        options.setdefault("log_every_n_steps", max(1, min(50, limited_batches(self._train_batches,
                                                                         options.get("limit_train_batches")))))
-        callbacks: list[Callback] = [_StopOnNonFiniteLoss(), *self.callbacks]
+        callbacks: list[Callback] = [StopOnNonFiniteLoss(), *self.callbacks]
         logger: TensorBoardLogger | bool = False
         if self.run_dir is not None and candidate is not None:
             logger = TensorBoardLogger(self.run_dir, name="tensorboard/candidates", version=candidate.key,
@@ -306,81 +273,3 @@ class TrainerEvaluator:
         finally:
             for name, level in levels.items():
                 logging.getLogger(name).setLevel(level)
-
-
-@contextmanager
-def _threads(count: int | None) -> Iterator[None]:
-    """Run with ``count`` torch intra-op threads (``None``: unchanged), restoring the setting afterwards."""
-    if count is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _sigint_handler() -> Any:
-    return signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
-
-
-def _restore_sigint(handler: Any) -> None:
-    if handler is not None and threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
-
-
-def _channels_last_input(network: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Forward pre-hook: images ``(N, C, H, W)`` in the channels-last memory format."""
-    if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 4:
-        return (args[0].contiguous(memory_format=torch.channels_last), *args[1:])
-    return None
-
-
-def _hparams(candidate: Candidate, module: LightningModule) -> dict[str, Any]:
-    """The candidate (key, generation, seed, genome) and the proxy network's options, for the HParams view."""
-    options = {name: value for name, value in module.hparams.items()
-               if name not in ("genotype", "log_complexity") and not isinstance(value, (dict, list, tuple))}
-    return {"key": candidate.key, "generation": candidate.generation, "seed": candidate.seed,
-            "genome": " ".join(map(str, candidate.genome)), **options}
-
-
-def _count_batches(make_loader: Any) -> int:
-    try:
-        return max(1, len(make_loader()))
-    except TypeError:  # an iterable loader without a length
-        return 50
-
-
-def _has_batches(make_loader: Any) -> bool:
-    loader = make_loader()
-    return not (isinstance(loader, (list, tuple)) and len(loader) == 0)
-
-
-def _limited(batches: int, limit: Any) -> int:
-    """Training batches per epoch under Lightning's ``limit_train_batches`` (an int count or a fraction)."""
-    if isinstance(limit, bool) or limit is None:
-        return batches
-    if isinstance(limit, int):
-        return min(batches, limit)
-    if isinstance(limit, float):
-        return max(1, int(batches * limit))
-    return batches
-
-
-def _release_memory() -> None:
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def _plain(value: Any) -> Any:
-    """JSON-friendly copy of hyperparameters (for the run fingerprint)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return repr(value)
