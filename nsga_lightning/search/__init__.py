@@ -4,7 +4,7 @@ This is the only package that imports pymoo. It never imports ``nsga_lightning.d
 (the trainer-based evaluator, ``trainer_evaluator`` with ``fit_support``, is imported explicitly).
 """
 
-from nsga_lightning.search.archive import Archive, ArchiveRow, GenerationRow, fingerprint
+from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.callback import SearchCallback
 from nsga_lightning.search.evaluator import (
     OBJECTIVES,
@@ -30,6 +30,7 @@ from nsga_lightning.search.pareto import (
     pareto_front,
     write_pareto_csv,
 )
+from nsga_lightning.search.records import ArchiveRow, GenerationRow, fingerprint
 from nsga_lightning.search.runner import SearchResult, SearchRunner
 
 __all__ = [

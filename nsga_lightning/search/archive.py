@@ -22,14 +22,23 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from nsga_lightning.search.evaluator import Candidate, Evaluation
+from nsga_lightning.search.records import (
+    ArchiveRow,
+    GenerationRow,
+    archive_row,
+    canonical_json,
+    config_differences,
+    generation_row,
+    genotype_data,
+    json_default,
+    optional_float,
+    optional_int,
+)
 
 FILENAME = "archive.sqlite"
 SCHEMA_VERSION = 1
@@ -48,83 +57,6 @@ CREATE TABLE IF NOT EXISTS generations (
 );
 """
 _ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created"
-
-
-@dataclass(frozen=True)
-class ArchiveRow:
-    """One evaluated architecture."""
-
-    key: str
-    genome: list[int]
-    genotype: Any
-    generation: int
-    seed: int
-    status: str
-    objectives: dict[str, float]
-    seconds: float
-    error_text: str | None
-    created: str
-
-    @property
-    def is_ok(self) -> bool:
-        """Whether it was evaluated successfully (failed rows are infeasible)."""
-        return self.status == "ok"
-
-    def as_dict(self) -> dict[str, Any]:
-        """A flat mapping (objectives as top-level ``error``/``madds``/``params`` keys), e.g. for plots."""
-        flat = {"key": self.key, "generation": self.generation, "seed": self.seed, "status": self.status}
-        flat.update(self.objectives)
-        flat.update(
-            seconds=self.seconds,
-            error_text=self.error_text,
-            genome=list(self.genome),
-            genotype=self.genotype,
-            created=self.created,
-        )
-        return flat
-
-
-@dataclass(frozen=True)
-class GenerationRow:
-    """One completed generation: the surviving population and the RNG state to continue from."""
-
-    generation: int
-    population: list[str]
-    rank: list[int | None]
-    crowding: list[float | None]
-    rng_state: dict[str, Any]
-    created: str
-
-
-def fingerprint(config: Mapping[str, Any]) -> str:
-    """sha256 of the canonical JSON (sorted keys, compact) of ``config``."""
-    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted-key compact JSON; numpy scalars and arrays become plain numbers and lists."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def genotype_data(genotype: Any) -> Any:
-    """A JSON-friendly form of a decoded genotype (``to_dict()`` when it has one)."""
-    if genotype is None:
-        return None
-    if hasattr(genotype, "to_dict"):
-        return genotype.to_dict()
-    if hasattr(genotype, "_asdict"):
-        return genotype._asdict()
-    return repr(genotype)
 
 
 def _now() -> str:
@@ -174,7 +106,7 @@ class Archive:
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
             return
         if stored["fingerprint"] != digest:
-            differences = _differences(json.loads(stored.get("config", "{}")), json.loads(text))
+            differences = config_differences(json.loads(stored.get("config", "{}")), json.loads(text))
             raise ValueError(
                 f"the run directory {self.run_dir} holds a search with a different configuration "
                 f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
@@ -235,7 +167,7 @@ class Archive:
     def get(self, key: str) -> ArchiveRow | None:
         """The row of ``key``, or ``None``."""
         found = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM architectures WHERE key = ?", (key,)).fetchone()
-        return _row(found) if found else None
+        return archive_row(found) if found else None
 
     def get_many(self, keys: Sequence[str]) -> list[ArchiveRow]:
         """Rows of ``keys`` in that order.
@@ -257,7 +189,7 @@ class Archive:
         args: tuple = ()
         if status is not None:
             sql, args = sql + " WHERE status = ?", (status,)
-        return [_row(r) for r in self._db.execute(sql + " ORDER BY generation, key", args).fetchall()]
+        return [archive_row(r) for r in self._db.execute(sql + " ORDER BY generation, key", args).fetchall()]
 
     def keys(self, before_generation: int | None = None) -> set[str]:
         """Keys of all rows, or of those first asked for before ``before_generation``."""
@@ -293,9 +225,9 @@ class Archive:
         values = (
             int(generation),
             json.dumps(list(population)),
-            json.dumps([_opt_int(r) for r in rank]),
-            json.dumps([_opt_float(c) for c in crowding]),
-            json.dumps(rng_state, default=_plain),
+            json.dumps([optional_int(r) for r in rank]),
+            json.dumps([optional_float(c) for c in crowding]),
+            json.dumps(rng_state, default=json_default),
             _now(),
         )
         try:
@@ -314,16 +246,16 @@ class Archive:
         found = self._db.execute("SELECT * FROM generations WHERE generation = ?", (generation,)).fetchone()
         if found is None:
             raise KeyError(f"generation {generation} is not recorded in {self.path}")
-        return _generation(found)
+        return generation_row(found)
 
     def generations(self) -> list[GenerationRow]:
         """All generation rows, in order."""
-        return [_generation(r) for r in self._db.execute("SELECT * FROM generations ORDER BY generation")]
+        return [generation_row(r) for r in self._db.execute("SELECT * FROM generations ORDER BY generation")]
 
     def last_generation(self) -> GenerationRow | None:
         """The last completed generation, or ``None`` before generation 0 completes."""
         found = self._db.execute("SELECT * FROM generations ORDER BY generation DESC LIMIT 1").fetchone()
-        return _generation(found) if found else None
+        return generation_row(found) if found else None
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -350,62 +282,3 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _row(r: tuple) -> ArchiveRow:
-    key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r
-    return ArchiveRow(
-        key,
-        json.loads(genome),
-        json.loads(genotype) if genotype else None,
-        int(generation),
-        int(seed),
-        status,
-        json.loads(objectives),
-        float(seconds),
-        error_text,
-        created,
-    )
-
-
-def _generation(r: tuple) -> GenerationRow:
-    generation, population, rank, crowding, rng_state, created = r
-    return GenerationRow(
-        int(generation),
-        json.loads(population),
-        json.loads(rank),
-        json.loads(crowding),
-        json.loads(rng_state),
-        created,
-    )
-
-
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def _differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "", limit: int = 6) -> str:
-    """A short 'name: stored -> given' list of what differs between two configurations."""
-    items: list[str] = []
-
-    def walk(a: Any, b: Any, path: str) -> None:
-        if isinstance(a, dict) and isinstance(b, dict):
-            for name in sorted(set(a) | set(b)):
-                walk(a.get(name, "<absent>"), b.get(name, "<absent>"), f"{path}.{name}" if path else name)
-        elif a != b:
-            items.append(f"{path or '<config>'}: stored {_short(a)} -> given {_short(b)}")
-
-    walk(dict(old), dict(new), prefix)
-    if not items:
-        return "unknown (the stored configuration could not be compared)"
-    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
-    return "; ".join(items[:limit]) + more
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = json.dumps(value, default=str)
-    return text if len(text) <= width else text[: width - 3] + "..."

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from nsga_lightning.search.archive import Archive, ArchiveRow
+from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.pareto import hypervolume, objective_matrix, pareto_front
+from nsga_lightning.search.records import ArchiveRow
 
 DEFAULT_ERROR_REFERENCE = 100.0
 REFERENCE_MARGIN = 1.1

@@ -20,8 +20,8 @@ import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from nsga_lightning.search.archive import ArchiveRow
 from nsga_lightning.search.evaluator import OBJECTIVES
+from nsga_lightning.search.records import ArchiveRow
 
 
 def objective_matrix(rows: Sequence[ArchiveRow], objectives: Sequence[str]) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
-from nsga_lightning.search.archive import Archive, ArchiveRow, GenerationRow
+from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.evaluator import (
     OBJECTIVES,
     Candidate,
@@ -34,6 +34,7 @@ from nsga_lightning.search.evaluator import (
 )
 from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators, make_population
 from nsga_lightning.search.pareto import objective_matrix, pareto_front
+from nsga_lightning.search.records import ArchiveRow, GenerationRow
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,6 @@ from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_every
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.archive import genotype_data
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.fit_support import (
     NonFiniteLossError,
@@ -42,6 +41,7 @@ from nsga_lightning.search.fit_support import (
     restore_sigint,
     sigint_handler,
 )
+from nsga_lightning.search.records import genotype_data
 
 log = logging.getLogger(__name__)
 

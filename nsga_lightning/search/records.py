@@ -1,0 +1,152 @@
+"""The archive's records: one evaluated architecture, one generation, and their JSON encodings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ArchiveRow:
+    """One evaluated architecture."""
+
+    key: str
+    genome: list[int]
+    genotype: Any
+    generation: int
+    seed: int
+    status: str
+    objectives: dict[str, float]
+    seconds: float
+    error_text: str | None
+    created: str
+
+    @property
+    def is_ok(self) -> bool:
+        """Whether it was evaluated successfully (failed rows are infeasible)."""
+        return self.status == "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A flat mapping (objectives as top-level ``error``/``madds``/``params`` keys), e.g. for plots."""
+        flat = {"key": self.key, "generation": self.generation, "seed": self.seed, "status": self.status}
+        flat.update(self.objectives)
+        flat.update(
+            seconds=self.seconds,
+            error_text=self.error_text,
+            genome=list(self.genome),
+            genotype=self.genotype,
+            created=self.created,
+        )
+        return flat
+
+
+@dataclass(frozen=True)
+class GenerationRow:
+    """One completed generation: the surviving population and the RNG state to continue from."""
+
+    generation: int
+    population: list[str]
+    rank: list[int | None]
+    crowding: list[float | None]
+    rng_state: dict[str, Any]
+    created: str
+
+
+def fingerprint(config: Mapping[str, Any]) -> str:
+    """sha256 of the canonical JSON (sorted keys, compact) of ``config``."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted-key compact JSON; numpy scalars and arrays become plain numbers and lists."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=json_default)
+
+
+def json_default(value: Any) -> Any:
+    """``json.dumps`` default: numpy arrays and scalars, tuples."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def genotype_data(genotype: Any) -> Any:
+    """A JSON-friendly form of a decoded genotype (``to_dict()`` when it has one)."""
+    if genotype is None:
+        return None
+    if hasattr(genotype, "to_dict"):
+        return genotype.to_dict()
+    if hasattr(genotype, "_asdict"):
+        return genotype._asdict()
+    return repr(genotype)
+
+
+def archive_row(r: tuple) -> ArchiveRow:
+    """An :class:`ArchiveRow` from a row of the ``architectures`` table (columns in the order the archive selects them)."""
+    key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r
+    return ArchiveRow(
+        key,
+        json.loads(genome),
+        json.loads(genotype) if genotype else None,
+        int(generation),
+        int(seed),
+        status,
+        json.loads(objectives),
+        float(seconds),
+        error_text,
+        created,
+    )
+
+
+def generation_row(r: tuple) -> GenerationRow:
+    """A :class:`GenerationRow` from a row of the ``generations`` table."""
+    generation, population, rank, crowding, rng_state, created = r
+    return GenerationRow(
+        int(generation),
+        json.loads(population),
+        json.loads(rank),
+        json.loads(crowding),
+        json.loads(rng_state),
+        created,
+    )
+
+
+def optional_int(value: Any) -> int | None:
+    """``None`` stays ``None``; anything else becomes an int."""
+    return None if value is None else int(value)
+
+
+def optional_float(value: Any) -> float | None:
+    """``None`` stays ``None``; anything else becomes a float."""
+    return None if value is None else float(value)
+
+
+def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: str = "", limit: int = 6) -> str:
+    """A short 'name: stored -> given' list of what differs between two configurations."""
+    items: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for name in sorted(set(a) | set(b)):
+                walk(a.get(name, "<absent>"), b.get(name, "<absent>"), f"{path}.{name}" if path else name)
+        elif a != b:
+            items.append(f"{path or '<config>'}: stored {_short(a)} -> given {_short(b)}")
+
+    walk(dict(old), dict(new), prefix)
+    if not items:
+        return "unknown (the stored configuration could not be compared)"
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return "; ".join(items[:limit]) + more
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= width else text[: width - 3] + "..."
