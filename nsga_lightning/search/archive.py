@@ -39,6 +39,7 @@ from nsga_lightning.search.records import (
     optional_float,
     optional_int,
 )
+from nsga_lightning.search.run_lock import RunDirectoryLock
 
 FILENAME = "archive.sqlite"
 SCHEMA_VERSION = 1
@@ -76,6 +77,7 @@ class Archive:
     Raises:
         ValueError: if the archive was created with a different configuration.
         FileNotFoundError: if ``config`` is ``None`` and there is no archive.
+        RunDirectoryInUseError: if ``config`` is given and another process is searching in ``run_dir``.
     """
 
     def __init__(self, run_dir: str | Path, config: Mapping[str, Any] | None = None) -> None:
@@ -84,12 +86,18 @@ class Archive:
         if config is None and not self.path.exists():
             raise FileNotFoundError(f"no archive at {self.path}")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit; explicit transactions
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        if config is not None:
-            self._check_config(config)
+        # a writer (given a config) holds the run directory's lock: a second search there is refused
+        self._lock = RunDirectoryLock(self.run_dir) if config is not None else None
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit; explicit transactions
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            if config is not None:
+                self._check_config(config)
+        except BaseException:
+            self.close()
+            raise
 
     def _check_config(self, config: Mapping[str, Any]) -> None:
         text = canonical_json(config)
@@ -263,8 +271,12 @@ class Archive:
         return _Transaction(self._db)
 
     def close(self) -> None:
-        """Close the database connection."""
-        self._db.close()
+        """Close the database connection and release the run directory's lock."""
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __enter__(self) -> Archive:  # noqa: PYI034 - Self needs Python 3.11
         return self

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from search_helpers import space_by_name
 
 from nsga_lightning.search import Archive, Candidate, Evaluation
+from nsga_lightning.search.run_lock import RunDirectoryInUseError
 
 CONFIG = {"space": {"name": "micro"}, "pop_size": 10, "seed": 0}
 
@@ -85,3 +90,32 @@ def test_an_archive_with_nothing_evaluated_takes_a_new_configuration(tmp_path):
 def test_opening_a_missing_archive_read_only_fails(tmp_path):
     with pytest.raises(FileNotFoundError):
         Archive(tmp_path / "nothing")
+
+
+def test_a_second_writer_is_refused_while_readers_are_welcome(tmp_path):
+    with Archive(tmp_path, CONFIG) as archive:
+        archive.add(candidate(), Evaluation.failed("k1", "RuntimeError: boom", 0.1))
+        with pytest.raises(RunDirectoryInUseError, match=rf"in use by another search \(process {os.getpid()}\)"):
+            Archive(tmp_path, CONFIG)
+        with Archive(tmp_path) as reader:  # report, draw: no lock
+            assert reader.keys() == {"k1"}
+    with Archive(tmp_path, CONFIG) as archive:  # released on close
+        assert len(archive) == 1
+
+
+def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
+    script = (
+        "import time; from nsga_lightning.search.run_lock import RunDirectoryLock; "
+        f"lock = RunDirectoryLock({str(tmp_path)!r}); print('locked', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunDirectoryInUseError, match=rf"process {holder.pid}\)"):
+            Archive(tmp_path, CONFIG)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    with Archive(tmp_path, CONFIG) as archive:
+        assert len(archive) == 0

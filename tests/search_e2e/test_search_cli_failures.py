@@ -16,6 +16,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search import Archive, pareto_front, trainer_evaluator
+from nsga_lightning.search.run_lock import RunDirectoryLock
 
 
 class ScriptedModule(ArchitectureModule):
@@ -132,3 +133,16 @@ def test_a_misspelt_trainer_option_stops_the_search_before_any_candidate(workdir
     (line,) = [line for line in result.err.splitlines() if line.startswith("nsga-lightning: error:")]
     assert "unexpected keyword argument 'precison'" in line
     assert not (workdir / "run").exists()
+
+
+def test_a_second_search_on_a_run_directory_in_use_is_one_clear_line(workdir):
+    config = write_search(workdir, "micro")
+    lock = RunDirectoryLock(workdir / "run")  # as a search running in another process would hold it
+    try:
+        result = run_cli("search", "--config", str(config))
+    finally:
+        lock.release()
+    assert result.code == 2
+    (line,) = [line for line in result.err.splitlines() if line.startswith("nsga-lightning: error:")]
+    assert f"is in use by another search (process {os.getpid()})" in line
+    assert not (workdir / "run" / "archive.sqlite").exists()

@@ -1,0 +1,62 @@
+"""An exclusive lock on a run directory, held by the one search that writes it.
+
+Two searches writing one archive would train the same candidates twice and then fail on each other's rows,
+so the second is refused with the first one's process id. The lock is an ``flock`` on ``run_dir/search.lock``:
+the operating system releases it when the holder closes it or dies (even by SIGKILL), so a killed search
+never leaves a stale lock behind. Readers (``report``, ``draw``, TensorBoard) take no lock.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the run directory is then not locked
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = "search.lock"
+
+
+class RunDirectoryInUseError(RuntimeError):
+    """Another live process is searching in this run directory."""
+
+
+class RunDirectoryLock:
+    """Hold the exclusive lock of ``run_dir`` (created if missing) until :meth:`release`.
+
+    Args:
+        run_dir: the run directory.
+
+    Raises:
+        RunDirectoryInUseError: if another process holds the lock.
+    """
+
+    def __init__(self, run_dir: str | Path) -> None:
+        self.path = Path(run_dir) / LOCK_NAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while locked
+        if fcntl is None:
+            return
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._file.seek(0)
+            holder = self._file.read().strip() or "unknown"
+            self._file.close()
+            raise RunDirectoryInUseError(
+                f"the run directory {self.path.parent} is in use by another search (process {holder}); "
+                "wait for it or stop it, or give another run_dir"
+            ) from None
+        self._file.seek(0)
+        self._file.truncate()
+        self._file.write(str(os.getpid()))
+        self._file.flush()
+
+    def release(self) -> None:
+        """Release the lock (idempotent)."""
+        if not self._file.closed:
+            if fcntl is not None:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
