@@ -64,6 +64,9 @@ class _LogitsOnly(nn.Module):
 
 
 MAddsMethod = Literal["hooks", "fvcore"]
+# MAdds of one layer call from the layer, its inputs and its output
+_Formula = Callable[[nn.Module, tuple[Tensor, ...], Tensor], int]
+
 
 def _conv_madds(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> int:
     if module.transposed:  # fvcore counts transposed convolutions over the input; none are built here
@@ -84,7 +87,7 @@ def _adaptive_avg_pool_madds(module: nn.Module, inputs: tuple[Tensor, ...], outp
     return inputs[0].numel()
 
 
-_MADDS_BY_LAYER: tuple[tuple[type[nn.Module], Callable[[nn.Module, tuple[Tensor, ...], Tensor], int]], ...] = (
+_MADDS_BY_LAYER: tuple[tuple[type[nn.Module], _Formula], ...] = (
     (_ConvNd, _conv_madds),
     (nn.Linear, _linear_madds),
     (_BatchNorm, _batch_norm_madds),
@@ -92,7 +95,7 @@ _MADDS_BY_LAYER: tuple[tuple[type[nn.Module], Callable[[nn.Module, tuple[Tensor,
 )
 
 
-def _formula(module: nn.Module) -> Callable[[nn.Module, tuple[Tensor, ...], Tensor], int] | None:
+def _formula(module: nn.Module) -> _Formula | None:
     for layer_type, formula in _MADDS_BY_LAYER:
         if isinstance(module, layer_type):
             return formula
@@ -103,7 +106,7 @@ def _count_with_hooks(net: nn.Module, example: Tensor) -> int:
     total = 0
     handles = []
 
-    def add(formula: Callable[[nn.Module, tuple[Tensor, ...], Tensor], int]) -> Callable[..., None]:
+    def add(formula: _Formula) -> Callable[..., None]:
         def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Any) -> None:
             nonlocal total
             total += int(formula(module, inputs, output))
@@ -115,7 +118,7 @@ def _count_with_hooks(net: nn.Module, example: Tensor) -> int:
             formula = _formula(module)
             if formula is not None:
                 handles.append(module.register_forward_hook(add(formula)))
-            elif next(module.children(), None) is None and next(module.parameters(recurse=False), None) is not None:
+            elif next(module.parameters(recurse=False), None) is not None:  # weights used in an unknown way
                 raise ValueError(
                     f"count_madds(method='hooks') does not know layer {name or '<root>'} "
                     f"({type(module).__name__}); use method='fvcore'"
