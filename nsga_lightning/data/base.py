@@ -70,7 +70,7 @@ def check_split(value: SplitSize, name: str) -> None:
     """
     allowed = "an integer count >= 0 or a float fraction in [0, 1) (0 = no split)"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")  # noqa: TRY004
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
     if isinstance(value, int) and value < 0:
         raise ValueError(f"{name} must be {allowed}, got the negative count {value}")
     if isinstance(value, float) and not 0.0 <= value < 1.0:

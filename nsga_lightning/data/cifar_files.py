@@ -134,7 +134,7 @@ def read_cifar_file(path: str | Path, kind: str) -> tuple[Tensor, Tensor]:
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as err:
         raise ValueError(f"{path} is not a readable python-pickle CIFAR file ({err}); {hint}") from err
     if not isinstance(content, dict):
-        raise ValueError(f"{path} holds a {type(content).__name__}, expected a dict; {hint}")  # noqa: TRY004
+        raise ValueError(f"{path} holds a {type(content).__name__}, expected a dict; {hint}")
 
     label_key = spec.label_key
     data, labels = _lookup(content, b"data"), _lookup(content, label_key)
