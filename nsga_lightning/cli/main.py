@@ -11,10 +11,11 @@ from collections.abc import Callable
 from nsga_lightning.cli.inspection import run_draw, run_report, run_stats
 from nsga_lightning.cli.search import run_search
 from nsga_lightning.cli.training import run_lightning_cli
+from nsga_lightning.data import DatasetDownloadError
 from nsga_lightning.search.run_lock import RunDirectoryInUseError
 
 USER_ERRORS = (ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-               RunDirectoryInUseError)
+               RunDirectoryInUseError, DatasetDownloadError)
 EXTRA_COMMANDS = ("stats", "search", "draw", "report")
 
 USAGE = """usage: nsga-lightning COMMAND [options]   (nsga-lightning COMMAND --help for a command's options)

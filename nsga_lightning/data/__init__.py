@@ -14,8 +14,13 @@ from nsga_lightning.data.augment import (
     random_hflip,
 )
 from nsga_lightning.data.base import TensorImageDataModule, split_indices
-from nsga_lightning.data.cifar import CIFAR10DataModule, CIFAR100DataModule, CIFARDataModule
-from nsga_lightning.data.cifar_files import read_cifar, read_cifar_file
+from nsga_lightning.data.cifar import (
+    CIFAR10DataModule,
+    CIFAR100DataModule,
+    CIFARDataModule,
+    DatasetDownloadError,
+)
+from nsga_lightning.data.cifar_files import cifar_files_present, read_cifar, read_cifar_file
 from nsga_lightning.data.digits import DigitsDataModule, load_digits_images
 from nsga_lightning.data.synthetic import write_cifar_files
 
@@ -28,8 +33,10 @@ __all__ = [
     "CIFAR10DataModule",
     "CIFAR100DataModule",
     "CIFARDataModule",
+    "DatasetDownloadError",
     "DigitsDataModule",
     "TensorImageDataModule",
+    "cifar_files_present",
     "crop_flip",
     "cutout",
     "load_digits_images",

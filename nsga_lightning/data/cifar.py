@@ -14,9 +14,13 @@ from typing_extensions import override
 
 from nsga_lightning.data.augment import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD
 from nsga_lightning.data.base import SplitSize, TensorImageDataModule
-from nsga_lightning.data.cifar_files import CIFAR_SPECS, read_cifar
+from nsga_lightning.data.cifar_files import CIFAR_SPECS, cifar_files_present, read_cifar
 
 __all__ = ["CIFAR10DataModule", "CIFAR100DataModule", "CIFARDataModule"]
+
+
+class DatasetDownloadError(ConnectionError):
+    """Downloading a dataset failed (no network, unreachable server, a corrupt archive)."""
 
 
 class CIFARDataModule(TensorImageDataModule):
@@ -92,14 +96,27 @@ class CIFARDataModule(TensorImageDataModule):
 
     @override
     def prepare_data(self) -> None:
-        """Download and extract the official archive into ``data_dir`` when ``download`` is on."""
-        if not self.download:
+        """Download and extract the official archive into ``data_dir`` when ``download`` is on and the data
+        files are not there yet (present files are never downloaded again; the reader checks their content).
+
+        Raises:
+            DatasetDownloadError: if the download fails (offline machine, unreachable server, bad archive).
+        """
+        if not self.download or cifar_files_present(self.data_dir, self.kind):
             return
         from torchvision import datasets  # only needed for downloading
 
         dataset_cls = datasets.CIFAR10 if self.kind == "cifar10" else datasets.CIFAR100
-        for train in (True, False):
-            dataset_cls(root=self.data_dir, train=train, download=True)
+        try:
+            for train in (True, False):
+                dataset_cls(root=self.data_dir, train=train, download=True)
+        except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+            spec = CIFAR_SPECS[self.kind]
+            raise DatasetDownloadError(
+                f"could not download {spec.archive} into {self.data_dir!r} ({type(error).__name__}: {error}); "
+                f"on an offline machine download it elsewhere and extract it into data_dir (it unpacks into "
+                f"{spec.folder}/)"
+            ) from error
 
     @override
     def load_fit_pool(self) -> tuple[Tensor, Tensor]:

@@ -102,6 +102,17 @@ def cifar_folder(root: str | Path, kind: str) -> Path:
     return Path(root) / _spec(kind).folder
 
 
+def cifar_files_present(root: str | Path, kind: str) -> bool:
+    """Whether every training and test data file of ``kind`` is under ``root`` (existence only; the reader
+    checks the content).
+
+    Raises:
+        ValueError: If ``kind`` is unknown.
+    """
+    spec, folder = _spec(kind), cifar_folder(root, kind)
+    return all((folder / name).is_file() for name in (*spec.train_files, *spec.test_files))
+
+
 def _lookup(content: dict[Any, Any], key: bytes) -> Any:
     """Return ``content[key]``, accepting the ``str`` form of a bytes key (files re-saved by python 3)."""
     if key in content:

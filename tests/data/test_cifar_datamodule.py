@@ -16,6 +16,7 @@ from nsga_lightning.data import (
     CIFAR100_STD,
     CIFAR10DataModule,
     CIFAR100DataModule,
+    DatasetDownloadError,
     normalize,
     read_cifar,
     split_indices,
@@ -157,6 +158,33 @@ def test_prepare_data_downloads_with_torchvision(tmp_path: Path, monkeypatch: py
         ("cifar10", root, True, True), ("cifar10", root, False, True),
         ("cifar100", root, True, True), ("cifar100", root, False, True),
     ]  # fmt: skip
+
+
+def test_present_files_are_never_downloaded_again(cifar10_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("torchvision was asked to download data that is already there")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", refuse)
+    dm = CIFAR10DataModule(data_dir=str(cifar10_dir), download=True, val_split=10)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.train_set) == N_TRAIN - 10
+
+
+def test_a_failed_download_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*args: Any, **kwargs: Any) -> None:
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR100", offline)
+    with pytest.raises(DatasetDownloadError, match=r"could not download cifar-100-python\.tar\.gz into .*URLError.*"
+                                                   r"extract it into data_dir \(it unpacks into cifar-100-python/\)"):
+        CIFAR100DataModule(data_dir=str(tmp_path), download=True).prepare_data()
 
 
 def test_on_after_batch_transfer_train_vs_eval(cifar10_dir: Path) -> None:

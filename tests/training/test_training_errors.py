@@ -54,6 +54,24 @@ def test_missing_cifar_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     _assert_one_error_line(code, capsys.readouterr().err, "cifar-10-batches-py", "download")
 
 
+def test_a_failed_download_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The published-model configs set download: true; offline, that must not end in a urllib traceback."""
+    import urllib.error
+
+    import torchvision.datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", offline)
+    monkeypatch.chdir(tmp_path)
+    code = run_cli("fit", *TINY_MODEL, *QUIET, *cifar_args(tmp_path / "empty"), "--data.download", "true",
+                   "--trainer.max_epochs", "1")
+    _assert_one_error_line(code, capsys.readouterr().err, "could not download cifar-10-python.tar.gz",
+                           "Name or service not known")
+
+
 def test_missing_data_block(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
