@@ -18,7 +18,7 @@ from nsga_lightning.search import (
     write_pareto_csv,
 )
 from nsga_lightning.search.history import summarize
-from nsga_lightning.search.pareto import pareto_front
+from nsga_lightning.search.pareto import format_objective, pareto_front
 from nsga_lightning.search.settings import RetrainSettings, training_config
 from nsga_lightning.viz import plot_pareto
 
@@ -101,7 +101,7 @@ class ParetoOutputs(SearchCallback):
         for row in front:
             config = training_config(row.key, row.genotype, space, self.retrain, self.data)
             path = folder / f"{row.key}.yaml"
-            header = (f"# {row.key}: " + ", ".join(f"{k} {v:g}" for k, v in row.objectives.items()) +
+            header = (f"# {row.key}: " + ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items()) +
                       f" (generation {row.generation})\n# nsga-lightning fit --config {path}\n")
             path.write_text(header + dump_config(config))
             written.append(path)

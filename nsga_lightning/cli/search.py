@@ -37,7 +37,7 @@ def search_parser() -> ArgumentParser:
 def run_search(args: list[str]) -> int:
     """``nsga-lightning search``: run or resume a search; print the Pareto front."""
     from nsga_lightning.callbacks import ParetoOutputs, SearchProgressBar, SearchTensorBoard
-    from nsga_lightning.search import SearchRunner
+    from nsga_lightning.search import SearchRunner, format_objective
     from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
 
     parser = search_parser()
@@ -71,15 +71,9 @@ def run_search(args: list[str]) -> int:
     print(f"{result.n_evaluated} architectures trained in this session, {archived} in the archive; "
           f"Pareto front ({len(result.pareto)}):")
     for row in result.pareto:
-        values = "  ".join(f"{name} {_format_objective(name, row.objectives[name])}"
+        values = "  ".join(f"{name} {format_objective(name, row.objectives[name]):>8}"
                            for name in settings.objectives)
         print(f"  {row.key}  {values}")
     print(f"outputs: {settings.run_dir}/pareto.csv, pareto.png, pareto/<key>.yaml "
           f"(retrain: nsga-lightning fit --config {settings.run_dir}/pareto/<key>.yaml)")
     return 0
-
-
-def _format_objective(name: str, value: float) -> str:
-    if name == "error":
-        return f"{value:6.2f}%"
-    return f"{value / 1e6:8.2f}M"

@@ -24,6 +24,7 @@ from nsga_lightning.search.operators import (
     binary_tournament,
 )
 from nsga_lightning.search.pareto import (
+    format_objective,
     hypervolume,
     non_dominated_ranks,
     objective_matrix,
@@ -53,6 +54,7 @@ __all__ = [
     "check_evaluation",
     "derive_seed",
     "fingerprint",
+    "format_objective",
     "hypervolume",
     "non_dominated_ranks",
     "objective_matrix",

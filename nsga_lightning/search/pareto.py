@@ -111,6 +111,11 @@ def _reference(
     return np.asarray(ref_point, dtype=float).ravel()
 
 
+def format_objective(name: str, value: float) -> str:
+    """An objective for people: error as ``"2.51%"``, MAdds and params in millions (``"81.79M"``)."""
+    return f"{value:.2f}%" if name == "error" else f"{value / 1e6:.2f}M"
+
+
 def write_pareto_csv(rows: Sequence[ArchiveRow], path: str | Path) -> Path:
     """Write rows (e.g. :func:`pareto_front`) as CSV: key, generation, seed, the objectives, seconds, genome.
 

@@ -8,7 +8,14 @@ import json
 import numpy as np
 import pytest
 
-from nsga_lightning.search import ArchiveRow, hypervolume, non_dominated_ranks, pareto_front, write_pareto_csv
+from nsga_lightning.search import (
+    ArchiveRow,
+    format_objective,
+    hypervolume,
+    non_dominated_ranks,
+    pareto_front,
+    write_pareto_csv,
+)
 
 
 def row(key: str, error: float, madds: float, params: float = 1.0, status: str = "ok") -> ArchiveRow:
@@ -74,3 +81,9 @@ def test_write_pareto_csv(tmp_path):
     assert [line["key"] for line in lines] == ["a", "b", "e", "c"]
     assert list(lines[0]) == ["key", "generation", "seed", "error", "madds", "params", "seconds", "genome"]
     assert float(lines[0]["error"]) == 1 and json.loads(lines[0]["genome"]) == [0, 1]
+
+
+def test_objectives_are_formatted_for_people():
+    assert format_objective("error", 2.5) == "2.50%"
+    assert format_objective("madds", 81_786_100) == "81.79M"
+    assert format_objective("params", 506_874) == "0.51M"

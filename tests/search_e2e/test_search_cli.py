@@ -90,7 +90,8 @@ def test_every_pareto_architecture_has_a_readable_training_config(finished_searc
     retrain = yaml.safe_load(finished_search.config.read_text())["retrain"]
     for row in front:
         text = (folder / f"{row.key}.yaml").read_text()
-        assert text.startswith(f"# {row.key}: ")
+        error, madds = row.objectives["error"], row.objectives["madds"] / 1e6
+        assert text.startswith(f"# {row.key}: error {error:.2f}%, madds {madds:.2f}M, params ")
         config = yaml.safe_load(text)
         assert config["model"]["space"] == finished_search.space
         for name, value in retrain["model"].items():
