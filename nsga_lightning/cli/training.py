@@ -65,7 +65,8 @@ class NSGALightningCLI(LightningCLI):
             )
 
     def before_fit(self) -> None:
-        """Checkpoint by validation error only where the data has a validation split (else: the last epoch)."""
+        """Checkpoint by validation error only where the data has a validation split (else: the last epoch,
+        and no validation loop)."""
         ckpt_path = self.config[self.subcommand].get("ckpt_path")
         if _holds_original_weights(ckpt_path):
             raise ValueError(
@@ -73,6 +74,9 @@ class NSGALightningCLI(LightningCLI):
                 "which the validate, test and predict subcommands load"
             )
         if not _has_validation(self.datamodule):
+            # final training on the whole training set: no validation loop (and no warning about its
+            # empty loader), checkpoints of the last epoch
+            self.trainer.limit_val_batches = 0
             for callback in self.trainer.callbacks:
                 if isinstance(callback, ModelCheckpoint) and callback.monitor == "val/error":
                     callback.monitor = None
@@ -161,8 +165,10 @@ def run_lightning_cli(args: list[str]) -> None:
     """Run ``fit | validate | test | predict`` through :class:`NSGALightningCLI`."""
     import warnings
 
-    with warnings.catch_warnings():  # main() always passes args; that is no mistake here
-        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # main() always passes args
+        # torch's pytree deprecation, hit inside Lightning on every run: nothing the user can act on
+        warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated", category=FutureWarning)
         NSGALightningCLI(
             ArchitectureModule,
             LightningDataModule,

@@ -108,7 +108,8 @@ def test_validate_test_and_predict_a_checkpoint(fitted: Path, cifar_root: Path, 
 
 def test_fit_from_a_config_file_and_test_on_cifar100(cifar_root: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     recwarn: pytest.WarningsRecorder) -> None:
     monkeypatch.chdir(tmp_path)
     config = {
         "trainer": {"max_epochs": 1, "limit_train_batches": 2, "accelerator": "cpu", "enable_progress_bar": False,
@@ -127,6 +128,9 @@ def test_fit_from_a_config_file_and_test_on_cifar100(cifar_root: Path, tmp_path:
     # no validation split: before_fit stopped monitoring val/error (the latest epoch is kept)
     state = next(v for k, v in content["callbacks"].items() if k.startswith("ModelCheckpoint"))
     assert state["monitor"] is None and not scalars(run).get("val/error")
+    # and no validation loop ran on the empty split (Lightning would warn about its empty loader)
+    messages = [str(w.message) for w in recwarn.list]
+    assert not [m for m in messages if "Total length of" in m or "LeafSpec" in m], messages
     data = cifar_args(cifar_root, "cifar100", batch_size=10)
     assert run_cli("test", *QUIET, *data, "--ckpt_path", ckpt) == 0
     assert "test error " in capsys.readouterr().out
