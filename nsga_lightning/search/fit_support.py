@@ -27,10 +27,18 @@ class StopOnNonFiniteLoss(Callback):
     On the CPU every step is checked. On an accelerator the check would stall the device every step, so
     non-finite losses are flagged on the device and the flag is read every ``every`` steps and at each
     epoch end.
+
+    Args:
+        every: read the device flag every this many steps (accelerators).
+        check_every_step: ``None`` decides by the loss's device (CPU: every step); ``False`` forces the
+            deferred flag, ``True`` the per-step check.
     """
 
-    def __init__(self, every: int = 50) -> None:
+    def __init__(self, every: int = 50, check_every_step: bool | None = None) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
         self.every = every
+        self.check_every_step = check_every_step
         self.flag: torch.Tensor | None = None
 
     @override
@@ -40,7 +48,10 @@ class StopOnNonFiniteLoss(Callback):
         if loss is None:
             return
         loss = loss.detach()
-        if loss.device.type == "cpu":
+        every_step = self.check_every_step
+        if every_step is None:
+            every_step = loss.device.type == "cpu"
+        if every_step:
             if not torch.isfinite(loss).all():
                 raise NonFiniteLossError(f"non-finite training loss {loss.item()} at epoch "
                                          f"{trainer.current_epoch}, batch {batch_idx}")

@@ -85,9 +85,11 @@ class TrainerEvaluator:
             (measured 5-10x slower steps with 2 threads on 2 busy cores).
         quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
         channels_last: train in the channels-last memory format (network and input images); ``None`` does
-            so on the CPU, where it makes the steps of the proxy networks about 35% faster (oneDNN
-            convolutions), and keeps the default format on accelerators. Like ``num_threads`` it changes
-            speed, and results only in the last bits.
+            so on the CPU in 32-bit precision, where it makes the steps of the proxy networks about 35% faster
+            (oneDNN convolutions) and changes results only in the last bits, and keeps the default format on
+            accelerators and in CPU mixed precision: there, torch's channels-last backward of the dilated
+            depthwise convolutions (``dil_conv_*``) returns wrong or NaN weight gradients (measured with
+            torch 2.14 under bf16 autocast: up to 98% off, NaN for 5x5; ``tests/search_e2e/test_devices.py``).
 
     Raises:
         ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
@@ -205,7 +207,7 @@ class TrainerEvaluator:
                                     log_complexity=False, **self.model_options)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
-        if self.channels_last or (self.channels_last is None and trainer.strategy.root_device.type == "cpu"):
+        if self._use_channels_last(trainer):
             module.to(memory_format=torch.channels_last)
             module.network.register_forward_pre_hook(channels_last_input)
         sigint = sigint_handler()
@@ -233,6 +235,13 @@ class TrainerEvaluator:
                                            {f"hp/{name}": value for name, value in objectives.items()})
             trainer.logger.finalize("success")
         return objectives
+
+    def _use_channels_last(self, trainer: Trainer) -> bool:
+        """The memory format of a candidate: see ``channels_last`` in the class docstring."""
+        if self.channels_last is not None:
+            return self.channels_last
+        full_precision = str(trainer.precision) in ("32-true", "64-true")
+        return trainer.strategy.root_device.type == "cpu" and full_precision
 
     def _trainer(self, candidate: Candidate | None) -> Trainer:
         """The Trainer of one candidate; ``None``: the same options without a logger (to check them)."""

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_helpers import SPACES, SearchRun, run_cli, write_search
+from e2e_helpers import N_VAL, SPACES, SearchRun, run_cli, write_search
+
+from nsga_lightning.data import CIFAR10DataModule
 
 
 @pytest.fixture(scope="module", params=sorted(SPACES))
@@ -26,3 +28,10 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty working directory for one test (everything the commands write stays in it)."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def datamodule(workdir: Path) -> CIFAR10DataModule:
+    """A tiny CIFAR-10 (written to ./data) with a held-out validation split, as a search would use it."""
+    write_search(workdir, "micro")  # writes ./data
+    return CIFAR10DataModule(data_dir="data", batch_size=16, eval_batch_size=32, val_split=N_VAL)

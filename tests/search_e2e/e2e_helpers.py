@@ -12,10 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from nsga_lightning.cli import main
 from nsga_lightning.data import write_cifar_files
+from nsga_lightning.search import Candidate, derive_seed
+from nsga_lightning.spaces import make_space
 
 N_TRAIN, N_TEST, N_VAL = 60, 10, 20
 POP_SIZE, N_OFFSPRING, N_GENS = 4, 2, 2
@@ -96,3 +99,14 @@ class SearchRun:
     config: Path
     run_dir: Path
     first: CliResult
+
+
+def sample_candidates(space_name: str, n: int, seed: int = 0, **space_options: Any) -> list[Candidate]:
+    """``n`` seeded random candidates of a space, as the runner would ask for them in generation 0."""
+    space = make_space(space_name, **space_options)
+    out = []
+    for genome in space.sample(np.random.default_rng(seed), n):
+        genome = [int(g) for g in genome]
+        key = space.key(genome)
+        out.append(Candidate(key, genome, 0, derive_seed(0, key), space.decode(genome)))
+    return out

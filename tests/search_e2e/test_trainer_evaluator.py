@@ -10,39 +10,20 @@ from typing import Any
 
 import pytest
 import torch
-from e2e_helpers import N_VAL, write_search
+from e2e_helpers import sample_candidates, write_search
+from lightning.pytorch import Callback
 
 from nsga_lightning.data import CIFAR10DataModule
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import Candidate, derive_seed, trainer_evaluator
+from nsga_lightning.search import trainer_evaluator
 from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
-from nsga_lightning.spaces import make_space
 
 MODEL = {"init_channels": 4, "layers": 3, "learning_rate": 0.05}
 TRAINER = {"max_epochs": 1, "accelerator": "cpu"}
 
 
-def _candidates(space_name: str, n: int, seed: int = 0, **space_options: Any) -> list[Candidate]:
-    import numpy as np
-
-    space = make_space(space_name, **space_options)
-    genomes = space.sample(np.random.default_rng(seed), n)
-    out = []
-    for genome in genomes:
-        genome = [int(g) for g in genome]
-        key = space.key(genome)
-        out.append(Candidate(key, genome, 0, derive_seed(0, key), space.decode(genome)))
-    return out
-
-
-@pytest.fixture
-def datamodule(workdir) -> CIFAR10DataModule:
-    write_search(workdir, "micro")  # writes ./data
-    return CIFAR10DataModule(data_dir="data", batch_size=16, eval_batch_size=32, val_split=N_VAL)
-
-
 def test_the_same_candidate_trains_to_the_same_result(datamodule):
-    candidate = _candidates("micro", 1)[0]
+    candidate = sample_candidates("micro", 1)[0]
     evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, run_dir=None, num_threads=1)
     first = next(iter(evaluator.evaluate([candidate])))
     second = next(iter(evaluator.evaluate([candidate])))
@@ -67,7 +48,7 @@ def test_trainers_are_quiet_and_each_candidate_is_freed_before_the_next(datamodu
     evaluator = TrainerEvaluator("macro", datamodule, model={"init_channels": 4}, trainer=TRAINER,
                                  run_dir="run", num_threads=1)
     with caplog.at_level(logging.INFO):
-        results = list(evaluator.evaluate(_candidates("macro", 3, n_nodes=4)))
+        results = list(evaluator.evaluate(sample_candidates("macro", 3, n_nodes=4)))
     assert all(r.is_ok for r in results), [r.error_text for r in results]
     assert leaks == [0, 0, 0, 0]  # the module of the options check (prepare), then the three candidates
     assert torch.get_num_threads() == threads
@@ -83,12 +64,12 @@ def test_trainers_are_quiet_and_each_candidate_is_freed_before_the_next(datamodu
 def test_step_metrics_are_logged_once_per_epoch(datamodule):
     evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER, run_dir=None)
     evaluator.prepare()
-    trainer = evaluator._trainer(_candidates("micro", 1)[0])
+    trainer = evaluator._trainer(sample_candidates("micro", 1)[0])
     assert trainer.log_every_n_steps == len(datamodule.train_dataloader()) == 3
     assert trainer.check_val_every_n_epoch == 1 and trainer.logger is None
     limited = TrainerEvaluator("micro", datamodule, model=MODEL, trainer={**TRAINER, "limit_train_batches": 2})
     limited.prepare()
-    assert limited._trainer(_candidates("micro", 1)[0]).log_every_n_steps == 2
+    assert limited._trainer(sample_candidates("micro", 1)[0]).log_every_n_steps == 2
 
 
 def test_options_the_search_owns_are_refused(datamodule):
@@ -132,18 +113,19 @@ def test_data_without_a_validation_split_is_refused_before_training(workdir):
         evaluator.prepare()
 
 
+class Formats(Callback):
+    """Records, per training step, whether the network's first convolution is in channels-last format."""
+
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        conv = next(m for m in pl_module.network.modules() if isinstance(m, torch.nn.Conv2d))
+        self.seen.append(conv.weight.is_contiguous(memory_format=torch.channels_last))
+
+
 def test_channels_last_on_the_cpu_changes_speed_not_the_measured_complexity(datamodule):
-    from lightning.pytorch import Callback
-
-    class Formats(Callback):
-        def __init__(self) -> None:
-            self.seen: list[bool] = []
-
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-            conv = next(m for m in pl_module.network.modules() if isinstance(m, torch.nn.Conv2d))
-            self.seen.append(conv.weight.is_contiguous(memory_format=torch.channels_last))
-
-    candidate = _candidates("micro", 1, seed=3)[0]
+    candidate = sample_candidates("micro", 1, seed=3)[0]
     results = {}
     for setting in (None, False):
         formats = Formats()
@@ -157,3 +139,18 @@ def test_channels_last_on_the_cpu_changes_speed_not_the_measured_complexity(data
     for setting in (None, False):
         assert results[setting].objectives["madds"] == fresh["madds"]
         assert results[setting].objectives["params"] == fresh["params"]
+
+
+def test_cpu_mixed_precision_keeps_the_default_format_by_default(datamodule):
+    """torch's channels-last bf16 backward of dilated depthwise convolutions is wrong on the CPU (see
+    TrainerEvaluator): the automatic choice must not pick channels-last there; an explicit choice still can."""
+    candidate = sample_candidates("micro", 1, seed=5)[0]  # holds a dil_conv_5x5
+    assert any(op.startswith("dil_conv") for op, _ in candidate.genotype.normal + candidate.genotype.reduce)
+    for setting, expected in ((None, False), (True, True)):
+        formats = Formats()
+        evaluator = TrainerEvaluator("micro", datamodule, model=MODEL, callbacks=[formats], num_threads=1,
+                                     trainer={**TRAINER, "precision": "bf16-mixed"}, channels_last=setting)
+        result = next(iter(evaluator.evaluate([candidate])))
+        assert set(formats.seen) == {expected}
+        if setting is None:
+            assert result.is_ok, result.error_text
