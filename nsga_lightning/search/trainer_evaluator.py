@@ -85,11 +85,12 @@ class TrainerEvaluator:
             (measured 5-10x slower steps with 2 threads on 2 busy cores).
         quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
         channels_last: train in the channels-last memory format (network and input images); ``None`` does
-            so on the CPU in 32-bit precision, where it makes the steps of the proxy networks about 35% faster
-            (oneDNN convolutions) and changes results only in the last bits, and keeps the default format on
-            accelerators and in CPU mixed precision: there, torch's channels-last backward of the dilated
-            depthwise convolutions (``dil_conv_*``) returns wrong or NaN weight gradients (measured with
-            torch 2.14 under bf16 autocast: up to 98% off, NaN for 5x5; ``tests/search_e2e/test_devices.py``).
+            so on the CPU in 32-bit precision, where it makes the steps of the proxy networks 10-30% faster
+            (oneDNN convolutions; ``benchmarks/candidate_throughput.py``) and changes results only in the last
+            bits, and keeps the default format on accelerators and in CPU mixed precision: there, torch's
+            channels-last backward of the dilated depthwise convolutions (``dil_conv_*``) returns wrong or NaN
+            weight gradients (measured with torch 2.14 under bf16 autocast: up to 98% off, NaN for 5x5;
+            ``tests/search_e2e/test_devices.py``).
 
     Raises:
         ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
