@@ -2,14 +2,26 @@
 
 ``fit | validate | test | predict`` are LightningCLI subcommands (model ``ArchitectureModule``, any
 LightningDataModule by class_path, ``num_classes`` linked from the data). The other subcommands have their
-own small jsonargparse parsers (jsonargparse is confined to this package). User errors become one line on stderr and exit code 2;
-set ``NSGA_LIGHTNING_DEBUG=1`` to see the traceback instead.
+own small jsonargparse parsers (jsonargparse is confined to this package). User errors become one line on
+stderr and exit code 2; set ``NSGA_LIGHTNING_DEBUG=1`` to see the traceback instead.
 """
 
-from nsga_lightning.cli.inspection import resolve_drawable, run_draw, run_report, run_stats
+from typing import Any
+
 from nsga_lightning.cli.main import EXTRA_COMMANDS, USAGE, USER_ERRORS, main
-from nsga_lightning.cli.search import run_search, search_parser
-from nsga_lightning.cli.training import NSGALightningCLI, run_lightning_cli
+
+# The commands' modules import torch and Lightning: they load on first use, so that the console script (this
+# package) starts fast. name -> module
+_LAZY = {
+    "NSGALightningCLI": "nsga_lightning.cli.training",
+    "run_lightning_cli": "nsga_lightning.cli.training",
+    "run_search": "nsga_lightning.cli.search",
+    "search_parser": "nsga_lightning.cli.search",
+    "run_stats": "nsga_lightning.cli.stats",
+    "resolve_drawable": "nsga_lightning.cli.inspection",
+    "run_draw": "nsga_lightning.cli.inspection",
+    "run_report": "nsga_lightning.cli.inspection",
+}
 
 __all__ = [
     "EXTRA_COMMANDS",
@@ -25,3 +37,11 @@ __all__ = [
     "run_stats",
     "search_parser",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,8 +19,8 @@ except ImportError:  # Windows: no flock; the run directory is then not locked
 LOCK_NAME = "search.lock"
 
 
-class RunDirectoryInUseError(RuntimeError):
-    """Another live process is searching in this run directory."""
+class RunDirectoryInUseError(BlockingIOError):
+    """Another live process is searching in this run directory (the lock would block)."""
 
 
 class RunDirectoryLock:

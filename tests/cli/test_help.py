@@ -26,3 +26,19 @@ def test_no_command_is_one_line_naming_them(capsys):
     assert main([]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("nsga-lightning: error: give a command:") and all(c in line for c in COMMANDS)
+
+
+def test_help_draw_and_report_start_without_torch(tmp_path):
+    """Command modules load on use: the overview and the drawing commands never import torch or Lightning."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from nsga_lightning.cli import main; "
+        f"assert main(['--help']) == 0; assert main(['draw', 'NSGANet', '-o', {str(tmp_path / 'a.png')!r}]) == 0; "
+        "loaded = [m for m in ('torch', 'lightning') if m in sys.modules]; assert not loaded, loaded"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "a.png").stat().st_size > 0
