@@ -18,7 +18,6 @@ loses at most the candidate that was running.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from nsga_lightning.search.records import (
     archive_row,
     canonical_json,
     config_differences,
+    fingerprint,
     generation_row,
     genotype_data,
     json_default,
@@ -100,25 +100,25 @@ class Archive:
             raise
 
     def _check_config(self, config: Mapping[str, Any]) -> None:
-        text = canonical_json(config)
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        """Store ``config``'s fingerprint in a new (or still empty) archive; refuse a different one otherwise."""
+        text, digest = canonical_json(config), fingerprint(config)
         stored = self.meta()
-        if "fingerprint" not in stored or (stored["fingerprint"] != digest and self._is_empty()):
-            with self._transaction():
-                for name, value in (
-                    ("fingerprint", digest),
-                    ("config", text),
-                    ("schema_version", str(SCHEMA_VERSION)),
-                    ("created", _now()),
-                ):
-                    self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+        if stored.get("fingerprint") == digest:
             return
-        if stored["fingerprint"] != digest:
+        if "fingerprint" in stored and not self._is_empty():
             differences = config_differences(json.loads(stored.get("config", "{}")), json.loads(text))
             raise ValueError(
                 f"the run directory {self.run_dir} holds a search with a different configuration "
                 f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
             )
+        with self._transaction():
+            for name, value in (
+                ("fingerprint", digest),
+                ("config", text),
+                ("schema_version", str(SCHEMA_VERSION)),
+                ("created", _now()),
+            ):
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     def _is_empty(self) -> bool:
         """Nothing evaluated and no generation recorded: no result depends on the stored configuration."""
