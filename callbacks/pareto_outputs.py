@@ -101,8 +101,9 @@ class ParetoOutputs(SearchCallback):
         for row in front:
             config = training_config(row.key, row.genotype, space, self.retrain, self.data)
             path = folder / f"{row.key}.yaml"
-            header = (f"# {row.key}: " + ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items()) +
-                      f" (generation {row.generation})\n# nsga-lightning fit --config {path}\n")
+            objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())
+            header = (f"# {row.key}: {objectives} (generation {row.generation})\n"
+                      f"# nsga-lightning fit --config {path}\n")
             path.write_text(header + dump_config(config))
             written.append(path)
         keep = {p.name for p in written}

@@ -90,7 +90,7 @@ def genotype_data(genotype: Any) -> Any:
 
 
 def archive_row(r: tuple) -> ArchiveRow:
-    """An :class:`ArchiveRow` from a row of the ``architectures`` table (columns in the order the archive selects them)."""
+    """An :class:`ArchiveRow` from an ``architectures`` row (columns in the order the archive selects)."""
     key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r
     return ArchiveRow(
         key,

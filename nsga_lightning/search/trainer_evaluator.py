@@ -129,9 +129,11 @@ class TrainerEvaluator:
         ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
         of reductions, and a run must stay resumable on another machine or with a different thread count.
         """
-        data = {"class": type(self.datamodule).__qualname__, **plain_hparams(getattr(self.datamodule, "hparams", {}))}
-        return {"space": self.space, "model": plain_hparams(self.model_options), "trainer": plain_hparams(self.trainer_options),
-                "data": data, "channels_last": self.channels_last}
+        data_hparams = plain_hparams(getattr(self.datamodule, "hparams", {}))
+        return {"space": self.space, "model": plain_hparams(self.model_options),
+                "trainer": plain_hparams(self.trainer_options),
+                "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
+                "channels_last": self.channels_last}
 
     def prepare(self) -> int:
         """Prepare and set up the datamodule (once) and return its number of classes.
