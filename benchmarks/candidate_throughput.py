@@ -35,20 +35,20 @@ from nsga_lightning.spaces import MICRO_ZOO, make_space
 
 
 class StepClock(Callback):
-    """Seconds and images inside training steps, from step ``warmup`` of the first epoch on."""
+    """Seconds and images inside training steps, from step ``warmup`` of the first epoch on (the device is
+    synchronised around each step when it is a GPU, so that queued kernels are counted)."""
 
-    def __init__(self, warmup: int) -> None:
+    def __init__(self, warmup: int, device: str) -> None:
         self.warmup, self.seconds, self.images, self._start = warmup, 0.0, 0, 0.0
         self._step = 0
+        self._sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
     def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int) -> None:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        self._sync()
         self._start = time.perf_counter()
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        self._sync()
         if self._step >= self.warmup:
             self.seconds += time.perf_counter() - self._start
             self.images += int(batch[0].shape[0])
@@ -58,7 +58,7 @@ class StepClock(Callback):
 def run_once(datamodule: CIFAR10DataModule, candidate: Candidate, device: str, precision: str,
              channels_last: bool, args: argparse.Namespace) -> tuple[float, bool]:
     """Images per second inside training steps, and whether the candidate finished."""
-    clock = StepClock(args.warmup)
+    clock = StepClock(args.warmup, device)
     evaluator = TrainerEvaluator(
         "micro", datamodule, callbacks=[clock], channels_last=channels_last,
         num_threads=args.threads or None,
