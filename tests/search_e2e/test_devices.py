@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 import torch
-from e2e_helpers import sample_candidates
+from e2e_helpers import TINY_PROXY, sample_candidates
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search import trainer_evaluator
 from nsga_lightning.search.fit_support import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
 
-MODEL = {"init_channels": 4, "layers": 3, "learning_rate": 0.05}
+MODEL = TINY_PROXY
 NO_CUDA = not torch.cuda.is_available()
 CUDA = [pytest.mark.gpu, pytest.mark.skipif(NO_CUDA, reason="needs a CUDA device")]
 

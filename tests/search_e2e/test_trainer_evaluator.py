@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from e2e_helpers import sample_candidates, write_search
+from e2e_helpers import TINY_PROXY, sample_candidates, write_search
 from lightning.pytorch import Callback
 
 from nsga_lightning.data import CIFAR10DataModule
@@ -18,7 +18,7 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search import trainer_evaluator
 from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
 
-MODEL = {"init_channels": 4, "layers": 3, "learning_rate": 0.05}
+MODEL = TINY_PROXY
 TRAINER = {"max_epochs": 1, "accelerator": "cpu"}
 
 
