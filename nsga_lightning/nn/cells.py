@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from nsga_lightning.nn.ops import FactorizedReduce, ReLUConvBN, SELayer, build_op, drop_path
+from nsga_lightning.spaces.micro import live_nodes
 
 Unit = tuple[str, int]
 
@@ -80,7 +81,7 @@ class Cell(nn.Module):
         self.ops = nn.ModuleList(ops)
         self.out_channels = len(self.concat) * channels
         self.se = SELayer(self.out_channels) if se else None
-        self.live = _live_nodes(self.indices, self.concat)
+        self.live = live_nodes(units, self.concat)
         layers_of_node = [[self.preprocess0], [self.preprocess1]]
         layers_of_node += [[self.ops[2 * b], self.ops[2 * b + 1]] for b in range(len(self.ops) // 2)]
         for node, layers in enumerate(layers_of_node):
@@ -114,15 +115,6 @@ class Cell(nn.Module):
             states.append(total)
         out = torch.cat([states[i] for i in self.concat], dim=1)  # (N, len(concat) * C, H', W')
         return out if self.se is None else self.se(out)
-
-
-def _live_nodes(indices: Sequence[int], concat: Sequence[int]) -> frozenset[int]:
-    """Nodes (0/1 the inputs, ``k >= 2`` block ``k - 2``) that the concatenated output depends on."""
-    live = set(concat)
-    for node in range(len(indices) // 2 + 1, 1, -1):  # a block reads only earlier nodes: one backward sweep
-        if node in live:
-            live.update((indices[2 * (node - 2)], indices[2 * (node - 2) + 1]))
-    return frozenset(live)
 
 
 def _factorized_reduce(in_channels: int, channels: int) -> FactorizedReduce:

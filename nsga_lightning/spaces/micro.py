@@ -109,6 +109,19 @@ def loose_ends(units: Sequence[Unit]) -> tuple[int, ...]:
     return tuple(node for node in range(2, len(units) // 2 + 2) if node not in used)
 
 
+def live_nodes(units: Sequence[Unit], concat: Sequence[int]) -> frozenset[int]:
+    """Nodes (0/1 the cell inputs, ``k >= 2`` block ``k - 2``) that the concatenated output depends on.
+
+    A cell input no unit reads, or a block neither read nor concatenated (possible in a hand-written
+    genotype), is not among them: networks keep such layers but do not compute them.
+    """
+    live = set(concat)
+    for node in range(len(units) // 2 + 1, 1, -1):  # a block reads only earlier nodes: one backward sweep
+        if node in live:
+            live.update(idx for _, idx in units[2 * (node - 2) : 2 * (node - 2) + 2])
+    return frozenset(live)
+
+
 class MicroSpace:
     """Bounds, sampling, validation, decoding and canonical keys of the micro space.
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nsga_lightning.spaces import MICRO_ZOO, OPS, MicroGenotype, MicroSpace
-from nsga_lightning.spaces.micro import canonical_cell, loose_ends
+from nsga_lightning.spaces.micro import canonical_cell, live_nodes, loose_ends
 
 NSGANET_GENOME = [2, 0, 0, 0, 6, 0, 0, 0, 6, 1, 3, 3, 0, 1, 4, 3, 3, 1, 3, 0,
                   1, 0, 3, 1, 5, 1, 0, 0, 2, 2, 6, 1, 2, 2, 1, 1, 6, 1, 5, 1]
@@ -186,3 +186,13 @@ def test_shared_versus_separate_inputs_are_different_networks():
     a = x + x + [3, 2, 4, 2] + [5, 3, 6, 0] + [1, 0, 1, 0]
     b = x + x + [3, 2, 4, 3] + [5, 2, 6, 0] + [1, 0, 1, 0]
     assert canonical_cell(np.array(a)) != canonical_cell(np.array(b))
+
+
+def test_live_nodes_are_what_the_concatenated_output_depends_on():
+    units = [("sep_conv_3x3", 1), ("skip_connect", 1), ("max_pool_3x3", 2), ("sep_conv_5x5", 1),
+             ("avg_pool_3x3", 0), ("dil_conv_3x3", 3)]
+    assert live_nodes(units, (3,)) == {1, 2, 3}  # input 0 and block node 4 feed nothing that is output
+    assert live_nodes(units, (3, 4)) == {0, 1, 2, 3, 4}
+    for genotype in MICRO_ZOO.values():  # published cells use every input and every block
+        for cell, concat in ((genotype.normal, genotype.normal_concat), (genotype.reduce, genotype.reduce_concat)):
+            assert live_nodes(cell, concat) == set(range(len(cell) // 2 + 2))
