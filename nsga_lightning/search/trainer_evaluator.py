@@ -4,7 +4,7 @@ Per-candidate fixed costs are kept small (the search benchmark, ``benchmarks/sea
 them): Lightning's per-Trainer banner, tips and known-harmless warnings are silenced while a candidate trains,
 the objects that exist when a generation's candidates start are moved out of the garbage collector's way
 (``gc.freeze``) so that the collection that frees each candidate scans only that candidate's objects, and
-step metrics are written once per epoch (``log_every_n_steps`` = batches per epoch).
+step metrics are written every 50 steps but at least once per epoch (``log_every_n_steps``).
 """
 
 from __future__ import annotations
