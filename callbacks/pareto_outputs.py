@@ -19,6 +19,7 @@ from nsga_lightning.search import (
 )
 from nsga_lightning.search.history import summarize
 from nsga_lightning.search.pareto import format_objective, pareto_front
+from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.settings import RetrainSettings, training_config
 from nsga_lightning.viz import plot_pareto
 
@@ -48,13 +49,14 @@ def dump_config(config: Mapping[str, Any]) -> str:
 
 class ParetoOutputs(SearchCallback):
     """Write the search's outputs into its run directory after every generation (a killed search keeps the
-    outputs of its last finished generation):
+    outputs of its last finished generation); the paths come from :class:`RunDirectory`:
 
-    - ``pareto.csv``: the Pareto front over every evaluated architecture;
-    - ``pareto.png``: all architectures, the final front and the fading fronts of earlier generations;
-    - ``pareto/<key>.yaml``: for every Pareto architecture a training config with the final-training recipe,
-      ready for ``nsga-lightning fit --config RUN/pareto/<key>.yaml`` (configs of architectures that left
-      the front are removed).
+    - ``pareto_csv``: the Pareto front over every evaluated architecture;
+    - ``pareto_png``: all architectures, the final front and the fading fronts of earlier generations;
+    - ``pareto_config(key)``: for every Pareto architecture a training config with the final-training recipe,
+      ready for its ``retrain_command`` (configs of architectures that left the front are removed).
+
+    A search found already complete rewrites nothing; only outputs that are missing are written again.
 
     Args:
         objectives: the searched objectives.
@@ -82,32 +84,41 @@ class ParetoOutputs(SearchCallback):
         if self._written != _state(runner.archive):
             self.write(runner.run_dir, runner.space.name, runner.archive)
 
-    def write(self, run_dir: str | Path, space: str, archive: Archive) -> list[Path]:
+    @override
+    def on_search_complete(self, runner: SearchRunner, result: SearchResult) -> None:
+        run = RunDirectory(runner.run_dir)
+        front = pareto_front(runner.archive.rows(), self.objectives)
+        if not run.pareto_csv.is_file() or not run.pareto_png.is_file() or any(
+                not run.pareto_config(row.key).is_file() for row in front):
+            self.write(run, runner.space.name, runner.archive)
+
+    def write(self, run_dir: str | Path | RunDirectory, space: str, archive: Archive) -> list[Path]:
         """Write all outputs now; returns the training-config paths."""
-        run_dir = Path(run_dir)
+        run = RunDirectory(run_dir)
         rows = archive.rows()
         front = pareto_front(rows, self.objectives)
-        write_pareto_csv(front, run_dir / "pareto.csv")
+        write_pareto_csv(front, run.pareto_csv)
         fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
-        plot_pareto([r.as_dict() for r in rows], run_dir / "pareto.png", fronts or None, self.objectives[:2],
+        plot_pareto([r.as_dict() for r in rows], run.pareto_png, fronts or None, self.objectives[:2],
                     title=f"{space} search: {len(rows)} architectures")
-        written = self._write_configs(run_dir / "pareto", space, front)
+        written = self._write_configs(run, space, front)
         self._written = _state(archive)
         return written
 
-    def _write_configs(self, folder: Path, space: str, front: Sequence[ArchiveRow]) -> list[Path]:
-        folder.mkdir(parents=True, exist_ok=True)
+    def _write_configs(self, run: RunDirectory, space: str, front: Sequence[ArchiveRow]) -> list[Path]:
+        run.pareto_configs.mkdir(parents=True, exist_ok=True)
         written = []
         for row in front:
             config = training_config(row.key, row.genotype, space, self.retrain, self.data)
-            path = folder / f"{row.key}.yaml"
+            path = run.pareto_config(row.key)
             objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())
-            header = (f"# {row.key}: {objectives} (generation {row.generation})\n"
-                      f"# nsga-lightning fit --config {path}\n")
-            path.write_text(header + dump_config(config))
+            header = f"# {row.key}: {objectives} (generation {row.generation})\n# {run.retrain_command(row.key)}\n"
+            text = header + dump_config(config)
+            if not path.is_file() or path.read_text() != text:
+                path.write_text(text)
             written.append(path)
         keep = {p.name for p in written}
-        for stale in folder.glob("*.yaml"):
+        for stale in run.pareto_configs.glob("*.yaml"):
             if stale.name not in keep:
                 stale.unlink()
         return written

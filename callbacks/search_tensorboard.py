@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
 from typing_extensions import override
 
 from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
 from nsga_lightning.search.history import summarize
+from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.viz import figure_for_genotype, pareto_figure
 
 
 class SearchTensorBoard(SearchCallback):
-    """Log the search to TensorBoard under ``<run_dir>/tensorboard/search``.
+    """Log the search to TensorBoard in the run directory's search log (``RunDirectory.search_log``).
 
     Per generation: ``search/hypervolume`` (fixed reference point), ``search/best_error``,
     ``search/smallest_madds``, ``search/evaluated``, ``search/cached``, ``search/failed`` and the Pareto
@@ -39,7 +39,7 @@ class SearchTensorBoard(SearchCallback):
 
     @override
     def on_search_start(self, runner: SearchRunner) -> None:
-        self.writer = SummaryWriter(str(Path(runner.run_dir) / "tensorboard" / "search"))
+        self.writer = SummaryWriter(str(RunDirectory(runner.run_dir).search_log))
         # a resumed search already wrote the generations it finished before
         self.logged = {row.generation for row in runner.archive.generations()}
         self.new_generations = 0

@@ -1,79 +1,87 @@
-"""``nsga-lightning search``: one YAML (search, space, model, data, trainer, retrain blocks) -> a search run."""
+"""``nsga-lightning search``: one YAML (search, space, model, data, trainer, retrain blocks) -> a search run.
+
+The command only parses, builds (``nsga_lightning.search.build.build_search``), runs and prints.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections import Counter
 from typing import Any
 
 from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning.pytorch import LightningDataModule
 
-from nsga_lightning.callbacks import DropPathSchedule
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.settings import RetrainSettings, SearchSettings, SpaceSettings
+from nsga_lightning.search.settings import (
+    CANDIDATE_TRAINER_DEFAULTS,
+    RetrainSettings,
+    SearchSettings,
+    SpaceSettings,
+)
 
 
 def search_parser() -> ArgumentParser:
     """The parser of ``nsga-lightning search``: blocks search, space, model, data, trainer, retrain."""
-    parser = ArgumentParser(prog="nsga-lightning search", exit_on_error=True,
+    parser = ArgumentParser(prog="nsga-lightning search", exit_on_error=False,
                             description="Multi-objective architecture search (NSGA-Net) with Trainer.fit per "
                                         "candidate. Running it again on the same run_dir resumes.")
-    parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML)")
+    parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML) or a preset name")
     parser.add_class_arguments(SearchSettings, "search")
     parser.add_class_arguments(SpaceSettings, "space")
-    # n_nodes comes from the space block (the genotype of every candidate carries it)
+    # n_nodes comes from the space block (the genotype of every candidate carries it); the image size and the
+    # number of classes from the data
     parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes",
-                                                                   "log_complexity", "n_nodes"})
+                                                                   "log_complexity", "n_nodes", "image_size"})
     parser.add_subclass_arguments(LightningDataModule, "data", required=True)
-    parser.add_argument("--trainer", type=dict[str, Any], default={"max_epochs": 20},
-                        help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...)")
+    parser.add_argument("--trainer", type=dict[str, Any], default=dict(CANDIDATE_TRAINER_DEFAULTS),
+                        help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...); checked "
+                             "against lightning.Trainer")
     parser.add_class_arguments(RetrainSettings, "retrain")
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
-    parser.add_argument("--num_threads", type=int | None, default=None,
-                        help="torch intra-op threads while a candidate trains (default: torch's setting)")
+    parser.add_argument("--num_threads", type=int | None, default=1,
+                        help="torch intra-op threads per candidate (null: all cores); recorded in the archive")
     return parser
 
 
 def run_search(args: list[str]) -> int:
     """``nsga-lightning search``: run or resume a search; print the Pareto front."""
-    from nsga_lightning.callbacks import ParetoOutputs, SearchProgressBar, SearchTensorBoard
-    from nsga_lightning.search import SearchRunner, format_objective
-    from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+    from nsga_lightning.search import format_objective
+    from nsga_lightning.search.build import build_search
+    from nsga_lightning.search.run_directory import RunDirectory
 
     parser = search_parser()
-    config = parser.parse_args(args)
-    data_block = config.data.as_dict()
-    init = parser.instantiate_classes(config)
-    settings, space_settings, retrain = init.search, init.space, init.retrain
-    model_options = config.model.as_dict()
-    space = space_settings.build()
-    # the proxy's drop path ramps as in final training (the search package does not import callbacks)
-    ramp = [DropPathSchedule()] if model_options.get("drop_path_prob", 0.0) > 0 else []
-    evaluator = TrainerEvaluator(space.name, init.data, model=model_options, trainer=config.trainer,
-                                 run_dir=settings.run_dir, callbacks=ramp, num_threads=config.num_threads)
-    callbacks = [
-        SearchProgressBar(disable=not config.progress_bar),
-        SearchTensorBoard(settings.objectives, settings.reference_point),
-        ParetoOutputs(settings.objectives, retrain, data_block, settings.reference_point),
-    ]
-    # missing data stops here with one clear line, before the run directory is created
-    evaluator.prepare()
-    # the runner checks its settings before it creates the run directory and its archive
-    with SearchRunner(space, evaluator, settings.run_dir, pop_size=settings.pop_size,
-                      n_offspring=settings.n_offspring, n_gens=settings.n_gens, seed=settings.seed,
-                      objectives=settings.objectives, callbacks=callbacks) as runner:
-        (Path(settings.run_dir) / "config.yaml").write_text(parser.dump(config, skip_none=False))
+    namespace = parser.parse_args(args)
+    config = namespace.as_dict()
+    with build_search(config) as runner:
         try:
             result = runner.run()
         except KeyboardInterrupt:
             return 130  # the runner has logged the one line: what is saved and how to resume
-        archived = len(runner.archive)
-    print(f"{result.n_evaluated} architectures trained in this session, {archived} in the archive; "
-          f"Pareto front ({len(result.pareto)}):")
+        failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
+    objectives = runner.objectives
+    run = RunDirectory(runner.run_dir)
+    if result.status == "already complete":
+        print(f"search already complete ({result.n_archived} architectures, {len(result.pareto)} on the front); "
+              "outputs are up to date")
+    else:
+        print(f"{result.n_evaluated} architectures trained in this session, {result.n_archived} in the archive; "
+              f"Pareto front ({len(result.pareto)}):")
     for row in result.pareto:
-        values = "  ".join(f"{name} {format_objective(name, row.objectives[name]):>8}"
-                           for name in settings.objectives)
+        values = "  ".join(f"{name} {format_objective(name, row.objectives[name]):>8}" for name in objectives)
         print(f"  {row.key}  {values}")
-    print(f"outputs: {settings.run_dir}/pareto.csv, pareto.png, pareto/<key>.yaml "
-          f"(retrain: nsga-lightning fit --config {settings.run_dir}/pareto/<key>.yaml)")
+    if result.n_failed:
+        reason, count = failures.most_common(1)[0]
+        print(f"{result.n_failed} of {result.n_archived} architectures failed; most common reason ({count}): {reason}")
+    if result.n_archived and result.n_failed == result.n_archived:
+        print(f"every architecture failed: nothing to retrain; see the errors in {run.archive} "
+              "(nsga-lightning report) and fix the setting they name")
+        return 1
+    print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
+          f"(retrain: {run.retrain_command()})")
     return 0
+
+
+def _first_line(text: str | None) -> str:
+    """The exception line of an error text (the last non-empty line of a traceback)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no error text)"

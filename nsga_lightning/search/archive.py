@@ -2,29 +2,44 @@
 
 Tables:
     ``meta(name PRIMARY KEY, value)``: ``fingerprint`` (sha256 of the canonical JSON of the configuration that
-        affects results), ``config`` (that JSON), ``schema_version``, ``created``.
+        affects results), ``config`` (that JSON), ``schema_version``, ``created``, and ``runtime`` (JSON of
+        the settings that may change float rounding but not the configuration, e.g. intra-op threads).
     ``architectures``: one row per evaluated architecture, committed as each finishes; ``key`` is the
         canonical key (PRIMARY KEY). Columns: genome (JSON), genotype (JSON), generation (first asked in),
         seed, status ('ok'/'failed'), error, madds, params (copies of the objectives for SQL queries),
-        objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time).
+        objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time), sequence (1, 2, ...:
+        the order in which results were committed, which the asynchronous mode replays on resume).
     ``generations``: one row per completed generation: population keys (JSON, survivor order), rank and
         crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
         ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
         created.
 
 The database runs in WAL mode with ``synchronous=FULL`` and commits every row at once, so a killed process
-loses at most the candidate that was running.
+loses at most the candidates that were running. Readers open it read-only (``mode=ro``) and never write.
+SQLite's errors (a damaged file, another program's database, a full disk) become one-line errors that say
+what to do (:class:`~nsga_lightning.errors.ArchiveError`, :class:`~nsga_lightning.errors.ArchiveWriteError`).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from nsga_lightning.search.archive_file import (
+    ROW_COLUMNS,
+    SCHEMA_VERSION,
+    Transaction,
+    check_schema,
+    connect,
+    database_errors,
+    migrate,
+    refuse_lost_archive,
+)
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.records import (
     ArchiveRow,
@@ -34,31 +49,13 @@ from nsga_lightning.search.records import (
     config_differences,
     fingerprint,
     generation_row,
-    genotype_data,
     json_default,
     optional_float,
     optional_int,
 )
+from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.run_lock import RunDirectoryLock
-
-FILENAME = "archive.sqlite"
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS architectures (
-    key TEXT PRIMARY KEY, genome TEXT NOT NULL, genotype TEXT, generation INTEGER NOT NULL,
-    seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
-    error REAL, madds INTEGER, params INTEGER, objectives TEXT NOT NULL,
-    seconds REAL NOT NULL, error_text TEXT, created TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS generations (
-    generation INTEGER PRIMARY KEY, population TEXT NOT NULL, rank TEXT NOT NULL, crowding TEXT NOT NULL,
-    rng_state TEXT NOT NULL, created TEXT NOT NULL
-);
-"""
-_ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created"
-
+from nsga_lightning.spaces import genotype_to_data
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -68,36 +65,50 @@ class Archive:
     """The SQLite archive of one run.
 
     Args:
-        run_dir: the run directory (created if missing); the database is ``run_dir/archive.sqlite``.
-        config: the configuration that affects results. A new archive stores its fingerprint; an existing one
-            must match it, unless nothing was evaluated in it yet (a search that stopped before its first
-            candidate, e.g. on a wrong data path): such an archive takes the new configuration.
-            ``None`` opens an existing archive for reading without the check.
+        run_dir: the run directory (a path or a :class:`RunDirectory`); the database is its ``archive`` path.
+        config: the configuration that affects results. A writer (``config`` given) creates the run directory,
+            holds its lock, stores the configuration's fingerprint in a new archive and refuses a different one
+            in an existing archive, unless nothing was evaluated in it yet (a search that stopped before its
+            first candidate, e.g. on a wrong data path): such an archive takes the new configuration.
+            ``None`` opens an existing archive read-only (``report``, ``draw``, a read-only run directory).
 
     Raises:
         ValueError: if the archive was created with a different configuration.
         FileNotFoundError: if ``config`` is ``None`` and there is no archive.
+        ArchiveError: if the file is damaged, truncated, not an SQLite database or another program's database,
+            or empty while the run directory holds an earlier search's outputs; nothing is changed.
+        RunDirectoryError: if a writer cannot create or write the run directory.
         RunDirectoryInUseError: if ``config`` is given and another process is searching in ``run_dir``.
     """
 
-    def __init__(self, run_dir: str | Path, config: Mapping[str, Any] | None = None) -> None:
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / FILENAME
-        if config is None and not self.path.exists():
-            raise FileNotFoundError(f"no archive at {self.path}")
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        # a writer (given a config) holds the run directory's lock: a second search there is refused
-        self._lock = RunDirectoryLock(self.run_dir) if config is not None else None
+    def __init__(self, run_dir: str | Path | RunDirectory, config: Mapping[str, Any] | None = None) -> None:
+        self.run = RunDirectory(run_dir)
+        self.run_dir = self.run.path
+        self.path = self.run.archive
+        self.writable = config is not None
+        self._lock: RunDirectoryLock | None = None
+        self._db: sqlite3.Connection | None = None
+        if not self.writable and not self.path.is_file():
+            raise FileNotFoundError(f"no search archive at {self.path}: give the run_dir of a search "
+                                    "(search.run_dir in its config)")
+        if self.writable:
+            self.run.create()
+            refuse_lost_archive(self.run)
+            # a writer holds the run directory's lock: a second search there is refused
+            self._lock = RunDirectoryLock(self.run)
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None)  # autocommit; explicit transactions
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            if config is not None:
-                self._check_config(config)
+            with self._database_errors():
+                self._db = connect(self.run, self.writable)
+                check_schema(self._db, self.run)
+                if self.writable:
+                    self._check_config(config)
+                    migrate(self._db)
         except BaseException:
             self.close()
             raise
+
+    def _database_errors(self) -> contextlib.AbstractContextManager[None]:
+        return database_errors(self.run, self.__len__)
 
     def _check_config(self, config: Mapping[str, Any]) -> None:
         """Store ``config``'s fingerprint in a new (or still empty) archive; refuse a different one otherwise."""
@@ -106,7 +117,13 @@ class Archive:
         if stored.get("fingerprint") == digest:
             return
         if "fingerprint" in stored and not self._is_empty():
-            differences = config_differences(json.loads(stored.get("config", "{}")), json.loads(text))
+            old = json.loads(stored.get("config", "{}"))
+            if old.get("format") != config.get("format"):
+                raise ValueError(
+                    f"the run directory {self.run_dir} holds a search made by another version of nsga-lightning "
+                    f"(configuration format {old.get('format', 1)}, this version writes {config.get('format')}); "
+                    "finish it with that version or use a new run_dir")
+            differences = config_differences(old, json.loads(text))
             raise ValueError(
                 f"the run directory {self.run_dir} holds a search with a different configuration "
                 f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
@@ -128,6 +145,16 @@ class Archive:
         """The ``meta`` table as a dict."""
         return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
 
+    def set_meta(self, name: str, value: Any) -> None:
+        """Store ``value`` (JSON-encoded) under ``name`` in the ``meta`` table (writers only)."""
+        with self._database_errors(), self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, canonical_json(value)))
+
+    def meta_json(self, name: str) -> Any:
+        """A JSON value stored with :meth:`set_meta`, or ``None``."""
+        text = self.meta().get(name)
+        return None if text is None else json.loads(text)
+
     def config(self) -> dict[str, Any]:
         """The stored configuration (empty if none)."""
         return json.loads(self.meta().get("config", "{}"))
@@ -146,7 +173,7 @@ class Archive:
         values = (
             candidate.key,
             canonical_json([int(g) for g in candidate.genome]),
-            canonical_json(genotype_data(candidate.genotype)),
+            canonical_json(genotype_to_data(candidate.genotype)),
             int(candidate.generation),
             int(candidate.seed),
             evaluation.status,
@@ -159,11 +186,11 @@ class Archive:
             _now(),
         )
         try:
-            with self._transaction():
+            with self._database_errors(), self._transaction():
                 self._db.execute(
                     "INSERT INTO architectures (key, genome, genotype, generation, seed, status, error, "
-                    "madds, params, objectives, seconds, error_text, created) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "madds, params, objectives, seconds, error_text, created, sequence) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures))",
                     values,
                 )
         except sqlite3.IntegrityError as exc:
@@ -174,7 +201,7 @@ class Archive:
 
     def get(self, key: str) -> ArchiveRow | None:
         """The row of ``key``, or ``None``."""
-        found = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM architectures WHERE key = ?", (key,)).fetchone()
+        found = self._db.execute(f"SELECT {ROW_COLUMNS} FROM architectures WHERE key = ?", (key,)).fetchone()
         return archive_row(found) if found else None
 
     def get_many(self, keys: Sequence[str]) -> list[ArchiveRow]:
@@ -191,13 +218,17 @@ class Archive:
             out.append(row)
         return out
 
-    def rows(self, status: str | None = None) -> list[ArchiveRow]:
-        """All rows (or those with ``status``), ordered by generation, then key."""
-        sql = f"SELECT {_ROW_COLUMNS} FROM architectures"
+    def rows(self, status: str | None = None, order: str = "generation") -> list[ArchiveRow]:
+        """All rows (or those with ``status``): ``order="generation"`` by generation, then key;
+        ``order="completion"`` in the order they were committed."""
+        sql = f"SELECT {ROW_COLUMNS} FROM architectures"
         args: tuple = ()
         if status is not None:
             sql, args = sql + " WHERE status = ?", (status,)
-        return [archive_row(r) for r in self._db.execute(sql + " ORDER BY generation, key", args).fetchall()]
+        orders = {"generation": "generation, key", "completion": "sequence, key"}
+        if order not in orders:
+            raise ValueError(f"unknown row order {order!r}; allowed: {', '.join(orders)}")
+        return [archive_row(r) for r in self._db.execute(f"{sql} ORDER BY {orders[order]}", args).fetchall()]
 
     def keys(self, before_generation: int | None = None) -> set[str]:
         """Keys of all rows, or of those first asked for before ``before_generation``."""
@@ -239,7 +270,7 @@ class Archive:
             _now(),
         )
         try:
-            with self._transaction():
+            with self._database_errors(), self._transaction():
                 self._db.execute("INSERT INTO generations VALUES (?,?,?,?,?,?)", values)
         except sqlite3.IntegrityError as exc:
             raise ValueError(f"generation {generation} is already recorded in {self.path}") from exc
@@ -267,14 +298,14 @@ class Archive:
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> Transaction:
+        return Transaction(self._db)
 
     def close(self) -> None:
         """Close the database connection and release the run directory's lock."""
-        db = getattr(self, "_db", None)
-        if db is not None:
-            db.close()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
         if self._lock is not None:
             self._lock.release()
 
@@ -283,14 +314,3 @@ class Archive:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

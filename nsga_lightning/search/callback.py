@@ -16,7 +16,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from nsga_lightning.search.records import ArchiveRow
     from nsga_lightning.search.runner import SearchResult, SearchRunner
 
-HOOKS = ("on_search_start", "on_generation_start", "on_candidate_end", "on_generation_end", "on_search_end")
+HOOKS = ("on_search_start", "on_generation_start", "on_candidate_end", "on_generation_end", "on_search_end",
+         "on_search_complete")
 
 
 class SearchCallback:
@@ -40,3 +41,7 @@ class SearchCallback:
 
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
         """Called at the end of :meth:`SearchRunner.run`; ``result.status``: "completed"/"interrupted"."""
+
+    def on_search_complete(self, runner: SearchRunner, result: SearchResult) -> None:
+        """Called instead of every other hook when :meth:`SearchRunner.run` finds the search already complete
+        (nothing to train); write nothing that is already up to date."""

@@ -193,6 +193,22 @@ class KeyDuplicateElimination(DuplicateElimination):
         return is_duplicate
 
 
+def describe_operator(operator: Any) -> dict[str, Any]:
+    """A pymoo operator's class and settings as plain data (variables by value, functions by name)."""
+    described: dict[str, Any] = {"class": type(operator).__name__}
+    for name, value in sorted(vars(operator).items()):
+        if name in ("name", "vtype", "repair", "space") or name.startswith("_"):
+            continue
+        if hasattr(value, "value"):  # pymoo's Real/Integer variables
+            value = value.value
+        elif callable(value):
+            value = getattr(value, "__name__", type(value).__name__)
+        elif not isinstance(value, (int, float, str, bool, type(None))):
+            value = type(value).__name__
+        described[name] = value
+    return described
+
+
 class NSGANetOperators:
     """The operator set of one search: mating (selection, crossover, mutation, key dedup) and survival.
 
@@ -222,6 +238,19 @@ class NSGANetOperators:
         )
         self.survival = RankAndCrowding()
         self.max_mating_rounds = max_mating_rounds
+
+    def describe(self) -> dict[str, Any]:
+        """Every operator with its settings, read off the operator objects: the run fingerprint's operator
+        block, so a change to any operator refuses a resume."""
+        return {
+            "sampling": describe_operator(self.sampling),
+            "selection": describe_operator(self.selection),
+            "crossover": describe_operator(self.crossover),
+            "mutation": describe_operator(self.mutation),
+            "duplicates": "canonical key, against offspring, parents and the whole archive",
+            "survival": describe_operator(self.survival),
+            "max_mating_rounds": self.max_mating_rounds,
+        }
 
     def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
         """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded``."""

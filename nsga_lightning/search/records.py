@@ -78,17 +78,6 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def genotype_data(genotype: Any) -> Any:
-    """A JSON-friendly form of a decoded genotype (``to_dict()`` when it has one)."""
-    if genotype is None:
-        return None
-    if hasattr(genotype, "to_dict"):
-        return genotype.to_dict()
-    if hasattr(genotype, "_asdict"):
-        return genotype._asdict()
-    return repr(genotype)
-
-
 def archive_row(r: tuple) -> ArchiveRow:
     """An :class:`ArchiveRow` from an ``architectures`` row (columns in the order the archive selects)."""
     key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r

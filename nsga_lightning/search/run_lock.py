@@ -1,7 +1,8 @@
 """An exclusive lock on a run directory, held by the one search that writes it.
 
 Two searches writing one archive would train the same candidates twice and then fail on each other's rows,
-so the second is refused with the first one's process id. The lock is an ``flock`` on ``run_dir/search.lock``:
+so the second is refused with the first one's process id. The lock is an ``flock`` on the run directory's
+lock file (``RunDirectory.lock``):
 the operating system releases it when the holder closes it or dies (even by SIGKILL), so a killed search
 never leaves a stale lock behind. Readers (``report``, ``draw``, TensorBoard) take no lock.
 """
@@ -11,13 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from nsga_lightning.search.run_directory import RunDirectory
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; the run directory is then not locked
     fcntl = None  # type: ignore[assignment]
-
-LOCK_NAME = "search.lock"
-
 
 class RunDirectoryInUseError(BlockingIOError):
     """Another live process is searching in this run directory (the lock would block)."""
@@ -31,12 +31,17 @@ class RunDirectoryLock:
 
     Raises:
         RunDirectoryInUseError: if another process holds the lock.
+        RunDirectoryError: if the lock file cannot be created (a read-only run directory).
     """
 
-    def __init__(self, run_dir: str | Path) -> None:
-        self.path = Path(run_dir) / LOCK_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while locked
+    def __init__(self, run_dir: str | Path | RunDirectory) -> None:
+        run = RunDirectory(run_dir)
+        run.create()
+        self.path = run.lock
+        try:
+            self._file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while locked
+        except OSError as error:
+            raise run.not_writable(error) from None
         if fcntl is None:
             return
         try:

@@ -1,15 +1,30 @@
-"""Plain settings of a search (the ``search``, ``space`` and ``retrain`` blocks of a search config) and the
-training config written for every Pareto architecture."""
+"""Plain settings of a search: every block of a search config (``search``, ``space``, ``model``, ``data``,
+``trainer``, ``retrain`` and the process options), the defaults they fall back on, and the training config
+written for every Pareto architecture.
+
+These are plain data (no torch): the CLI parses YAML into them, :func:`~nsga_lightning.search.build.build_search`
+turns them into a ready runner, and worker processes rebuild their evaluator from :meth:`SearchConfig.to_dict`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from nsga_lightning.search.evaluator import OBJECTIVES
+from nsga_lightning.search.options import check_keys
 from nsga_lightning.spaces import make_space
 from nsga_lightning.spaces.registry import SearchSpace
 
-Objective = Literal["error", "madds", "params"]
+Objective = Literal[OBJECTIVES]  # type: ignore[valid-type]  # the names come from evaluator.OBJECTIVES
+
+# Each candidate's Trainer options unless the trainer block sets them (the one place they are written).
+CANDIDATE_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0}
+# The final-training Trainer options of a Pareto architecture's config unless retrain.trainer sets them.
+RETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 600, "gradient_clip_val": 5.0}
+BACKENDS = ("local", "ray")
 
 
 @dataclass
@@ -25,6 +40,15 @@ class SearchSettings:
         run_dir: run directory (archive, TensorBoard, outputs); running again on it resumes.
         reference_point: fixed hypervolume reference per objective; unset ones default to error 100 and
             1.1 x the largest value in the initial population.
+        workers: candidates trained at the same time (not part of the run fingerprint: a generational search
+            gives the same archive for any number).
+        backend: ``local`` (worker processes on this machine) or ``ray`` (Ray tasks; ``pip install
+            "nsga-lightning[ray]"``). With ``workers: 1`` and ``local`` candidates train in this process.
+        ray_address: ``null`` starts a local Ray instance sized to ``workers``; ``auto`` or ``HOST:PORT`` joins a
+            running cluster (``ray start --head``).
+        resources_per_candidate: override of what one candidate gets, e.g. ``{cpu: 2, gpu: 1}`` (Ray allows
+            fractional GPUs such as 0.5). Default: one GPU when the trainer's accelerator is a GPU, and
+            ``num_threads`` CPUs.
     """
 
     pop_size: int = 40
@@ -34,6 +58,10 @@ class SearchSettings:
     objectives: list[Objective] = field(default_factory=lambda: ["error", "madds"])
     run_dir: str = "runs/search"
     reference_point: dict[str, float] = field(default_factory=dict)
+    workers: int = 1
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    resources_per_candidate: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,6 +98,101 @@ class RetrainSettings:
     data: dict[str, Any] | None = None
 
 
+@dataclass
+class SearchConfig:
+    """Every block of a search config, as ``nsga-lightning search --config`` reads it.
+
+    Args:
+        data: the datamodule in class_path form: ``{"class_path": "nsga_lightning.data.DigitsDataModule",
+            "init_args": {...}}``; it must hold out a validation split of its training set.
+        search: the ``search`` block.
+        space: the ``space`` block.
+        model: ArchitectureModule options of the proxy network (not ``space``, ``genotype``, ``num_classes``
+            or ``image_size``: the search and the data set them).
+        trainer: each candidate's Trainer options (defaults: :data:`CANDIDATE_TRAINER_DEFAULTS`).
+        retrain: the final-training recipe of the Pareto configs.
+        num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
+            count can change trained errors in the last bits; it is recorded in the archive, and a resume with
+            another value warns.
+        progress_bar: show the progress bar.
+    """
+
+    data: dict[str, Any]
+    search: SearchSettings = field(default_factory=SearchSettings)
+    space: SpaceSettings = field(default_factory=SpaceSettings)
+    model: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
+    num_threads: int | None = 1
+    progress_bar: bool = True
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> SearchConfig:
+        """Build from plain blocks (a parsed YAML); unknown keys are refused with the closest valid names.
+
+        Raises:
+            ValueError: for an unknown key, a missing data block or a block of the wrong type.
+        """
+        if isinstance(mapping, SearchConfig):
+            return mapping
+        if not isinstance(mapping, Mapping):
+            raise ValueError(f"a search config is a mapping of blocks, got {type(mapping).__name__}")
+        mapping = {k: v for k, v in mapping.items() if k != "config"}  # the CLI's --config entry
+        check_keys("search config", mapping, [f.name for f in dataclasses.fields(cls)])
+        if not isinstance(mapping.get("data"), Mapping) or "class_path" not in mapping["data"]:
+            raise ValueError("the search config needs a data block in class_path form, e.g. data: {class_path: "
+                             "nsga_lightning.data.DigitsDataModule, init_args: {val_split: 0.2}}")
+        blocks = {"search": SearchSettings, "space": SpaceSettings, "retrain": RetrainSettings}
+        values: dict[str, Any] = {}
+        for name, value in mapping.items():
+            if name in blocks:
+                values[name] = _block(name, value, blocks[name])
+            elif name in ("model", "trainer"):
+                values[name] = dict(_mapping(name, value))
+            elif name == "data":
+                values[name] = _class_path_block("data", value)
+            else:
+                values[name] = value
+        config = cls(**values)
+        if config.retrain.data is not None:
+            config.retrain.data = _class_path_block("retrain.data", config.retrain.data)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain blocks (what :meth:`from_dict` reads and ``config.yaml`` stores)."""
+        return dataclasses.asdict(self)
+
+    @property
+    def candidate_trainer(self) -> dict[str, Any]:
+        """Each candidate's Trainer options with the defaults filled in."""
+        return {**CANDIDATE_TRAINER_DEFAULTS, **self.trainer}
+
+
+def _mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"the {name} block must be a mapping of options, got {type(value).__name__}")
+    return value
+
+
+def _block(name: str, value: Any, kind: type) -> Any:
+    if isinstance(value, kind):
+        return value
+    value = _mapping(name, value)
+    check_keys(name, value, [f.name for f in dataclasses.fields(kind)])
+    return kind(**value)
+
+
+def _class_path_block(name: str, value: Any) -> dict[str, Any]:
+    value = dict(_mapping(name, value))
+    check_keys(name, value, ["class_path", "init_args", "dict_kwargs"])
+    if not isinstance(value.get("class_path"), str):
+        raise ValueError(f"{name} needs a class_path (e.g. nsga_lightning.data.CIFAR10DataModule)")
+    init_args = {**dict(_mapping(f"{name}.init_args", value.get("init_args"))), **(value.get("dict_kwargs") or {})}
+    return {"class_path": value["class_path"], "init_args": init_args}
+
+
 def training_config(
     key: str, genotype: dict[str, Any] | list[int], space: str, retrain: RetrainSettings,
     search_data: dict[str, Any], seed: int = 0,
@@ -91,6 +214,6 @@ def training_config(
                 "init_args": {**search_data.get("init_args", {}), "val_split": 0}}
     logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
               "init_args": {"save_dir": "runs", "name": f"retrain-{key}"}}
-    trainer = {"max_epochs": 600, "gradient_clip_val": 5.0, "logger": logger, **retrain.trainer}
+    trainer = {**RETRAIN_TRAINER_DEFAULTS, "logger": logger, **retrain.trainer}
     model = {"space": space, "genotype": genotype, **retrain.model}
     return {"seed_everything": seed, "trainer": trainer, "model": model, "data": data}

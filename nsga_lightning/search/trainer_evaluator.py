@@ -10,6 +10,7 @@ step metrics are written every 50 steps but at least once per epoch (``log_every
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import math
 import time
@@ -25,11 +26,10 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.fit_support import (
-    NonFiniteLossError,
-    StopOnNonFiniteLoss,
     candidate_hparams,
     channels_last_input,
     count_batches,
@@ -38,15 +38,19 @@ from nsga_lightning.search.fit_support import (
     limited_batches,
     plain_hparams,
     release_memory,
-    restore_sigint,
-    sigint_handler,
 )
-from nsga_lightning.search.records import genotype_data
+from nsga_lightning.search.interrupts import restore_sigint, sigint_handler
+from nsga_lightning.search.options import defaults
+from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.settings import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.spaces import genotype_to_data
 
 log = logging.getLogger(__name__)
 
+# ArchitectureModule arguments the search sets itself (the rest are the proxy's model options).
+SEARCH_SETS = ("space", "genotype", "num_classes", "image_size", "log_complexity")
 # Trainer options the evaluator owns: one candidate is one quiet, single-process, checkpoint-free fit.
-_OWNED = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
+OWNED_TRAINER_OPTIONS = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
           "num_sanity_val_steps", "strategy", "devices", "num_nodes", "default_root_dir")
 # Loggers whose INFO output (device banner, tips, "`Trainer.fit` stopped") is repeated by every Trainer.
 _CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
@@ -64,8 +68,8 @@ class TrainerEvaluator:
     For every candidate: seed from the candidate, build an :class:`ArchitectureModule`, fit it with a fresh
     single-device Trainer on the shared datamodule (validating only once, after the last epoch, on the
     validation split of the *training* set), then count parameters and MAdds. Memory is released between
-    candidates. Each candidate logs to its own TensorBoard run ``<run_dir>/tensorboard/candidates/<key>``
-    with its hyperparameters and objectives (HParams view).
+    candidates. Each candidate logs to its own TensorBoard run (``RunDirectory.candidate_log(key)``) with its
+    hyperparameters and objectives (HParams view).
 
     A candidate whose training raises (an exception, out of memory, a non-finite loss) is returned as failed
     with the error text; the next one is trained. Ctrl-C inside a candidate's ``fit`` (which Lightning turns
@@ -75,14 +79,16 @@ class TrainerEvaluator:
         space: ``"micro"`` or ``"macro"``.
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
         model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
-        trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...).
-        run_dir: where the TensorBoard runs go; ``None`` disables logging.
+        trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...), on top of
+            :data:`~nsga_lightning.search.settings.CANDIDATE_TRAINER_DEFAULTS`.
+        run_dir: the run directory, whose candidate logs receive the TensorBoard runs; ``None`` disables
+            logging.
         callbacks: extra Lightning callbacks added to every candidate's Trainer (the same instances each
             time, e.g. a timer or ``DropPathSchedule`` for proxies with drop path).
         num_threads: torch intra-op threads while a candidate trains (the previous setting is restored
-            afterwards); ``None`` keeps torch's setting (one per core). On an idle machine all cores train
-            fastest; where other processes keep the cores busy, 1 avoids the threads stalling each other
-            (measured 5-10x slower steps with 2 threads on 2 busy cores).
+            afterwards); ``None`` keeps torch's setting (one per core). Where other processes keep the cores
+            busy, more than one thread per core makes the threads stall each other (measured 2.5-3x slower steps
+            with 2 threads on 2 busy cores); the search's default is 1, and ``workers`` use the other cores.
         quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
         channels_last: train in the channels-last memory format (network and input images); ``None`` does
             so on the CPU in 32-bit precision, where it makes the steps of the proxy networks 10-30% faster
@@ -98,23 +104,23 @@ class TrainerEvaluator:
     """
 
     def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
-                 trainer: Mapping[str, Any] | None = None, run_dir: str | Path | None = None,
+                 trainer: Mapping[str, Any] | None = None, run_dir: str | Path | RunDirectory | None = None,
                  callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True,
                  channels_last: bool | None = None) -> None:
         self.space = space
         self.datamodule = datamodule
         self.model_options = dict(model or {})
-        self.trainer_options = dict(trainer or {})
-        clash = [k for k in ("space", "genotype", "num_classes") if k in self.model_options]
+        self.trainer_options = {**CANDIDATE_TRAINER_DEFAULTS, **(trainer or {})}
+        clash = [k for k in SEARCH_SETS if k in self.model_options]
         if clash:
             raise ValueError(f"model options may not set {clash}: the search chooses them")
-        owned = [k for k in _OWNED if k in self.trainer_options]
+        owned = [k for k in OWNED_TRAINER_OPTIONS if k in self.trainer_options]
         if owned:
             raise ValueError(f"trainer options {owned} are managed by the search; allowed are the others, "
                              "e.g. max_epochs, precision, accelerator, gradient_clip_val")
         if num_threads is not None and (isinstance(num_threads, bool) or num_threads < 1):
             raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
-        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.run_directory = RunDirectory(run_dir) if run_dir is not None else None
         self.callbacks = list(callbacks)
         self.num_threads = num_threads
         self.quiet = quiet
@@ -123,17 +129,25 @@ class TrainerEvaluator:
         self._train_batches = 1
 
     def fingerprint(self) -> dict[str, Any]:
-        """Settings that change results: space, model options, trainer options, datamodule hyperparameters
-        and the memory format.
+        """Settings that change results, after defaults are merged (an option written with its default value
+        equals an omitted one): space, model options, trainer options, datamodule hyperparameters and the
+        memory format.
 
         ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
-        of reductions, and a run must stay resumable on another machine or with a different thread count.
+        of reductions, and a run must stay resumable on another machine or with a different thread count
+        (:meth:`runtime` records it instead).
         """
         data_hparams = plain_hparams(getattr(self.datamodule, "hparams", {}))
-        return {"space": self.space, "model": plain_hparams(self.model_options),
+        model = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options}
+        return {"space": self.space, "model": plain_hparams(model),
                 "trainer": plain_hparams(self.trainer_options),
                 "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
                 "channels_last": self.channels_last}
+
+    def runtime(self) -> dict[str, Any]:
+        """What may change results in the last bits without being part of the configuration: the intra-op
+        thread count of a candidate (the archive records it; a resume with another value warns)."""
+        return {"num_threads": self.num_threads if self.num_threads is not None else torch.get_num_threads()}
 
     def prepare(self) -> int:
         """Prepare and set up the datamodule (once) and return its number of classes.
@@ -166,7 +180,7 @@ class TrainerEvaluator:
         stops the search with one clear error instead of failing every architecture."""
         try:
             ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
-                               log_complexity=False, **self.model_options)
+                               log_complexity=False, **self._data_options(), **self.model_options)
         except (TypeError, ValueError) as error:
             raise ValueError(f"invalid model options {self.model_options}: {error}") from None
         try:
@@ -205,9 +219,9 @@ class TrainerEvaluator:
     def _train_one(self, candidate: Candidate, num_classes: int) -> dict[str, float]:
         seed_everything(candidate.seed, workers=True, verbose=False)
         # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
-        genotype = genotype_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
         module = ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
-                                    log_complexity=False, **self.model_options)
+                                    log_complexity=False, **self._data_options(), **self.model_options)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
         if self._use_channels_last(trainer):
@@ -239,6 +253,13 @@ class TrainerEvaluator:
             trainer.logger.finalize("success")
         return objectives
 
+    def _data_options(self) -> dict[str, Any]:
+        """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
+        size = getattr(self.datamodule, "image_size", None)
+        if size is None or "image_size" not in inspect.signature(ArchitectureModule).parameters:
+            return {}
+        return {"image_size": int(size)}
+
     def _use_channels_last(self, trainer: Trainer) -> bool:
         """The memory format of a candidate: see ``channels_last`` in the class docstring."""
         if self.channels_last is not None:
@@ -248,7 +269,7 @@ class TrainerEvaluator:
 
     def _trainer(self, candidate: Candidate | None) -> Trainer:
         """The Trainer of one candidate; ``None``: the same options without a logger (to check them)."""
-        options = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0, **self.trainer_options}
+        options = dict(self.trainer_options)
         epochs = options["max_epochs"]
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
@@ -258,14 +279,14 @@ class TrainerEvaluator:
                                                                         options.get("limit_train_batches")))))
         callbacks: list[Callback] = [StopOnNonFiniteLoss(), *self.callbacks]
         logger: TensorBoardLogger | bool = False
-        if self.run_dir is not None and candidate is not None:
-            logger = TensorBoardLogger(self.run_dir, name="tensorboard/candidates", version=candidate.key,
-                                       default_hp_metric=False)
+        if self.run_directory is not None and candidate is not None:
+            save_dir, name = self.run_directory.candidate_logger_location
+            logger = TensorBoardLogger(save_dir, name=name, version=candidate.key, default_hp_metric=False)
         if candidate is not None:
             log.debug("training %s for %s epochs", candidate.key, epochs)
         return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                       devices=1, default_root_dir=str(self.run_dir) if self.run_dir else None)
+                       devices=1, default_root_dir=str(self.run_directory) if self.run_directory else None)
 
     @contextmanager
     def _quiet(self) -> Iterator[None]:

@@ -2,7 +2,13 @@
 
 from nsga_lightning.spaces.macro import MacroGenotype, MacroSpace, PhaseGraph
 from nsga_lightning.spaces.micro import OPS, MicroGenotype, MicroSpace
-from nsga_lightning.spaces.registry import SearchSpace, make_space, resolve_genotype
+from nsga_lightning.spaces.registry import (
+    SearchSpace,
+    genotype_from_data,
+    genotype_to_data,
+    make_space,
+    resolve_genotype,
+)
 from nsga_lightning.spaces.zoo import MACRO_ZOO, MICRO_ZOO, macro_genotype, micro_genotype
 
 __all__ = [
@@ -15,6 +21,8 @@ __all__ = [
     "MicroSpace",
     "PhaseGraph",
     "SearchSpace",
+    "genotype_from_data",
+    "genotype_to_data",
     "macro_genotype",
     "make_space",
     "micro_genotype",

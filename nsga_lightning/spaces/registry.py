@@ -86,6 +86,35 @@ def resolve_genotype(space: str, value: object, n_blocks: int = 5, n_nodes: int 
     )
 
 
+def genotype_to_data(genotype: object) -> dict | None:
+    """The plain (JSON/YAML) form of a decoded genotype: its ``to_dict()``; ``None`` stays ``None``.
+
+    :func:`genotype_from_data` (or :func:`resolve_genotype`) turns it back into the genotype.
+
+    Raises:
+        TypeError: for anything that is not a decoded micro or macro genotype.
+    """
+    from nsga_lightning.spaces.macro import MacroGenotype
+    from nsga_lightning.spaces.micro import MicroGenotype
+
+    if genotype is None:
+        return None
+    if isinstance(genotype, (MicroGenotype, MacroGenotype)):
+        return genotype.to_dict()
+    raise TypeError(f"not a decoded genotype: {type(genotype).__name__} (expected MicroGenotype or MacroGenotype)")
+
+
+def genotype_from_data(space: str, data: dict):
+    """The decoded genotype of ``space`` from :func:`genotype_to_data`'s output (validated).
+
+    Raises:
+        ValueError: if ``data`` is not a valid genotype mapping of ``space``.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"a stored genotype is a mapping, got {type(data).__name__}")
+    return resolve_genotype(space, data)
+
+
 def _flat(genome: object) -> list[int]:
     """Accept the macro genome flat or in the original's nested per-phase form."""
     from nsga_lightning.spaces.macro import flatten_nested

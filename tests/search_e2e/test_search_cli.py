@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sqlite3
 import struct
 from pathlib import Path
@@ -163,15 +164,35 @@ def test_search_print_config_and_command_line_overrides(finished_search: SearchR
 
 
 def test_running_a_finished_search_again_trains_nothing(finished_search: SearchRun):
-    before = sqlite3.connect(finished_search.run_dir / "archive.sqlite").execute(
+    """Nothing is trained or rewritten: the archive rows, the outputs, the stored config and the TensorBoard
+    folders stay as they were (no new event file)."""
+    run = finished_search.run_dir
+    before = sqlite3.connect(run / "archive.sqlite").execute(
         "SELECT key, created FROM architectures ORDER BY key").fetchall()
+    files = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p.name != "search.lock"}
     result = run_cli("search", "--config", str(finished_search.config))
     assert result.code == 0, result.err
-    assert f"0 architectures trained in this session, {N_CANDIDATES} in the archive" in result.out
-    after = sqlite3.connect(finished_search.run_dir / "archive.sqlite").execute(
+    front = result.out.count("  micro-") + result.out.count("  macro-")
+    assert f"search already complete ({N_CANDIDATES} architectures, {front} on the front); outputs are up to date" \
+        in result.out
+    after = sqlite3.connect(run / "archive.sqlite").execute(
         "SELECT key, created FROM architectures ORDER BY key").fetchall()
     assert after == before
-    assert (finished_search.run_dir / "pareto.csv").is_file()
+    now = {p: p.stat().st_mtime_ns for p in run.rglob("*") if p.is_file() and p.name != "search.lock"}
+    assert set(now) - set(files) <= {p for p in now if p.name.startswith("archive.sqlite-")}  # WAL files only
+    changed = [p.name for p in files if now.get(p) != files[p] and not p.name.startswith("archive.sqlite")]
+    assert changed == []
+
+
+def test_a_finished_search_extended_with_more_generations_trains_only_the_new_ones(
+        finished_search: SearchRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    shutil.copytree(finished_search.folder, tmp_path / "copy")  # the shared search stays as it is
+    monkeypatch.chdir(tmp_path / "copy")
+    result = run_cli("search", "--config", "search.yaml", "--search.n_gens", str(N_GENS + 1))
+    assert result.code == 0, result.err
+    assert f"{N_OFFSPRING} architectures trained in this session, {N_CANDIDATES + N_OFFSPRING} in the archive" \
+        in result.out
+    assert f"n_gens: {N_GENS + 1}" in (tmp_path / "copy" / "run" / "config.yaml").read_text()
 
 
 def test_a_changed_configuration_is_refused_with_one_line(finished_search: SearchRun):

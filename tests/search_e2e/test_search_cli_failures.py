@@ -131,7 +131,7 @@ def test_a_misspelt_trainer_option_stops_the_search_before_any_candidate(workdir
     result = run_cli("search", "--config", str(config), "--trainer", '{"max_epochs": 1, "precison": "16-mixed"}')
     assert result.code == 2
     (line,) = [line for line in result.err.splitlines() if line.startswith("nsga-lightning: error:")]
-    assert "unexpected keyword argument 'precison'" in line
+    assert "unknown option trainer.precison; did you mean precision?" in line
     assert not (workdir / "run").exists()
 
 

@@ -16,7 +16,9 @@ from lightning.pytorch import Callback
 from nsga_lightning.data import CIFAR10DataModule
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search import trainer_evaluator
-from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.search.options import defaults
+from nsga_lightning.search.settings import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.search.trainer_evaluator import SEARCH_SETS, TrainerEvaluator
 
 MODEL = TINY_PROXY
 TRAINER = {"max_epochs": 1, "accelerator": "cpu"}
@@ -87,7 +89,17 @@ def test_the_fingerprint_holds_the_memory_format_but_not_the_thread_count(datamo
 
     assert fingerprint(channels_last=False) != fingerprint(channels_last=None)
     assert fingerprint(num_threads=1) == fingerprint(num_threads=None) == fingerprint(num_threads=2)
-    assert fingerprint()["trainer"] == TRAINER and fingerprint()["model"] == MODEL
+    assert fingerprint()["trainer"] == {**CANDIDATE_TRAINER_DEFAULTS, **TRAINER}
+    assert fingerprint()["model"] == {**defaults(ArchitectureModule, skip=SEARCH_SETS), **MODEL}
+
+
+def test_options_written_with_their_default_value_give_the_same_fingerprint(datamodule):
+    explicit = TrainerEvaluator("micro", datamodule, model={**MODEL, "se": False, "momentum": 0.9},
+                                trainer={**TRAINER, "gradient_clip_val": 5.0})
+    omitted = TrainerEvaluator("micro", datamodule, model=MODEL, trainer=TRAINER)
+    assert explicit.fingerprint() == omitted.fingerprint()
+    other = TrainerEvaluator("micro", datamodule, model=MODEL, trainer={**TRAINER, "gradient_clip_val": 1.0})
+    assert other.fingerprint() != omitted.fingerprint()
 
 
 @pytest.mark.parametrize(

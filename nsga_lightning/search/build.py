@@ -1,0 +1,157 @@
+"""Assembling a search from plain settings: the one way a search is built.
+
+:func:`build_search` turns the blocks of a search config (a :class:`SearchConfig` or the same blocks as a
+mapping, e.g. a parsed YAML) into a ready :class:`SearchRunner`: every block checked against what it configures
+(a typo is one clear error before anything is created), the evaluator with its drop-path policy, the data
+checked, the final-training recipe checked on the data, and the search callbacks. The CLI only parses, builds,
+runs and prints; tests, benchmarks and Python scripts call the same function, and worker processes rebuild their
+evaluator with :func:`build_evaluator` from the same plain settings.
+
+This is the search's composition root: it is the one module of ``search`` that imports Lightning callbacks
+(``nsga_lightning.callbacks``), and it does so only when called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from lightning.pytorch import Callback, LightningDataModule, Trainer
+
+from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.evaluator import Evaluator
+from nsga_lightning.search.options import check_signature, instantiate
+from nsga_lightning.search.runner import SearchRunner
+from nsga_lightning.search.settings import BACKENDS, SearchConfig
+from nsga_lightning.search.trainer_evaluator import OWNED_TRAINER_OPTIONS, SEARCH_SETS, TrainerEvaluator
+
+ConfigLike = SearchConfig | Mapping[str, Any]
+
+
+def check_config(config: ConfigLike) -> SearchConfig:
+    """Check every block of a search config against what it configures, before anything is created.
+
+    Returns:
+        The config as a :class:`SearchConfig`.
+
+    Raises:
+        ValueError: one line naming the first bad option and the closest valid names, or what is allowed.
+    """
+    config = SearchConfig.from_dict(config)
+    check_signature("model", config.model, ArchitectureModule, reserved=SEARCH_SETS)
+    check_signature("trainer", config.trainer, Trainer, reserved=OWNED_TRAINER_OPTIONS)
+    check_signature("retrain.model", config.retrain.model, ArchitectureModule,
+                    reserved=("space", "genotype", "num_classes", "image_size", "log_complexity"))
+    check_signature("retrain.trainer", config.retrain.trainer, Trainer)
+    search = config.search
+    if isinstance(search.workers, bool) or not isinstance(search.workers, int) or search.workers < 1:
+        raise ValueError(f"search.workers must be an integer >= 1, got {search.workers!r}")
+    if search.backend not in BACKENDS:
+        raise ValueError(f"unknown search.backend {search.backend!r}; allowed: {', '.join(BACKENDS)}")
+    threads = config.num_threads
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
+    return config
+
+
+def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
+    """The in-process evaluator of a search: the datamodule instantiated from its class_path block, the proxy
+    options, each candidate's Trainer options, the drop-path ramp for proxies with drop path, TensorBoard runs
+    in the run directory.
+
+    Args:
+        config: the search config.
+        trainer_callbacks: extra Lightning callbacks for every candidate's Trainer (e.g. a timer).
+
+    Raises:
+        ValueError: for a bad option (see :func:`check_config`) or a datamodule that cannot be built.
+    """
+    from nsga_lightning.callbacks import DropPathSchedule
+
+    config = check_config(config)
+    datamodule = instantiate("data", config.data, LightningDataModule)
+    # the proxy's drop path ramps as in final training
+    ramp = [DropPathSchedule()] if float(config.model.get("drop_path_prob", 0.0) or 0.0) > 0 else []
+    return TrainerEvaluator(config.space.name, datamodule, model=config.model, trainer=config.trainer,
+                            run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
+                            num_threads=config.num_threads)
+
+
+def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> None:
+    """Build the final-training model of the recipe on its data, so that a recipe the Pareto configs could not
+    train (e.g. an auxiliary head on images too small for it) stops the search before its first candidate.
+
+    Raises:
+        ValueError: naming ``retrain`` and what is wrong.
+    """
+    data = instantiate("retrain.data", config.retrain.data, LightningDataModule) if config.retrain.data else search_data
+    space = config.space.build()
+    from_data: dict[str, Any] = {"num_classes": int(data.num_classes)}
+    if getattr(data, "image_size", None) is not None and "image_size" in _module_parameters():
+        from_data["image_size"] = int(data.image_size)
+    genotype = space.decode(space.upper).to_dict()  # every genotype of a space shares the network's shape
+    try:
+        ArchitectureModule(space=space.name, genotype=genotype, log_complexity=False, **from_data,
+                           **config.retrain.model)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"the retrain recipe cannot train on its data ({error}); fix retrain.model or "
+                         "retrain.data") from None
+
+
+def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
+                 trainer_callbacks: Sequence[Callback] = ()) -> SearchRunner:
+    """A ready :class:`SearchRunner` from plain settings (run it with ``runner.run()``; close it, or use it as a
+    context manager).
+
+    Args:
+        config: the search config: a :class:`SearchConfig` or its blocks as a mapping (``search``, ``space``,
+            ``model``, ``data``, ``trainer``, ``retrain``, ``num_threads``, ``progress_bar``).
+        callbacks: search callbacks; ``None`` uses the default set (progress bar, TensorBoard, Pareto outputs).
+        trainer_callbacks: extra Lightning callbacks for every candidate's Trainer.
+
+    Raises:
+        ValueError: for a bad option, missing data, a data block without a validation split, a retrain recipe
+            that cannot train, or a run directory holding a search with another configuration. Nothing is
+            created in the run directory before these checks pass.
+    """
+    config = check_config(config)
+    space = config.space.build()
+    evaluator = make_evaluator(config, trainer_callbacks)
+    try:
+        evaluator.prepare()  # missing data stops here with one clear line, before the run directory exists
+        check_retrain(config, evaluator.datamodule)
+        search = config.search
+        return SearchRunner(
+            space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
+            n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
+            callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
+            settings=config.to_dict(),
+        )
+    except BaseException:
+        closer = getattr(evaluator, "close", None)
+        if callable(closer):
+            closer()
+        raise
+
+
+def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] = ()) -> Evaluator:
+    """The evaluator the settings ask for: in this process, worker processes, or Ray tasks."""
+    return build_evaluator(config, trainer_callbacks)
+
+
+def default_callbacks(config: SearchConfig) -> list[Any]:
+    """Progress bar, TensorBoard curves and the Pareto outputs of a search."""
+    from nsga_lightning.callbacks import ParetoOutputs, SearchProgressBar, SearchTensorBoard
+
+    search = config.search
+    return [
+        SearchProgressBar(disable=not config.progress_bar),
+        SearchTensorBoard(search.objectives, search.reference_point),
+        ParetoOutputs(search.objectives, config.retrain, config.data, search.reference_point),
+    ]
+
+
+def _module_parameters() -> set[str]:
+    import inspect
+
+    return set(inspect.signature(ArchitectureModule).parameters)
