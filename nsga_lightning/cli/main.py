@@ -13,11 +13,14 @@ import os
 import sys
 from collections.abc import Callable
 
-# Errors of bad input or a bad environment. ``OSError`` subclasses cover the data download
+from nsga_lightning.errors import UserError
+
+# Errors of bad input or a bad environment. The project's own (``nsga_lightning.errors.UserError``: a damaged
+# archive, a full disk, a read-only run directory) say what to do. ``OSError`` subclasses cover the data download
 # (``DatasetDownloadError`` is a ``ConnectionError``) and a run directory in use (``RunDirectoryInUseError`` is a
 # ``BlockingIOError``) without importing their modules here.
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ConnectionError,
+    UserError, ValueError, KeyError, FileNotFoundError, NotADirectoryError, IsADirectoryError, ConnectionError,
     BlockingIOError, argparse.ArgumentError,
 )
 # command -> (module, function); the LightningCLI subcommands go to ``training.run_lightning_cli``
