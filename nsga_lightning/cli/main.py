@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 
+from nsga_lightning.cli.presets import resolve_config_args
 from nsga_lightning.errors import UserError
 
 # Errors of bad input or a bad environment. The project's own (``nsga_lightning.errors.UserError``: a damaged
@@ -29,6 +30,7 @@ _COMMANDS = {
     "search": ("nsga_lightning.cli.search", "run_search"),
     "draw": ("nsga_lightning.cli.inspection", "run_draw"),
     "report": ("nsga_lightning.cli.inspection", "run_report"),
+    "configs": ("nsga_lightning.cli.presets", "run_configs"),
 }
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = tuple(_COMMANDS)
@@ -48,6 +50,9 @@ inspection:
   stats      parameters and MAdds of an architecture config
   draw       draw cells or phases (zoo name, genome, config or archive key) to PNG/SVG/PDF
   report     one self-contained HTML report of a search run directory
+presets:
+  configs    list the shipped YAML presets, or print one (nsga-lightning configs quickstart); any --config
+             takes a preset name where no such file exists (--config quickstart, --config train/nsganet-macro)
 """
 
 
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     debug = os.environ.get("NSGA_LIGHTNING_DEBUG") == "1"
     try:
+        args = resolve_config_args(args)
         if args and args[0] in EXTRA_COMMANDS:
             return int(_command(args[0])(args[1:]))
         if args and args[0] in ("-h", "--help"):
