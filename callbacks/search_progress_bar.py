@@ -22,11 +22,13 @@ from nsga_lightning.search import (
 
 
 class SearchProgressBar(SearchCallback):
-    """Show ``gen g/G | candidates n/N | best error | ETA`` while a search runs.
+    """Show ``gen g/G | candidates n/N | best error, running, failed | ETA`` while a search runs.
 
     The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring``; on resume the
-    bar starts at the number of architectures already archived. tqdm derives the ETA from the candidates
-    trained in this session. While the bar is shown, log lines are written above it instead of through it.
+    bar starts at the number of architectures already archived. tqdm derives the ETA from the rate at which
+    candidates finished in this session, which already counts every worker training at once; ``running`` is
+    the number of candidates in flight on the workers. While the bar is shown, log lines are written above it
+    instead of through it.
 
     Args:
         disable: hide the bar (e.g. in tests or non-interactive logs).
@@ -36,6 +38,7 @@ class SearchProgressBar(SearchCallback):
         self.disable = disable
         self.bar: Any = None
         self.best_error = float("inf")
+        self.failed = 0
         self._redirect: Any = None
 
     @override
@@ -49,6 +52,7 @@ class SearchProgressBar(SearchCallback):
             self._redirect.__enter__()
         for row in runner.archive.rows("ok"):
             self.best_error = min(self.best_error, float(row.objectives.get("error", float("inf"))))
+        self.failed = len(runner.archive.rows("failed"))
 
     @override
     def on_generation_start(self, runner: SearchRunner, generation: int, candidates: Sequence[Candidate]) -> None:
@@ -61,8 +65,16 @@ class SearchProgressBar(SearchCallback):
             return
         if evaluation.is_ok and "error" in evaluation.objectives:
             self.best_error = min(self.best_error, float(evaluation.objectives["error"]))
+        else:
+            self.failed += 1
+        postfix = {}
         if self.best_error < float("inf"):
-            self.bar.set_postfix(best_error=f"{self.best_error:.2f}%", refresh=False)
+            postfix["best_error"] = f"{self.best_error:.2f}%"
+        in_flight = getattr(runner.evaluator, "in_flight", None)
+        if in_flight is not None:
+            postfix["running"] = int(in_flight)
+        postfix["failed"] = self.failed
+        self.bar.set_postfix(postfix, refresh=False)
         self.bar.update(1)
 
     @override

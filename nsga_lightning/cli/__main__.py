@@ -4,4 +4,5 @@ import sys
 
 from nsga_lightning.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # worker processes of a parallel search import this module again: run nothing then
+    sys.exit(main())

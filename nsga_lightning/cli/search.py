@@ -69,6 +69,9 @@ def run_search(args: list[str]) -> int:
     for row in result.pareto:
         values = "  ".join(f"{name} {format_objective(name, row.objectives[name]):>8}" for name in objectives)
         print(f"  {row.key}  {values}")
+    if result.workers > 1 and result.busy_share is not None:
+        print(f"{result.workers} candidates trained at once; the workers were busy {100 * result.busy_share:.0f}% "
+              "of the wall time")
     if result.n_failed:
         reason, count = failures.most_common(1)[0]
         print(f"{result.n_failed} of {result.n_archived} architectures failed; most common reason ({count}): {reason}")

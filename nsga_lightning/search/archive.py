@@ -22,9 +22,9 @@ what to do (:class:`~nsga_lightning.errors.ArchiveError`, :class:`~nsga_lightnin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -56,6 +56,7 @@ from nsga_lightning.search.records import (
 from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.run_lock import RunDirectoryLock
 from nsga_lightning.spaces import genotype_to_data
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

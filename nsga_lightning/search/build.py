@@ -135,8 +135,29 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
 
 
 def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] = ()) -> Evaluator:
-    """The evaluator the settings ask for: in this process, worker processes, or Ray tasks."""
-    return build_evaluator(config, trainer_callbacks)
+    """The evaluator the settings ask for: in this process (``workers: 1``, local), local worker processes, or
+    Ray tasks. The parallel ones keep an in-process evaluator for the fingerprint and the checks; workers build
+    their own from the plain settings.
+
+    Raises:
+        ValueError: for resources this machine cannot give (more GPUs than exist, oversubscribed cores), or
+            ``backend: ray`` without Ray installed.
+    """
+    from nsga_lightning.search.resources import candidate_resources, local_plan
+
+    search = config.search
+    resources = candidate_resources(config)
+    if search.backend == "ray":
+        from nsga_lightning.search.ray_backend import RayEvaluator
+
+        return RayEvaluator(config.to_dict(), build_evaluator(config, trainer_callbacks), resources,
+                            search.workers, search.ray_address, trainer_callbacks)
+    if search.workers == 1:
+        return build_evaluator(config, trainer_callbacks)
+    from nsga_lightning.search.local_pool import LocalPoolEvaluator
+
+    plans = local_plan(config, search.workers)
+    return LocalPoolEvaluator(config.to_dict(), plans, build_evaluator(config, trainer_callbacks), trainer_callbacks)
 
 
 def default_callbacks(config: SearchConfig) -> list[Any]:

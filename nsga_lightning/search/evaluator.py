@@ -9,7 +9,9 @@ Failure contract:
       :func:`safe_evaluate` does that (and the timing) for a plain function.
     * As a safety net, if the iterator raises an ``Exception``, the runner records the first still-unanswered
       candidate as failed with the traceback and resubmits the rest.
-    * ``KeyboardInterrupt`` is never turned into a failure: it propagates and stops the search cleanly.
+    * ``KeyboardInterrupt`` is never turned into a failure: it propagates and stops the search cleanly; so does
+      a :class:`~nsga_lightning.errors.UserError` (the environment would fail every candidate, e.g. a worker
+      process cannot start, or the archive cannot be written).
     * Missing or non-finite objective values make a result failed (:func:`check_evaluation`).
 """
 
@@ -22,6 +24,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
+
+from nsga_lightning.errors import UserError
 
 OBJECTIVES: tuple[str, ...] = ("error", "madds", "params")
 STATUSES: tuple[str, ...] = ("ok", "failed")
@@ -208,6 +212,8 @@ def evaluate_all(
         start = time.perf_counter()
         try:
             iterator = iter(evaluator.evaluate(list(pending.values())))
+        except UserError:  # the environment fails every candidate (e.g. a worker cannot start): stop
+            raise
         except Exception:  # noqa: BLE001 - the evaluator could not even start: fail the first candidate
             yield _crashed(pending, start)
             continue
@@ -218,6 +224,8 @@ def evaluate_all(
                 for key in list(pending):
                     yield pending.pop(key), Evaluation.failed(key, "the evaluator returned no result for it")
                 break
+            except UserError:
+                raise
             except Exception:  # noqa: BLE001 - a crash inside the batch: fail one, resubmit the rest
                 yield _crashed(pending, start)
                 break

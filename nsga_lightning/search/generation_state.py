@@ -61,3 +61,21 @@ def last_line(text: str | None) -> str:
     """The last non-empty line of an error text (its exception line)."""
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     return lines[-1] if lines else "(no error text)"
+
+
+def check_runtime(archive: Archive, evaluator: Any) -> None:
+    """Record the evaluator's runtime settings (thread count) in a new archive; warn when a resume uses
+    others, since they can change the trained errors of the candidates still to come in the last bits."""
+    runtime = getattr(evaluator, "runtime", None)
+    if not callable(runtime):
+        return
+    current, stored = dict(runtime()), archive.meta_json("runtime")
+    if stored is None or len(archive) == 0:
+        archive.set_meta("runtime", current)
+        return
+    changed = {k: (stored.get(k), v) for k, v in current.items() if stored.get(k) != v}
+    if changed:
+        text = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
+        log.warning("this run started with other runtime settings (%s): candidates trained from now on may differ "
+                    "in the last bits from an uninterrupted run; resume with the recorded values for bit-identical "
+                    "results", text)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,37 @@ class GenerationRow:
     crowding: list[float | None]
     rng_state: dict[str, Any]
     created: str
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """What :meth:`SearchRunner.run` returns.
+
+    Attributes:
+        status: "completed"; "already complete" (nothing was left to do: nothing was run or written); or
+            "interrupted" (passed to ``on_search_end`` before the interrupt re-raises).
+        generations: number of completed generations recorded in the archive.
+        population: the rows of the last completed generation's population, in survival order.
+        pareto: the non-dominated ok rows of the whole archive (see :func:`pareto_front`).
+        n_evaluated: evaluator results received in this session (answers from the archive excluded).
+        run_dir: the run directory.
+        n_archived: architectures in the archive.
+        n_failed: failed architectures in the archive.
+        workers: candidates trained at once.
+        busy_share: time the workers spent training / (workers x wall time spent waiting for them), in this
+            session; ``None`` when nothing was trained.
+    """
+
+    status: str
+    generations: int
+    population: list[ArchiveRow]
+    pareto: list[ArchiveRow]
+    n_evaluated: int
+    run_dir: Path
+    n_archived: int = 0
+    n_failed: int = 0
+    workers: int = 1
+    busy_share: float | None = None
 
 
 def fingerprint(config: Mapping[str, Any]) -> str:

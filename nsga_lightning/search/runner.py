@@ -20,8 +20,8 @@ running a finished search again changes nothing.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from pymoo.core.population import Population
 from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
 from nsga_lightning.search.generation_state import (
+    check_runtime,
     genomes,
     last_line,
     log_generation,
@@ -40,8 +41,9 @@ from nsga_lightning.search.generation_state import (
 )
 from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.pareto import pareto_front
-from nsga_lightning.search.records import ArchiveRow, GenerationRow
+from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.steady_state import AsynchronousSteadyState, supports_async
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -49,32 +51,6 @@ log = logging.getLogger(__name__)
 # Version of the fingerprinted configuration's layout: archives of another format are refused with a clear line.
 CONFIG_FORMAT = 2
 STATUSES = ("completed", "interrupted", "already complete")
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """What :meth:`SearchRunner.run` returns.
-
-    Attributes:
-        status: "completed"; "already complete" (nothing was left to do: nothing was run or written); or
-            "interrupted" (passed to ``on_search_end`` before the interrupt re-raises).
-        generations: number of completed generations recorded in the archive.
-        population: the rows of the last completed generation's population, in survival order.
-        pareto: the non-dominated ok rows of the whole archive (see :func:`pareto_front`).
-        n_evaluated: evaluator results received in this session (answers from the archive excluded).
-        run_dir: the run directory.
-        n_archived: architectures in the archive.
-        n_failed: failed architectures in the archive.
-    """
-
-    status: str
-    generations: int
-    population: list[ArchiveRow]
-    pareto: list[ArchiveRow]
-    n_evaluated: int
-    run_dir: Path
-    n_archived: int = 0
-    n_failed: int = 0
 
 
 class SearchRunner:
@@ -135,10 +111,16 @@ class SearchRunner:
                                           max_mating_rounds=int(max_mating_rounds))
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
+        self.workers = int(getattr(evaluator, "workers", 1) or 1)
+        # n_offspring 1 with several workers: asynchronous steady state (see steady_state.py)
+        asynchronous = self.n_offspring == 1 and self.workers > 1 and supports_async(evaluator)
+        self.window = self.workers if asynchronous else None
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
         self.n_evaluated = 0
+        self.busy_seconds = 0.0  # sum of the evaluations' own times (training, in whichever process)
+        self.evaluation_wall = 0.0  # wall time spent waiting for evaluations
 
     def config(self) -> dict[str, Any]:
         """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded)."""
@@ -157,7 +139,7 @@ class SearchRunner:
             "objectives": list(self.objectives),
             "operators": self.operators.describe(),
             "evaluator": dict(fingerprint()) if callable(fingerprint) else None,
-        }
+        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {})
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -177,7 +159,7 @@ class SearchRunner:
             return result
         if self.settings is not None:
             self.run_directory.write_config(self.settings)
-        self._check_runtime()
+        check_runtime(self.archive, self.evaluator)
         self._call("on_search_start", self)
         if last is not None:
             log.info("resuming %s after generation %d (%d architectures archived)", self.run_dir,
@@ -185,6 +167,8 @@ class SearchRunner:
         try:
             if last is None:
                 last = self._initial_generation()
+            if self.window is not None and last.generation + 1 < self.n_gens:
+                last = AsynchronousSteadyState(self, self.window).run()
             while last.generation + 1 < self.n_gens:
                 last = self._next_generation(last)
         except KeyboardInterrupt:
@@ -210,25 +194,9 @@ class SearchRunner:
             status, 0 if last is None else last.generation + 1,
             self.archive.get_many(last.population) if last is not None else [],
             pareto_front(rows, self.objectives), self.n_evaluated, self.run_dir,
-            n_archived=len(rows), n_failed=sum(1 for r in rows if not r.is_ok),
+            n_archived=len(rows), n_failed=sum(1 for r in rows if not r.is_ok), workers=self.workers,
+            busy_share=self.busy_seconds / (self.workers * self.evaluation_wall) if self.evaluation_wall else None,
         )
-
-    def _check_runtime(self) -> None:
-        """Record the evaluator's runtime settings (thread count) in a new archive; warn when a resume uses
-        others, since they can change the trained errors of the candidates still to come in the last bits."""
-        runtime = getattr(self.evaluator, "runtime", None)
-        if not callable(runtime):
-            return
-        current, stored = dict(runtime()), self.archive.meta_json("runtime")
-        if stored is None or len(self.archive) == 0:
-            self.archive.set_meta("runtime", current)
-            return
-        changed = {k: (stored.get(k), v) for k, v in current.items() if stored.get(k) != v}
-        if changed:
-            text = ", ".join(f"{k} {old} -> {new}" for k, (old, new) in changed.items())
-            log.warning("this run started with other runtime settings (%s): candidates trained from now on may "
-                        "differ in the last bits from an uninterrupted run; resume with the recorded values for "
-                        "bit-identical results", text)
 
     def _initial_generation(self) -> GenerationRow:
         rng = np.random.default_rng(self.seed)
@@ -237,7 +205,7 @@ class SearchRunner:
             log.warning("only %d distinct architectures found for an initial population of %d", len(pop),
                         self.pop_size)
         pop = self._evaluated(pop, 0)
-        return self._record(0, self.operators.rank(pop, rng), rng)
+        return self.record(0, self.operators.rank(pop, rng), rng)
 
     def _next_generation(self, last: GenerationRow) -> GenerationRow:
         generation = last.generation + 1
@@ -255,9 +223,10 @@ class SearchRunner:
             if len(off) < self.n_offspring:
                 log.warning("generation %d: only %d new architectures could be found", generation, len(off))
         merged = Population.merge(pop, self._evaluated(off, generation))
-        return self._record(generation, self.operators.survive(merged, self.pop_size, rng), rng)
+        return self.record(generation, self.operators.survive(merged, self.pop_size, rng), rng)
 
-    def _record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
+    def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
+        """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""
         keys = [ind.get("key") for ind in pop]
         row = self.archive.record_generation(generation, keys, [ind.get("rank") for ind in pop],
                                              [ind.get("crowding") for ind in pop], rng.bit_generator.state)
@@ -288,14 +257,19 @@ class SearchRunner:
         if rows:
             log.info("generation %d: %d architecture(s) answered from the archive", generation, len(rows))
         self._call("on_generation_start", self, generation, list(todo))
-        for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
-            rows[candidate.key] = self.commit(candidate, evaluation)
+        start = time.perf_counter()
+        try:
+            for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
+                rows[candidate.key] = self.commit(candidate, evaluation)
+        finally:
+            self.evaluation_wall += time.perf_counter() - start
         ordered = [rows[key] for key in keys]  # told in candidate order, whatever the order of completion
         return population_of(ordered, self.objectives, self.space.n_var)
 
     def commit(self, candidate: Candidate, evaluation: Any) -> ArchiveRow:
         """Archive one result at once, log a failure and call ``on_candidate_end``."""
         self.n_evaluated += 1
+        self.busy_seconds += float(evaluation.seconds)
         row = self.archive.add(candidate, evaluation)
         if not evaluation.is_ok:
             log.warning("architecture %s failed: %s", candidate.key, last_line(evaluation.error_text))
