@@ -53,6 +53,10 @@ class ArchitectureModule(LightningModule):
         channels: macro output channels per phase (default ``[C, 2C, 4C]``; the published model uses
             ``[128, 128, 128]``).
         n_nodes: macro nodes per phase (for genomes given as a flat list).
+        image_size: side of the square input images (linked from the datamodule's ``image_size`` by the CLI:
+            32 for CIFAR, the digits' ``image_size``). The network is checked for it when built: a size it
+            cannot process (e.g. the auxiliary head, which needs 32x32 to 40x40 images, on 16x16 digits) is a
+            ``ValueError`` naming the option to change. Parameters and MAdds are counted at 32x32 regardless.
         learning_rate: initial SGD learning rate.
         momentum: SGD momentum.
         weight_decay: SGD weight decay (applied to every parameter, as in the original).
@@ -79,6 +83,7 @@ class ArchitectureModule(LightningModule):
         decoder: Literal["residual", "dense"] = "residual",
         channels: list[int] | None = None,
         n_nodes: int = 6,
+        image_size: int = 32,
         learning_rate: float = 0.025,
         momentum: float = 0.9,
         weight_decay: float = 3e-4,
@@ -99,7 +104,7 @@ class ArchitectureModule(LightningModule):
         self.network = build_network(
             space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
             filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
-            n_nodes=n_nodes,
+            n_nodes=n_nodes, image_size=image_size,
         )
         # Constant unless DropPathSchedule ramps it from 0 (as the original's training scripts do).
         self.network.drop_path_prob = drop_path_prob

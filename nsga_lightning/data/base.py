@@ -106,8 +106,9 @@ def split_indices(n: int, value: SplitSize, seed: int, name: str = "val_split") 
 class TensorImageDataModule(LightningDataModule, ABC):
     """Base class: images held in memory as uint8 tensors, augmented batched on the device.
 
-    Subclasses load the data (:meth:`load_fit_pool`, :meth:`load_test`) and define :attr:`num_classes`; the
-    validation set is a seeded split of the fit pool, never the test set.
+    Subclasses load the data (:meth:`load_fit_pool`, :meth:`load_test`) and define :attr:`num_classes` (and
+    :attr:`image_size` when their images are not 32x32); the validation set is a seeded split of the fit pool,
+    never the test set.
 
     Args:
         batch_size: Training batch size.
@@ -185,6 +186,12 @@ class TensorImageDataModule(LightningDataModule, ABC):
     @abstractmethod
     def num_classes(self) -> int:
         """Number of classes (labels lie in ``0..num_classes-1``)."""
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square images served: 32 (CIFAR's); a subclass serving another size overrides it. The
+        CLI links it to the model's ``image_size``, so a network that cannot process it is refused when built."""
+        return 32
 
     @abstractmethod
     def load_fit_pool(self) -> tuple[Tensor, Tensor]:

@@ -64,8 +64,9 @@ class DigitsDataModule(TensorImageDataModule):
         num_workers: DataLoader worker processes (0 = main process).
         pin_memory: Pin loader batches in page-locked memory (useful with a GPU).
         image_size: Side of the upsampled images. 32 (default) is the CIFAR size; the 8x8 originals hold no
-            more detail than 16x16, which trains about 4x faster (the quickstart uses it). The networks run
-            on any size from 16 up; parameters and MAdds are still reported at 32x32.
+            more detail than 16x16, which trains about 4x faster (the quickstart uses it). The CLI links it
+            to the model's ``image_size``: micro networks need a multiple of 4, and 32 to 40 for the CIFAR
+            auxiliary head; parameters and MAdds are still reported at 32x32.
 
     Raises:
         ValueError: If a size is not positive or a split or augmentation setting is malformed.
@@ -104,7 +105,7 @@ class DigitsDataModule(TensorImageDataModule):
         )
         if image_size < 8:
             raise ValueError(f"image_size must be >= 8 (the digits are 8x8), got {image_size}")
-        self.image_size = image_size
+        self._image_size = image_size
         check_split(test_split, "test_split")
         if not test_split:
             raise ValueError("test_split must be a count >= 1 or a fraction in (0, 1), got 0")
@@ -118,10 +119,16 @@ class DigitsDataModule(TensorImageDataModule):
         """10 digit classes."""
         return 10
 
+    @property
+    @override
+    def image_size(self) -> int:
+        """The ``image_size`` argument: the side of the upsampled images."""
+        return self._image_size
+
     def _split(self) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
         """``((pool_images, pool_labels), (test_images, test_labels))``, computed once."""
         if self._parts is None:
-            images, labels = load_digits_images(self.image_size)
+            images, labels = load_digits_images(self._image_size)
             pool, test = split_indices(len(labels), self.test_split, self.split_seed, "test_split")
             self._parts = (images[pool], labels[pool]), (images[test], labels[test])
         return self._parts

@@ -1,8 +1,10 @@
-"""Torch modules built from genotypes: operations, cells, phases, networks, complexity and weight import."""
+"""Torch modules built from genotypes: operations, cells, phases, networks, input sizes, complexity and weight
+import."""
 
 from nsga_lightning.nn.base import ArchitectureNetwork
 from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
 from nsga_lightning.nn.complexity import count_madds, count_parameters
+from nsga_lightning.nn.input_size import check_micro_image_size, macro_feature_size, micro_feature_sizes
 from nsga_lightning.nn.macro import DECODERS, MacroNetwork
 from nsga_lightning.nn.micro import MicroNetwork
 from nsga_lightning.nn.networks import build_network
@@ -27,11 +29,14 @@ __all__ = [
     "ResidualPhase",
     "build_network",
     "build_op",
+    "check_micro_image_size",
     "convert_original_state_dict",
     "count_madds",
     "count_parameters",
     "drop_path",
     "load_original_checkpoint",
     "load_original_state_dict",
+    "macro_feature_size",
+    "micro_feature_sizes",
     "original_key_map",
 ]

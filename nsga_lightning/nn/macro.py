@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nsga_lightning.nn.base import ArchitectureNetwork
+from nsga_lightning.nn.input_size import macro_feature_size
 from nsga_lightning.nn.phases import DensePhase, ResidualPhase
 from nsga_lightning.spaces.macro import MacroGenotype
 
@@ -35,10 +37,14 @@ class MacroNetwork(ArchitectureNetwork):
         channels: output channels of each phase, one per phase of the genotype (e.g. ``[C, 2C, 4C]`` for
             search, ``[128, 128, 128]`` for the published model).
         decoder: ``"residual"`` (search-time) or ``"dense"`` (published model).
-        input_size: side of the square input images, used to size the head's average pooling.
+        image_size: side of the square images the network is built for; refused when the entry convolution
+            and the poolings of the active phases leave no pixel (see :mod:`nsga_lightning.nn.input_size`).
+            The classifier averages whatever map is left, so the network also runs at 32x32, where MAdds are
+            counted.
 
     Raises:
-        ValueError: for an unknown decoder, a wrong number of channels or a non-positive value.
+        ValueError: for an unknown decoder, a wrong number of channels, a non-positive value or an
+            ``image_size`` too small for the active phases.
     """
 
     space = "macro"
@@ -50,7 +56,7 @@ class MacroNetwork(ArchitectureNetwork):
         num_classes: int = 10,
         channels: Sequence[int] = (16, 32, 64),
         decoder: str = "residual",
-        input_size: int = 32,
+        image_size: int = 32,
     ) -> None:
         super().__init__()
         if decoder not in DECODERS:
@@ -63,34 +69,43 @@ class MacroNetwork(ArchitectureNetwork):
             )
         if num_classes < 1:
             raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-        if input_size < 4:
-            raise ValueError(f"input_size must be >= 4, got {input_size}")
         self.genotype = genotype
         self.decoder = decoder
         self.channels = tuple(channels)
         phase_class = DECODERS[decoder]
         phases = []
-        size, in_channels = input_size, IN_CHANNELS
+        in_channels = IN_CHANNELS
         for k, graph in enumerate(genotype.active_phases):
             out_channels = channels[k]  # truncated from the front, as the original does
-            phase = phase_class(graph, in_channels, out_channels, first=k == 0)
-            phases.append(phase)
-            if phase.entry is not None and k == 0:
-                size -= 2  # unpadded 3x3 entry conv
-            if k > 0:
-                size //= 2  # the max pool before this phase
+            phases.append(phase_class(graph, in_channels, out_channels, first=k == 0))
             in_channels = out_channels
+        # the first phase's unpadded 3x3 entry conv (if any) and a max pool before every later phase
+        entry = bool(phases) and phases[0].entry is not None
+        self.feature_size = macro_feature_size(image_size, len(phases), entry)
+        self.image_size = image_size
         self.phases = nn.ModuleList(phases)
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
-        self.feature_size = size
-        self.global_pooling = nn.AvgPool2d(kernel_size=size, stride=1)
+        # the original's AvgPool2d(kernel = the final map side) for the built image_size: an average over the
+        # whole map, whatever its size (uncounted by both MAdds counters, as that pooling is)
+        self.global_pooling = GlobalAvgPool()
         self.classifier = nn.Linear(in_channels, num_classes)
 
     def forward(self, x: Tensor) -> tuple[Tensor, None]:
-        """Images ``(N, 3, 32, 32)`` -> ``(logits (N, classes), None)``."""
+        """Images ``(N, 3, S, S)`` -> ``(logits (N, classes), None)``."""
         for k, phase in enumerate(self.phases):
             if k > 0:
                 x = self.pool(x)  # (N, C_k-1, H/2, W/2)
             x = phase(x)  # (N, C_k, H_k, W_k)
         pooled = self.global_pooling(x).flatten(1)  # (N, C_last)
         return self.classifier(pooled), None
+
+
+class GlobalAvgPool(nn.Module):
+    """Average every channel over its whole map: ``(N, C, H, W) -> (N, C, 1, 1)``.
+
+    What the original's ``AvgPool2d(kernel_size=final side)`` computes at its one input size, at any size.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, C, 1, 1)."""
+        return F.avg_pool2d(x, kernel_size=x.shape[-2:])

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from nsga_lightning.nn.base import ArchitectureNetwork
 from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
+from nsga_lightning.nn.input_size import check_micro_image_size
 from nsga_lightning.nn.ops import OP_BUILDERS
 from nsga_lightning.spaces.micro import MicroGenotype, validate_genotype
 
@@ -30,9 +31,14 @@ class MicroNetwork(ArchitectureNetwork):
         se: squeeze-and-excitation on the output of every cell.
         auxiliary: CIFAR auxiliary head on the output of cell ``2 * layers // 3`` (used in training mode
             only).
+        image_size: side of the square images the network is built for: a multiple of 4 (both reduction
+            cells halve an even size), and 32, 36 or 40 with the auxiliary head (it needs an 8x8 to 10x10 map);
+            see :mod:`nsga_lightning.nn.input_size`. MAdds are counted at 32x32 whatever the size (the
+            auxiliary head does not run in eval mode).
 
     Raises:
-        ValueError: for out-of-range options or a genotype with an unknown op.
+        ValueError: for out-of-range options, an ``image_size`` these options cannot process (naming the
+            option to change) or a genotype with an unknown op.
     """
 
     space = "micro"
@@ -47,10 +53,13 @@ class MicroNetwork(ArchitectureNetwork):
         filter_increment: int | None = None,
         se: bool = False,
         auxiliary: bool = False,
+        image_size: int = 32,
     ) -> None:
         super().__init__()
         _check_options(num_classes, init_channels, layers, filter_increment)
         validate_genotype(genotype, ops=tuple(OP_BUILDERS))
+        self.feature_sizes = check_micro_image_size(image_size, layers, auxiliary)  # side after each cell
+        self.image_size = image_size
         self.genotype = genotype
         self.layers = layers
         self.filter_increment = filter_increment
@@ -90,13 +99,13 @@ class MicroNetwork(ArchitectureNetwork):
         self.classifier = nn.Linear(prev, num_classes)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Images ``(N, 3, 32, 32)`` -> ``(logits (N, classes), aux logits (N, classes) or None)``."""
+        """Images ``(N, 3, S, S)`` -> ``(logits (N, classes), aux logits (N, classes) or None)``."""
         aux_logits = None
-        s0 = s1 = self.stem(x)  # (N, 3C, 32, 32)
+        s0 = s1 = self.stem(x)  # (N, 3C, S, S)
         for i, cell in enumerate(self.cells):
             s0, s1 = s1, cell(s0, s1, self.drop_path_prob)  # s1: (N, m * C_i, H_i, W_i)
             if i == self.auxiliary_cell and self.auxiliary_head is not None and self.training:
-                aux_logits = self.auxiliary_head(s1)  # (N, classes); needs an 8x8 map (32x32 input)
+                aux_logits = self.auxiliary_head(s1)  # (N, classes); an 8x8 to 10x10 map (S = 32..40)
         pooled = self.global_pooling(s1).flatten(1)  # (N, m * C_last)
         return self.classifier(pooled), aux_logits
 

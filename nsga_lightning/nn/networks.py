@@ -23,6 +23,7 @@ def build_network(
     decoder: str = "residual",
     channels: list[int] | None = None,
     n_nodes: int = 6,
+    image_size: int = 32,
 ) -> ArchitectureNetwork:
     """Build the network of ``genotype`` in ``space``.
 
@@ -41,12 +42,16 @@ def build_network(
             for micro.
         channels: macro: per-phase output channels (default ``[C, 2C, 4C]``). Must be None for micro.
         n_nodes: macro: nodes per phase when ``genotype`` is a flat genome.
+        image_size: side of the square input images the network must process (the CLI links it from the
+            datamodule): a size these options cannot process is refused here, naming the option to change
+            (:mod:`nsga_lightning.nn.input_size`). MAdds are counted at 32x32 whatever it is.
 
     Returns:
         A :class:`~nsga_lightning.nn.base.ArchitectureNetwork`.
 
     Raises:
-        ValueError: for an unknown space or decoder, or an option the space does not support.
+        ValueError: for an unknown space or decoder, an option the space does not support, or an
+            ``image_size`` the network cannot process.
         KeyError: for an unknown zoo name.
     """
     if space not in SPACES:
@@ -68,6 +73,7 @@ def build_network(
             filter_increment=filter_increment,
             se=se,
             auxiliary=auxiliary,
+            image_size=image_size,
         )
     if auxiliary or se or filter_increment is not None:
         raise ValueError(
@@ -78,4 +84,5 @@ def build_network(
         raise ValueError(f"init_channels must be >= 1, got {init_channels}")
     if channels is None:
         channels = [init_channels, 2 * init_channels, 4 * init_channels]
-    return MacroNetwork(resolved, num_classes=num_classes, channels=channels, decoder=decoder)
+    return MacroNetwork(resolved, num_classes=num_classes, channels=channels, decoder=decoder,
+                        image_size=image_size)
