@@ -7,6 +7,9 @@ served only by ``test_dataloader``/``predict_dataloader``. The search holds out 
 
 from __future__ import annotations
 
+import logging
+import shutil
+from pathlib import Path
 from typing import ClassVar
 
 from torch import Tensor
@@ -14,9 +17,11 @@ from typing_extensions import override
 
 from nsga_lightning.data.augment import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD
 from nsga_lightning.data.base import SplitSize, TensorImageDataModule
-from nsga_lightning.data.cifar_files import CIFAR_SPECS, cifar_files_present, read_cifar
+from nsga_lightning.data.cifar_files import CIFAR_SPECS, IMAGE_SHAPE, cifar_files_present, read_cifar
 
 __all__ = ["CIFAR10DataModule", "CIFAR100DataModule", "CIFARDataModule"]
+
+log = logging.getLogger(__name__)
 
 
 class DatasetDownloadError(ConnectionError):
@@ -94,10 +99,19 @@ class CIFARDataModule(TensorImageDataModule):
         """10 for CIFAR-10, 100 for CIFAR-100."""
         return CIFAR_SPECS[self.kind].num_classes
 
+    @property
+    @override
+    def image_size(self) -> int:
+        """32: CIFAR images are 32x32."""
+        return IMAGE_SHAPE[-1]
+
     @override
     def prepare_data(self) -> None:
         """Download and extract the official archive into ``data_dir`` when ``download`` is on and the data
         files are not there yet (present files are never downloaded again; the reader checks their content).
+
+        A failed or interrupted download leaves nothing behind: what it created (``data_dir`` itself and its
+        missing parents, or the new entries of an existing ``data_dir``, e.g. a partial archive) is removed.
 
         Raises:
             DatasetDownloadError: if the download fails (offline machine, unreachable server, bad archive).
@@ -107,10 +121,16 @@ class CIFARDataModule(TensorImageDataModule):
         from torchvision import datasets  # only needed for downloading
 
         dataset_cls = datasets.CIFAR10 if self.kind == "cifar10" else datasets.CIFAR100
+        root = Path(self.data_dir)
+        created_folder = _first_missing_folder(root)
+        entries_before = set() if created_folder is not None else {p.name for p in root.iterdir()}
         try:
             for train in (True, False):
                 dataset_cls(root=self.data_dir, train=train, download=True)
-        except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+        except BaseException as error:  # an interrupted download is cleaned up too
+            _remove_created(root, created_folder, entries_before)
+            if not isinstance(error, (OSError, RuntimeError)):  # URLError is an OSError; torchvision raises
+                raise  # RuntimeError
             spec = CIFAR_SPECS[self.kind]
             raise DatasetDownloadError(
                 f"could not download {spec.archive} into {self.data_dir!r} ({type(error).__name__}: {error}); "
@@ -127,6 +147,33 @@ class CIFARDataModule(TensorImageDataModule):
     def load_test(self) -> tuple[Tensor, Tensor]:
         """The official test set (10,000 images)."""
         return read_cifar(self.data_dir, self.kind, train=False)
+
+
+def _first_missing_folder(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (``None`` if ``folder`` exists)."""
+    missing = None
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing = candidate
+    return missing
+
+
+def _remove_created(root: Path, created_folder: Path | None, entries_before: set[str]) -> None:
+    """Remove what a failed download created: ``created_folder`` (it holds nothing older) or, when ``root``
+    existed before, the entries of ``root`` that were not there before."""
+    if created_folder is not None:
+        shutil.rmtree(created_folder, ignore_errors=True)
+        log.debug("removed %s, created by the failed download", created_folder)
+        return
+    for path in root.iterdir() if root.is_dir() else ():
+        if path.name in entries_before:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        log.debug("removed %s, created by the failed download", path)
 
 
 class CIFAR10DataModule(CIFARDataModule):

@@ -187,6 +187,58 @@ def test_a_failed_download_is_one_clear_error(tmp_path: Path, monkeypatch: pytes
         CIFAR100DataModule(data_dir=str(tmp_path), download=True).prepare_data()
 
 
+def _offline_urlopen(*args: Any, **kwargs: Any) -> None:
+    import urllib.error
+
+    raise urllib.error.URLError("[Errno -2] Name or service not known")
+
+
+@pytest.mark.parametrize("data_dir", ["data", "data/cifar/files"], ids=["folder", "nested"])
+def test_a_failed_download_creates_no_folder(data_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision creates data_dir before it downloads; offline, that left an empty ./data behind."""
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", _offline_urlopen)  # torchvision's own code, no network
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetDownloadError, match="Name or service not known"):
+        CIFAR10DataModule(data_dir=data_dir, download=True).prepare_data()
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_failed_download_removes_only_what_it_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets.utils as tv_utils
+
+    def cut_off(url: str, filename: str, *args: Any, **kwargs: Any) -> None:
+        Path(filename).write_bytes(b"\x1f\x8b partial")  # the first bytes of the archive, then the line drops
+        raise ConnectionResetError("[Errno 104] Connection reset by peer")
+
+    monkeypatch.setattr(tv_utils, "_get_redirect_url", lambda url, max_hops=3: url)
+    monkeypatch.setattr(tv_utils, "_urlretrieve", cut_off)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / "other-dataset").mkdir()
+    with pytest.raises(DatasetDownloadError, match="Connection reset by peer"):
+        CIFAR100DataModule(data_dir=str(tmp_path), download=True).prepare_data()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "other-dataset"]  # no partial archive
+
+
+def test_an_interrupted_download_is_cleaned_up_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets.utils as tv_utils
+
+    def interrupted(url: str, filename: str, *args: Any, **kwargs: Any) -> None:
+        Path(filename).write_bytes(b"\x1f\x8b")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tv_utils, "_get_redirect_url", lambda url, max_hops=3: url)
+    monkeypatch.setattr(tv_utils, "_urlretrieve", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        CIFAR10DataModule(data_dir=str(tmp_path / "data"), download=True).prepare_data()
+    assert not any(tmp_path.iterdir())
+
+
+def test_image_size_is_the_cifar_size() -> None:
+    assert CIFAR10DataModule().image_size == CIFAR100DataModule().image_size == 32
+
+
 def test_on_after_batch_transfer_train_vs_eval(cifar10_dir: Path) -> None:
     dm = CIFAR10DataModule(data_dir=str(cifar10_dir), batch_size=32, cutout=True)
     images, labels = next(iter(dm.train_dataloader()))
