@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -126,6 +127,8 @@ class RayEvaluator:
         ray = self.ray
         if ray.is_initialized():
             return
+        if self.address not in (None, "auto", "local"):
+            _check_reachable(self.address)
         # the workers must import this package the way the driver does (a checkout run from its root included)
         runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in _python_path() if p)}}
         try:
@@ -211,6 +214,24 @@ class RayEvaluator:
             self.ray.shutdown()
         self._started_ray = False
         self._task = None
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a cluster address nothing listens on (Ray itself retries for about a minute).
+
+    Raises:
+        ConnectionError: naming the address and how to start a cluster.
+    """
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"search.ray_address must be null, 'auto' or HOST:PORT, got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ConnectionError(f"no Ray cluster reachable at {address} ({error.strerror or error}); start one with "
+                              "'ray start --head' on that machine, or set search.ray_address: null for a local "
+                              "Ray instance") from None
 
 
 def _python_path() -> list[str]:

@@ -1,0 +1,47 @@
+"""Helpers of the parallel-search tests. Importable by worker processes (spawn passes this test folder on
+``sys.path``), so the Lightning callback below can be given to workers as a trainer callback."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from lightning.pytorch import Callback
+
+
+class KillWorkerAtKey(Callback):
+    """SIGKILL the process that starts training ``key``, the first ``times`` times (counted in marker files,
+    so the count survives the killed process)."""
+
+    def __init__(self, key: str, folder: str | Path, times: int = 1) -> None:
+        self.key, self.folder, self.times = key, str(folder), times
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        if trainer.logger is None or str(trainer.logger.version) != self.key:
+            return
+        folder = Path(self.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        done = len(list(folder.glob("kill-*")))
+        if done < self.times:
+            (folder / f"kill-{done}").write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    """Live processes (not zombies) whose environment holds ``NSGA_TEST_MARKER=<marker>``."""
+    found = []
+    needle = f"NSGA_TEST_MARKER={marker}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if needle not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            found.append(int(entry.name))
+    return found
