@@ -5,6 +5,7 @@ The command only parses, builds (``nsga_lightning.search.build.build_search``), 
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -52,12 +53,18 @@ def run_search(args: list[str]) -> int:
     parser = search_parser()
     namespace = parser.parse_args(args)
     config = namespace.as_dict()
-    with build_search(config) as runner:
-        try:
+    runner = None
+    try:
+        with build_search(config) as runner:
             result = runner.run()
-        except KeyboardInterrupt:
-            return 130  # the runner has logged the one line: what is saved and how to resume
-        failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
+            failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
+    except KeyboardInterrupt:
+        if runner is None:
+            print("nsga-lightning: interrupted before the search started; nothing was trained", file=sys.stderr)
+        elif not runner.interrupt_reported:  # Ctrl-C again while closing: say it once
+            print(f"nsga-lightning: search interrupted; what finished is in {RunDirectory(runner.run_dir).archive}; "
+                  "run the same command again to resume", file=sys.stderr)
+        return 130
     objectives = runner.objectives
     run = RunDirectory(runner.run_dir)
     if result.status == "already complete":

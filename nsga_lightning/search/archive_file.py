@@ -42,6 +42,9 @@ def connect(run: RunDirectory, writable: bool) -> sqlite3.Connection:
     if writable:
         db = sqlite3.connect(str(path), isolation_level=None)  # autocommit; explicit transactions
         try:
+            # another program's database is refused before anything is written to it
+            if db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]:
+                check_schema(db, run)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(SCHEMA)
@@ -83,18 +86,19 @@ def migrate(db: sqlite3.Connection) -> None:
 
 
 def refuse_lost_archive(run: RunDirectory) -> None:
-    """An empty archive file beside an earlier search's outputs means the archive was lost: starting anew
-    would overwrite those outputs.
+    """A missing or empty archive file beside an earlier search's outputs means the archive was lost:
+    starting anew would overwrite those outputs.
 
     Raises:
         ArchiveError: naming the outputs and what to do.
     """
-    if run.archive.is_file() and run.archive.stat().st_size == 0:
+    if not run.archive.is_file() or run.archive.stat().st_size == 0:
         outputs = run.outputs()
         if outputs:
             names = ", ".join(p.name for p in outputs)
+            state = "is empty (0 bytes)" if run.archive.is_file() else "is missing"
             raise ArchiveError(
-                f"{run.archive} is empty (0 bytes) but {run.path} holds the outputs of an earlier search "
+                f"{run.archive} {state} but {run.path} holds the outputs of an earlier search "
                 f"({names}): the archive was lost or truncated. Restore it, or remove the outputs or use a "
                 "new run_dir to start again; nothing was changed")
 

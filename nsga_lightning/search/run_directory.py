@@ -157,10 +157,10 @@ class RunDirectory:
         """
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-        except PermissionError as error:
-            raise self.not_writable(error) from None
         except FileExistsError:
             raise NotADirectoryError(f"run_dir {self.path} exists and is not a directory: give another run_dir") from None
+        except OSError as error:  # permissions, a read-only file system
+            raise self.not_writable(error) from None
         if not os.access(self.path, os.W_OK):
             raise self.not_writable(OSError(errno.EACCES, "permission denied"))
 

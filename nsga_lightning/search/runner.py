@@ -32,7 +32,6 @@ from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
 from nsga_lightning.search.generation_state import (
     check_runtime,
-    genomes,
     last_line,
     log_generation,
     population_of,
@@ -119,6 +118,7 @@ class SearchRunner:
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
         self.n_evaluated = 0
+        self.interrupt_reported = False
         self.busy_seconds = 0.0  # sum of the evaluations' own times (training, in whichever process)
         self.evaluation_wall = 0.0  # wall time spent waiting for evaluations
 
@@ -173,10 +173,14 @@ class SearchRunner:
                 last = self._next_generation(last)
         except KeyboardInterrupt:
             result = self.result("interrupted")
-            self._call("on_search_end", self, result)  # first: a progress bar closes before the message
+            try:
+                self._call("on_search_end", self, result)  # first: a progress bar closes before the message
+            except KeyboardInterrupt:  # a second Ctrl-C while shutting down: still say what is saved
+                pass
             log.warning("search interrupted after %d complete generation(s); %d architectures archived in %s; "
                         "run again on the same run_dir to resume", result.generations, result.n_archived,
                         self.run_dir)
+            self.interrupt_reported = True
             raise
         result = self.result("completed")
         log.info("search finished: %d generations, %d architectures, %d on the Pareto front", result.generations,
@@ -278,9 +282,6 @@ class SearchRunner:
 
     # -- helpers --------------------------------------------------------------------------------------------
 
-    def _genomes(self, rows: Sequence[ArchiveRow]) -> np.ndarray:
-        return genomes(rows, self.space.n_var)
-
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             method = getattr(callback, hook, None)
@@ -290,9 +291,11 @@ class SearchRunner:
     def close(self) -> None:
         """Close the archive (and the evaluator's workers, if it has any)."""
         closer = getattr(self.evaluator, "close", None)
-        if callable(closer):
-            closer()
-        self.archive.close()
+        try:
+            if callable(closer):
+                closer()
+        finally:
+            self.archive.close()
 
     def __enter__(self) -> SearchRunner:  # noqa: PYI034 - Self needs Python 3.11
         return self
