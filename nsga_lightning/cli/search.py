@@ -5,6 +5,8 @@ The command only parses, builds (``nsga_lightning.search.build.build_search``), 
 
 from __future__ import annotations
 
+import argparse
+import re
 import sys
 from collections import Counter
 from typing import Any
@@ -51,7 +53,10 @@ def run_search(args: list[str]) -> int:
     from nsga_lightning.search.run_directory import RunDirectory
 
     parser = search_parser()
-    namespace = parser.parse_args(args)
+    try:
+        namespace = parser.parse_args(args)
+    except argparse.ArgumentError as error:
+        raise _explained(error) from None
     config = namespace.as_dict()
     runner = None
     try:
@@ -89,6 +94,27 @@ def run_search(args: list[str]) -> int:
     print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
           f"(retrain: {run.retrain_command()})")
     return 0
+
+
+def _explained(error: argparse.ArgumentError) -> Exception:
+    """A parse error of a class_path block (jsonargparse lists every member of the union it tried) as one line
+    naming the bad option of the class and the closest valid names; other errors unchanged."""
+    from nsga_lightning.search.options import check_keys, import_class, parameters
+
+    texts, cause = [], error
+    while cause is not None:
+        texts.append(str(cause))
+        cause = cause.__cause__
+    found = re.search(r"Problem with given class_path '([\w.]+)':\s*Option '(\w+)' is not accepted", "\n".join(texts))
+    key = re.match(r'Parser key "([\w.]+)"', texts[0])
+    if found is None:
+        return error
+    block = key.group(1) if key else "data"
+    try:
+        check_keys(f"{block}.init_args", [found.group(2)], parameters(import_class(found.group(1), block)))
+    except ValueError as explained:
+        return explained
+    return error
 
 
 def _first_line(text: str | None) -> str:

@@ -25,7 +25,7 @@ def check_keys(block: str, given: Iterable[str], allowed: Iterable[str]) -> None
     if not unknown:
         return
     name = unknown[0]
-    close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}?" if close else f"allowed: {', '.join(sorted(allowed))}"
     more = f" (and {len(unknown) - 1} more unknown)" if len(unknown) > 1 else ""
     raise ValueError(f"unknown option {block}.{name}{more}; {hint}")
