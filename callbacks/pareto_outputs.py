@@ -86,22 +86,22 @@ class ParetoOutputs(SearchCallback):
 
     @override
     def on_search_complete(self, runner: SearchRunner, result: SearchResult) -> None:
-        run = RunDirectory(runner.run_dir)
-        front = pareto_front(runner.archive.rows(), self.objectives)
-        if not run.pareto_csv.is_file() or not run.pareto_png.is_file() or any(
-                not run.pareto_config(row.key).is_file() for row in front):
-            self.write(run, runner.space.name, runner.archive)
+        self.write(runner.run_dir, runner.space.name, runner.archive, only_missing=True)
 
-    def write(self, run_dir: str | Path | RunDirectory, space: str, archive: Archive) -> list[Path]:
-        """Write all outputs now; returns the training-config paths."""
+    def write(self, run_dir: str | Path | RunDirectory, space: str, archive: Archive,
+              only_missing: bool = False) -> list[Path]:
+        """Write the outputs now (with ``only_missing``, just those that do not exist); returns the
+        training-config paths."""
         run = RunDirectory(run_dir)
         rows = archive.rows()
         front = pareto_front(rows, self.objectives)
-        write_pareto_csv(front, run.pareto_csv)
-        fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
-        plot_pareto([r.as_dict() for r in rows], run.pareto_png, fronts or None, self.objectives[:2],
-                    title=f"{space} search: {len(rows)} architectures")
-        written = self._write_configs(run, space, front)
+        if not (only_missing and run.pareto_csv.is_file()):
+            write_pareto_csv(front, run.pareto_csv)
+        if not (only_missing and run.pareto_png.is_file()):
+            fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
+            plot_pareto([r.as_dict() for r in rows], run.pareto_png, fronts or None, self.objectives[:2],
+                        title=f"{space} search: {len(rows)} architectures")
+        written = self._write_configs(run, space, front)  # rewrites only configs whose text changed
         self._written = _state(archive)
         return written
 

@@ -1,0 +1,37 @@
+"""SearchProgressBar: the budget as total, resumes from what is archived, best error / running / failed."""
+
+from __future__ import annotations
+
+from nsga_lightning.callbacks import SearchProgressBar
+
+
+class Peek(SearchProgressBar):
+    """Keeps what the bar showed when the search ended."""
+
+    def on_search_end(self, runner, result):
+        self.seen = (self.bar.n, self.bar.total, dict(self.bar.postfix and [p.split("=") for p in
+                                                                          self.bar.postfix.split(", ")]))
+        super().on_search_end(runner, result)
+
+
+def test_the_bar_counts_the_budget_and_shows_best_error_and_failures(make_search, capsys):
+    bar = Peek()
+    with make_search([bar]) as runner:
+        result = runner.run()
+        best = min(r.objectives["error"] for r in runner.archive.rows("ok"))
+    n, total, postfix = bar.seen
+    assert n == total == 6 + 2 * 3
+    assert postfix["failed"] == str(result.n_failed)
+    assert postfix["best_error"] == f"{best:.2f}%"
+    assert "gen 3/3" in capsys.readouterr().err
+    assert bar.bar is None  # closed
+
+
+def test_a_resumed_search_starts_at_what_is_archived(make_search):
+    with make_search(n_gens=2) as runner:
+        runner.run()
+    bar = SearchProgressBar(disable=True)
+    with make_search([bar], n_gens=3) as runner:
+        bar.on_search_start(runner)
+        assert (bar.bar.n, bar.bar.total) == (9, 12)
+        bar.on_search_end(runner, runner.result())
