@@ -45,8 +45,8 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
-from nsga_lightning.callbacks import DropPathSchedule
 
+from nsga_lightning.callbacks import DropPathSchedule
 from nsga_lightning.data import CIFAR10DataModule, write_cifar_files
 from nsga_lightning.module import ArchitectureModule
 

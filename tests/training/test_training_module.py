@@ -10,8 +10,8 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from nsga_lightning.callbacks import DropPathSchedule
 
+from nsga_lightning.callbacks import DropPathSchedule
 from nsga_lightning.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10DataModule, DigitsDataModule
 from nsga_lightning.module import ArchitectureModule
 
