@@ -1,16 +1,17 @@
 """Search overhead: the share of a search's wall time spent outside the candidates' training steps.
 
-Runs a search config (default: the quickstart, ``configs/quickstart.yaml``) in this process through the CLI's
-``run_search`` into a fresh temporary run directory, with one Lightning callback added to every candidate's
-Trainer. The callback times every training step (``on_train_batch_start`` -> ``on_train_batch_end``: forward,
+Runs a search config (default: the quickstart, ``configs/quickstart.yaml``) in this process, assembled by
+``build_search`` exactly as ``nsga-lightning search`` assembles it, into a fresh temporary run directory, with one
+Lightning callback added to every candidate's Trainer (``build_search(..., trainer_callbacks=[timer])``). The callback times every training step (``on_train_batch_start`` -> ``on_train_batch_end``: forward,
 loss, backward, clipping, optimizer step, step logging) and every validation batch. Nothing else changes:
 the same evaluator, outputs, TensorBoard logging and per-generation pictures run as in ``nsga-lightning
 search``.
 
 Reported:
 
-* ``wall``: wall time of ``run_search`` (config, data, every candidate, every per-generation output and the
-  final outputs); the import of the libraries before it is shown separately as ``startup``.
+* ``wall``: wall time of building and running the search (config, data, every candidate, every
+  per-generation output and the final outputs); the import of the libraries before it is shown separately as
+  ``startup``.
 * ``train_steps``: the time inside training steps, summed over all candidates.
 * ``search_overhead_share = 1 - train_steps / wall``: everything that is not a training step (target <= 0.10).
 * ``per_candidate_fixed_cost_s``: per candidate, its evaluation time minus its training steps, its
@@ -31,7 +32,6 @@ _START = time.perf_counter()
 import argparse
 import logging
 import os
-import sqlite3
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -39,8 +39,9 @@ from typing import Any
 
 from lightning.pytorch import Callback
 
-from nsga_lightning.cli import run_search
-from nsga_lightning.search import trainer_evaluator
+from nsga_lightning.cli.search import search_parser
+from nsga_lightning.search import Archive
+from nsga_lightning.search.build import build_search
 
 STARTUP = time.perf_counter() - _START
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,18 +83,6 @@ class StepTimer(Callback):
         self.val[self._key] += time.perf_counter() - self._start
 
 
-def install(timer: StepTimer) -> None:
-    """Add ``timer`` to every candidate's Trainer (works on any version of the evaluator)."""
-    original = trainer_evaluator.TrainerEvaluator._trainer
-
-    def _trainer(self: Any, candidate: Any) -> Any:
-        trainer = original(self, candidate)
-        trainer.callbacks.append(timer)
-        return trainer
-
-    trainer_evaluator.TrainerEvaluator._trainer = _trainer
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(ROOT / "configs" / "quickstart.yaml"))
@@ -102,17 +91,16 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     timer = StepTimer()
-    install(timer)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = args.keep or os.path.join(tmp, "run")
+        settings = search_parser().parse_args(["--config", args.config, "--search.run_dir", run_dir,
+                                               "--progress_bar", "false", *args.overrides]).as_dict()
         start = time.perf_counter()
-        code = run_search(["--config", args.config, "--search.run_dir", run_dir, "--progress_bar", "false",
-                           *args.overrides])
+        with build_search(settings, trainer_callbacks=[timer]) as runner:
+            runner.run()
         wall = time.perf_counter() - start
-        if code != 0:
-            raise SystemExit(f"the search exited with {code}")
-        with sqlite3.connect(os.path.join(run_dir, "archive.sqlite")) as db:
-            rows = db.execute("SELECT key, seconds, status FROM architectures ORDER BY created").fetchall()
+        with Archive(run_dir) as archive:
+            rows = [(r.key, r.seconds, r.status) for r in archive.rows(order="completion")]
     n = len(rows)
     candidates = sum(seconds for _, seconds, _ in rows)
     train = sum(timer.train.values())
@@ -124,7 +112,7 @@ def main() -> None:
     steps = sum(timer.steps.values())
     share = 1.0 - train / wall
     print(f"config {args.config}: {n} candidates ({sum(s != 'ok' for *_, s in rows)} failed), {steps} training steps")
-    print(f"startup (imports) {STARTUP:.2f} s; run_search wall {wall:.2f} s")
+    print(f"startup (imports) {STARTUP:.2f} s; search wall {wall:.2f} s")
     print(f"  training steps      {train:8.2f} s  {100 * train / wall:5.1f}%  ({1000 * train / max(steps, 1):.1f} ms/step)")
     print(f"  validation batches  {val:8.2f} s  {100 * val / wall:5.1f}%")
     print(f"  between steps       {data:8.2f} s  {100 * data / wall:5.1f}%  (next batch: fetch, augment)")

@@ -1,4 +1,4 @@
-"""ParetoOutputs: keep ``pareto.csv``, ``pareto.png`` and one training config per Pareto architecture."""
+"""ParetoOutputs: keep the Pareto CSV, the Pareto plot and one training config per Pareto architecture."""
 
 from __future__ import annotations
 

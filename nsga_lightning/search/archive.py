@@ -1,4 +1,4 @@
-"""The run archive: one SQLite file (``archive.sqlite``) in the run directory.
+"""The run archive: one SQLite file in the run directory (``RunDirectory.archive``).
 
 Tables:
     ``meta(name PRIMARY KEY, value)``: ``fingerprint`` (sha256 of the canonical JSON of the configuration that

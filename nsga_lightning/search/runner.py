@@ -68,7 +68,7 @@ class SearchRunner:
         callbacks: search callbacks (see :class:`SearchCallback`).
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
-        settings: the search's settings as plain blocks, stored as the run directory's ``config.yaml`` when a
+        settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
     Raises:

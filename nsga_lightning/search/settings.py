@@ -159,7 +159,7 @@ class SearchConfig:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain blocks (what :meth:`from_dict` reads and ``config.yaml`` stores)."""
+        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds)."""
         return dataclasses.asdict(self)
 
     @property
