@@ -156,6 +156,10 @@ class LocalPoolEvaluator:
         """The driver's datamodule (checks only)."""
         return self.local.datamodule
 
+    def start(self) -> None:
+        """Start every worker now (they build their evaluators while the driver prepares the generation)."""
+        self._dispatch(self.workers)
+
     def worker_pids(self) -> list[int]:
         """Process ids of the running workers."""
         return [w.process.pid for w in self._pool if w is not None and w.process.is_alive()]

@@ -160,6 +160,9 @@ class SearchRunner:
         if self.settings is not None:
             self.run_directory.write_config(self.settings)
         check_runtime(self.archive, self.evaluator)
+        start = getattr(self.evaluator, "start", None)
+        if callable(start):  # worker processes build their evaluators while this process prepares
+            start()
         self._call("on_search_start", self)
         if last is not None:
             log.info("resuming %s after generation %d (%d architectures archived)", self.run_dir,
