@@ -45,3 +45,24 @@ def processes_with_marker(marker: str) -> list[int]:
         if state != "Z":
             found.append(int(entry.name))
     return found
+
+
+class RecordDevice(Callback):
+    """Write, per candidate, what its worker sees: CUDA_VISIBLE_DEVICES, the visible device count and the CUDA
+    memory allocated when its fit starts (a worker that frees its candidates starts each at the same level)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = str(folder)
+
+    def on_fit_start(self, trainer: Any, pl_module: Any) -> None:
+        import json
+
+        import torch
+
+        folder = Path(self.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"pid": os.getpid(), "visible": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                  "count": torch.cuda.device_count(), "device": str(pl_module.device),
+                  "allocated_before_model": torch.cuda.memory_allocated() - sum(
+                      p.numel() * p.element_size() for p in pl_module.parameters() if p.is_cuda)}
+        (folder / f"{trainer.logger.version}.json").write_text(json.dumps(record))
