@@ -1,4 +1,4 @@
-"""Batched, on-device image augmentation: random crop, horizontal flip, cutout and normalisation.
+"""Batched, on-device image augmentation: random crop, horizontal flip, cutout (normalisation: ``normalize``).
 
 Every function takes a whole batch ``(N, C, H, W)`` on any device and uses vectorised tensor ops (no python
 loop over images). Batches may be uint8 (0..255, as the datamodules deliver them) or float (0..1, like
@@ -14,12 +14,13 @@ device is used, which Lightning's ``seed_everything`` seeds (``torch.manual_seed
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from nsga_lightning.data.normalize import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, normalize
 
 __all__ = [
     "CIFAR10_MEAN",
@@ -35,52 +36,11 @@ __all__ = [
     "random_hflip",
 ]
 
-CIFAR10_MEAN: tuple[float, float, float] = (0.49139968, 0.48215827, 0.44653124)
-CIFAR10_STD: tuple[float, float, float] = (0.24703233, 0.24348505, 0.26158768)
-CIFAR100_MEAN: tuple[float, float, float] = (0.5071, 0.4865, 0.4409)
-CIFAR100_STD: tuple[float, float, float] = (0.2673, 0.2564, 0.2762)
-
-
 def _check_batch(images: Tensor) -> tuple[int, int, int, int]:
     if images.ndim != 4:
         raise ValueError(f"expected an image batch of shape (N, C, H, W), got shape {tuple(images.shape)}")
     n, c, h, w = images.shape
     return n, c, h, w
-
-
-def normalize(images: Tensor, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    """Scale to 0..1 (uint8 input only) and normalise per channel: ``(x - mean) / std``.
-
-    Args:
-        images: ``(N, C, H, W)`` uint8 (0..255) or float (0..1).
-        mean: Per-channel means on the 0..1 scale (length C).
-        std: Per-channel standard deviations on the 0..1 scale (length C, all > 0).
-
-    Returns:
-        float32 ``(N, C, H, W)``.
-
-    Raises:
-        ValueError: If the batch is not 4-D or ``mean``/``std`` do not have one positive entry per channel.
-    """
-    _, c, _, _ = _check_batch(images)
-    if len(mean) != c or len(std) != c or min(std) <= 0:
-        raise ValueError(f"mean and std need {c} entries (std > 0), got mean={mean}, std={std}")
-    scale = 255.0 if images.dtype == torch.uint8 else 1.0
-    shift, factor = _norm_coeffs(tuple(mean), tuple(std), scale, images.device)
-    # In place on a fresh float copy: several times faster on CPU than an out-of-place broadcast op.
-    return images.to(torch.float32, copy=True).mul_(factor).add_(shift)
-
-
-@functools.lru_cache(maxsize=32)
-def _norm_coeffs(
-    mean: tuple[float, ...], std: tuple[float, ...], scale: float, device: torch.device
-) -> tuple[Tensor, Tensor]:
-    """``(-mean / std, 1 / (scale * std))`` as ``(1, C, 1, 1)`` tensors, made once per device (caching keeps a
-    host-to-device copy, which would stall a GPU stream, out of every batch)."""
-    mean_t = torch.tensor(mean, dtype=torch.float64).view(1, -1, 1, 1)
-    std_t = torch.tensor(std, dtype=torch.float64).view(1, -1, 1, 1)
-    shift, factor = -mean_t / std_t, 1.0 / (scale * std_t)
-    return shift.to(device, torch.float32), factor.to(device, torch.float32)
 
 
 def crop_flip(
