@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def _snippet(heading: str) -> str:
     text = README.read_text()
     section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
-    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
     return code
 
 

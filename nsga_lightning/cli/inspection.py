@@ -4,27 +4,29 @@ both start in about a second)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from jsonargparse import ArgumentParser
+
+from nsga_lightning.cli.genomes import parse_genome_text, quote_negative_genomes, space_of_genome
+from nsga_lightning.cli.main import command_parser
 
 
 def _open_archive(run_dir: str):
     from nsga_lightning.search import Archive
+    from nsga_lightning.search.run_directory import RunDirectory
 
-    if not (Path(run_dir) / "archive.sqlite").is_file():
-        raise FileNotFoundError(f"no search archive at {Path(run_dir) / 'archive.sqlite'}: give the run_dir of a "
+    run = RunDirectory(run_dir)
+    if not run.has_archive():
+        raise FileNotFoundError(f"no search archive at {run.archive}: give the run_dir of a "
                                 "search (search.run_dir in its config)")
-    return Archive(run_dir)
+    return Archive(run)
 
 
 def _space_of(archive: Any):
-    from nsga_lightning.spaces import make_space
+    from nsga_lightning.search.run_directory import space_from_config
 
-    stored = archive.config().get("space", {})
-    return make_space(stored.get("name", "micro"), n_blocks=stored.get("n_blocks", 5),
-                      n_nodes=stored.get("n_nodes", 6))
+    return space_from_config(archive.config())
 
 
 def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, n_blocks: int, n_nodes: int):
@@ -47,9 +49,9 @@ def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, 
             raise KeyError(f"no architecture {architecture!r} in {run_dir}; its keys look like "
                            f"{', '.join(sorted(archive.keys())[:3])}")
         return _space_of(archive).decode(row.genome)
-    if architecture[:1] in "[0123456789":
-        genome = [int(v) for v in architecture.strip("[]").replace(",", " ").split()]
-        name = space or ("micro" if len(genome) == 8 * n_blocks else "macro")
+    genome = parse_genome_text(architecture)
+    if genome is not None:  # out-of-range values are named by the space's own check
+        name = space or space_of_genome(genome, n_blocks, n_nodes)
         return resolve_genotype(name, genome, n_blocks=n_blocks, n_nodes=n_nodes)
     if architecture.startswith(("micro-", "macro-")):
         raise ValueError(f"{architecture!r} looks like an archive key: give the search's run directory with "
@@ -63,18 +65,18 @@ def run_draw(args: list[str]) -> int:
     """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
     from nsga_lightning.viz import draw_genotype
 
-    parser = ArgumentParser(prog="nsga-lightning draw", exit_on_error=False,
-                            description="Draw an architecture: a zoo name (NSGANet, DARTS, ...), a genome "
-                                        "('2,0,0,0,...'), a training config (.yaml) or an archive key "
-                                        "(with --run_dir).")
+    parser = command_parser("nsga-lightning draw",
+                            "Draw an architecture: a zoo name (NSGANet, DARTS, ...), a genome ('2,0,0,0,...'), "
+                            "a training config (.yaml) or an archive key (with --run_dir).")
     parser.add_argument("architecture", type=str)
     parser.add_argument("--output", "-o", type=str, required=True, help="file: .png, .svg or .pdf")
-    parser.add_argument("--space", type=Literal["micro", "macro"] | None, default=None)
+    parser.add_argument("--space", type=str, choices=["micro", "macro"], default=None,
+                        help="space of a genome or zoo name (default: the one its length or name fits)")
     parser.add_argument("--run_dir", type=str | None, default=None, help="search run of an archive key")
     parser.add_argument("--n_blocks", type=int, default=5)
     parser.add_argument("--n_nodes", type=int, default=6)
     parser.add_argument("--title", type=str | None, default=None)
-    config = parser.parse_args(args)
+    config = parser.parse_args(quote_negative_genomes(args))
     genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
                                 config.n_nodes)
     path = draw_genotype(genotype, config.output, title=config.title or config.architecture)
@@ -88,25 +90,26 @@ def run_report(args: list[str]) -> int:
     from nsga_lightning.search.history import summarize
     from nsga_lightning.viz import build_report
 
-    parser = ArgumentParser(prog="nsga-lightning report", exit_on_error=False,
-                            description="Write a self-contained HTML report (Pareto front, hypervolume, the "
-                                        "Pareto architectures with drawings and retrain commands).")
+    parser = command_parser("nsga-lightning report",
+                            "Write a self-contained HTML report (Pareto front, hypervolume, the Pareto "
+                            "architectures with drawings and retrain commands).")
     parser.add_argument("run_dir", type=str)
-    parser.add_argument("--output", "-o", type=str | None, default=None, help="default: RUN_DIR/report.html")
+    parser.add_argument("--output", "-o", type=str | None, default=None, help="default: the run's report file")
     config = parser.parse_args(args)
+    from nsga_lightning.search.run_directory import RunDirectory
+
+    run = RunDirectory(config.run_dir)
     archive = _open_archive(config.run_dir)
     stored = archive.config()
     objectives = stored.get("objectives", ["error", "madds"])
-    search_config = Path(config.run_dir) / "config.yaml"
-    reference = {}
-    if search_config.is_file():
-        reference = (yaml.safe_load(search_config.read_text()) or {}).get("search", {}).get("reference_point") or {}
+    search_config = run.config
+    reference = run.reference_point()
     summaries = summarize(archive, objectives, reference)
     rows = archive.rows()
     front = pareto_front(rows, objectives)
     space = _space_of(archive)
     archive.close()
-    output = config.output or str(Path(config.run_dir) / "report.html")
+    output = config.output or str(run.report)
     path = build_report(
         output, title=f"NSGA-Net {space.name} search: {config.run_dir}",
         all_rows=[r.as_dict() for r in rows], front_rows=[r.as_dict() for r in front],

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from nsga_lightning.cli.presets import resolve_config_args
 from nsga_lightning.errors import UserError
@@ -56,6 +57,19 @@ presets:
 """
 
 
+def command_parser(prog: str, description: str | None = None) -> Any:
+    """A jsonargparse ``ArgumentParser`` for a command of this CLI: a parse error raises
+    ``argparse.ArgumentError``, which :func:`main` prints as one line (no usage block), like LightningCLI's.
+
+    Args:
+        prog: the program name in messages (``"nsga-lightning draw"``).
+        description: the command's ``--help`` description.
+    """
+    from jsonargparse import ArgumentParser  # not needed by --help
+
+    return ArgumentParser(prog=prog, description=description, exit_on_error=False)
+
+
 def _command(name: str) -> Callable[[list[str]], object]:
     """The function that runs ``name`` (its module imported now)."""
     module, function = _COMMANDS.get(name, ("nsga_lightning.cli.training", "run_lightning_cli"))
@@ -80,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``nsga-lightning`` console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # Lightning gives its "lightning" logger a console handler of its own when imported, and its records also
+    # reached the root logger's handler: every Lightning line printed twice. Lightning's handler alone prints
+    # them now (set before the import, which keeps the setting).
+    logging.getLogger("lightning").propagate = False
     debug = os.environ.get("NSGA_LIGHTNING_DEBUG") == "1"
     try:
         args = resolve_config_args(args)

@@ -1,46 +1,67 @@
-"""``nsga-lightning stats``: parameters (without/with the auxiliary head) and MAdds of one architecture."""
+"""``nsga-lightning stats``: parameters (without/with the auxiliary head) and MAdds of one architecture.
+
+The model is built by the same LightningCLI parser, links and hooks as ``fit`` (``num_classes`` and
+``image_size`` from the data block, a genome typed as text), so ``stats --config C`` counts exactly the model
+``fit --config C`` trains. No Trainer is built and no data is read (the datamodule is only constructed); the
+data block may be left out (then 10 classes, 32x32 images).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 from typing import Any
 
-from jsonargparse import ActionConfigFile, ArgumentParser
+from lightning.pytorch import Trainer
+from lightning.pytorch.cli import LightningArgumentParser
+from typing_extensions import override
 
-from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.cli.training import NSGALightningCLI, build_cli
 
 
-def _model_parser(prog: str) -> ArgumentParser:
-    """A parser with ``--config`` and the ``model`` block of a training config (other blocks are ignored)."""
-    parser = ArgumentParser(prog=prog, exit_on_error=True)
-    parser.add_argument("--config", action=ActionConfigFile, help="a training config (its model block is used)")
-    parser.add_class_arguments(ArchitectureModule, "model", skip={"log_complexity"})
-    for ignored in ("trainer", "data", "optimizer", "lr_scheduler", "checkpoint", "drop_path", "ckpt_path",
-                    "seed_everything"):
-        parser.add_argument(f"--{ignored}", type=Any, default=None, help=argparse.SUPPRESS)
-    return parser
+class StatsCLI(NSGALightningCLI):
+    """:class:`NSGALightningCLI` without subcommands that builds the datamodule and the model only.
+
+    Adds ``--format`` (``table`` or ``json``), and accepts the keys a config saved by ``fit`` also holds
+    (``ckpt_path``, ignored).
+    """
+
+    @override
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        super().add_arguments_to_parser(parser)
+        parser.add_argument("--format", type=str, choices=["table", "json"], default="table", help="output format")
+        parser.add_argument("--ckpt_path", type=str | None, default=None, help=argparse.SUPPRESS)
+
+    @override
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer | None:  # type: ignore[override]
+        """No Trainer: counting parameters and MAdds needs none."""
+        return None
 
 
 def run_stats(args: list[str]) -> int:
     """``nsga-lightning stats``: parameters (without/with the aux head) and MAdds of one architecture."""
-    parser = _model_parser("nsga-lightning stats")
-    parser.add_argument("--format", choices=["table", "json"], default="table", help="output format")
-    config = parser.parse_args(args)
-    model_args = config.model.as_dict()
-    model = ArchitectureModule(**model_args, log_complexity=False)
+    seed_logger = logging.getLogger("lightning.fabric.utilities.seed")
+    level = seed_logger.level
+    seed_logger.setLevel(logging.WARNING)  # a config's seed_everything changes no count: no "Seed set" line
+    try:
+        cli = build_cli(StatsCLI, args, run=False, datamodule_class=None, seed_everything_default=False,
+                        save_config_callback=None, prog="nsga-lightning stats")
+    finally:
+        seed_logger.setLevel(level)
+    model, hparams = cli.model, cli.model.hparams
     values = model.compute_complexity()
-    if config.format == "json":
+    if cli.config.format == "json":
         print(json.dumps(values))
-    else:
-        name = model_args["genotype"] if isinstance(model_args["genotype"], str) else "custom"
-        rows = [
-            ("architecture", f"{model_args['space']} {name}"),
-            ("params (without aux head)", f"{values['params']:,}  ({values['params'] / 1e6:.2f}M)"),
-            ("params (total)", f"{values['params_total']:,}  ({values['params_total'] / 1e6:.2f}M)"),
-            ("MAdds (1x3x32x32)", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
-        ]
-        width = max(len(label) for label, _ in rows)
-        for label, value in rows:
-            print(f"{label:<{width}}  {value}")
+        return 0
+    name = hparams.genotype if isinstance(hparams.genotype, str) else "custom"
+    rows = [
+        ("architecture", f"{hparams.space} {name}, {model.network.classifier.out_features} classes"),
+        ("params (without aux head)", f"{values['params']:,}  ({values['params'] / 1e6:.2f}M)"),
+        ("params (total)", f"{values['params_total']:,}  ({values['params_total'] / 1e6:.2f}M)"),
+        ("MAdds (1x3x32x32)", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
+    ]
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
     return 0

@@ -1,29 +1,47 @@
-"""``fit | validate | test | predict``: LightningCLI with the NSGA-Net training defaults, and original
-NSGA-Net weight files accepted as ``--ckpt_path``."""
+"""``fit | validate | test | predict``: LightningCLI with the NSGA-Net training defaults, original NSGA-Net
+weight files accepted as ``--ckpt_path``, and checkpoints of another architecture refused."""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+import warnings
 from typing import Any
 
 import torch
-from lightning.pytorch import LightningDataModule
+from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from nsga_lightning.callbacks import DropPathSchedule
+from nsga_lightning.cli.checkpoints import (
+    SPECIAL_PATHS,
+    architecture_differences,
+    checkpoint_hyperparameters,
+    holds_original_weights,
+)
+from nsga_lightning.cli.genomes import parse_genome_text, quote_negative_genomes
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.nn import load_original_checkpoint
 
 
 class NSGALightningCLI(LightningCLI):
     """LightningCLI with the NSGA-Net training defaults: TensorBoard, gradient clipping 5, best-error
-    checkpoints, the drop-path ramp and ``num_classes`` taken from the datamodule. ``validate``, ``test`` and
-    ``predict`` also accept an original NSGA-Net weight file as ``--ckpt_path`` (converted on load)."""
+    checkpoints, the drop-path ramp, and ``num_classes`` and ``image_size`` taken from the datamodule.
+    ``validate``, ``test`` and ``predict`` also accept an original NSGA-Net weight file as ``--ckpt_path``
+    (converted on load). A Lightning checkpoint of another architecture than the model options is refused,
+    naming the differing options, unless ``--model_from_checkpoint true`` builds the checkpoint's architecture.
+    A genome typed as text (``--model.genotype 1,0,2,...``) is a genome, not a zoo name."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        # the network is checked for the images it will get (e.g. no CIFAR auxiliary head on 16x16 digits)
+        parser.link_arguments("data", "model.image_size", compute_fn=_image_size_of, apply_on="instantiate")
+        parser.add_argument(
+            "--model_from_checkpoint", type=bool, default=False,
+            help="with a Lightning --ckpt_path: build the architecture saved in the checkpoint instead of the one "
+                 "the model options describe (which must otherwise match the checkpoint's, or the command is "
+                 "refused naming the differing options); num_classes and image_size still follow the data",
+        )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
             {
@@ -48,15 +66,25 @@ class NSGALightningCLI(LightningCLI):
         )
 
     def _parse_ckpt_path(self) -> None:
-        """Read hyperparameters from Lightning checkpoints only: an original NSGA-Net weight file has none."""
+        """Keep the model options unless ``--model_from_checkpoint``: LightningCLI would silently replace them
+        by the hyperparameters of a Lightning checkpoint (an original NSGA-Net weight file has none). The
+        checkpoint's architecture is compared with the model's once it is built (:meth:`instantiate_trainer`)."""
+        self._checkpoint: tuple[str, dict[str, Any]] | None = None
         subcommand = self.config.get("subcommand")
         ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        if _holds_original_weights(ckpt_path):
+        if not ckpt_path or ckpt_path in SPECIAL_PATHS or holds_original_weights(ckpt_path):
             return
-        super()._parse_ckpt_path()
+        self._checkpoint = (ckpt_path, checkpoint_hyperparameters(ckpt_path))
+        if self.config[subcommand].get("model_from_checkpoint"):
+            super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
-        """Refuse ``--lr_scheduler`` without ``--optimizer``: LightningCLI would silently ignore it."""
+        """Read a genome typed as text as a genome; refuse ``--lr_scheduler`` without ``--optimizer``
+        (LightningCLI would silently ignore it)."""
+        model = self._get(self.config, "model")
+        genome = parse_genome_text(model.genotype) if model is not None else None
+        if genome is not None:  # a wrong value is then named by the space's range check, not as a zoo name
+            model.genotype = genome
         if self._get(self.config, "lr_scheduler") and not self._get(self.config, "optimizer"):
             raise ValueError(
                 "--lr_scheduler needs --optimizer as well (e.g. --optimizer SGD --optimizer.lr 0.025 "
@@ -64,11 +92,34 @@ class NSGALightningCLI(LightningCLI):
                 "cosine schedule are used"
             )
 
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """Refuse a Lightning checkpoint of another architecture than the model just built, then build the
+        Trainer.
+
+        Raises:
+            ValueError: naming each differing option with the checkpoint's and the config's value.
+        """
+        checkpoint = getattr(self, "_checkpoint", None)
+        if checkpoint is not None and checkpoint[1]:
+            path, hparams = checkpoint
+            differences = architecture_differences(hparams, dict(self.model.hparams))
+            if differences:
+                subcommand = self.subcommand or "run"
+                remedy = (
+                    "num_classes and image_size follow the data: give the data the checkpoint was trained on"
+                    if self._get(self.config, "model_from_checkpoint")
+                    else "give the config it was trained with, or add --model_from_checkpoint true to "
+                         f"{subcommand} the checkpoint's architecture"
+                )
+                raise ValueError(f"{path} holds another architecture than the model options: "
+                                 f"{', '.join(differences)}; {remedy}")
+        return super().instantiate_trainer(**kwargs)
+
     def before_fit(self) -> None:
         """Checkpoint by validation error only where the data has a validation split (else: the last epoch,
         and no validation loop)."""
         ckpt_path = self.config[self.subcommand].get("ckpt_path")
-        if _holds_original_weights(ckpt_path):
+        if holds_original_weights(ckpt_path):
             raise ValueError(
                 f"fit --ckpt_path resumes a Lightning checkpoint; {ckpt_path} holds original NSGA-Net weights, "
                 "which the validate, test and predict subcommands load"
@@ -94,7 +145,7 @@ class NSGALightningCLI(LightningCLI):
     def _load_original(model: ArchitectureModule, ckpt_path: str | None) -> str | None:
         """Load ``ckpt_path`` into the network if it holds original NSGA-Net weights (converted on load);
         returns the path left for Lightning to restore (``None`` once loaded here)."""
-        if _holds_original_weights(ckpt_path):
+        if holds_original_weights(ckpt_path):
             load_original_checkpoint(ckpt_path, model.network)
             logging.getLogger(__name__).info("loaded original NSGA-Net weights from %s", ckpt_path)
             return None
@@ -134,48 +185,41 @@ def _has_validation(datamodule: LightningDataModule | None) -> bool:
     return bool(getattr(datamodule, "has_validation", True))
 
 
-def _holds_original_weights(ckpt_path: str | None) -> bool:
-    """Whether ``ckpt_path`` names a weight file that is no Lightning checkpoint (original NSGA-Net format)."""
-    return bool(ckpt_path) and ckpt_path not in ("best", "last", "hpc") and not _is_lightning_checkpoint(ckpt_path)
+def _image_size_of(datamodule: LightningDataModule | None) -> int:
+    """The side of the datamodule's images (``image_size``; 32, the CIFAR size, for classes without it)."""
+    return int(getattr(datamodule, "image_size", 32))
 
 
-def _is_lightning_checkpoint(path: str) -> bool:
-    """True for a Lightning checkpoint, False for other tensor files (an original NSGA-Net state_dict).
+def build_cli(cli_class: type[NSGALightningCLI], args: list[str], **kwargs: Any) -> NSGALightningCLI:
+    """Run ``cli_class`` on ``args`` with this package's LightningCLI settings (``main()`` turns its parse and
+    constructor errors into one line).
 
-    Raises:
-        FileNotFoundError: if ``path`` is no file.
-        ValueError: if the file cannot be read as a tensors-only torch file.
+    Args:
+        cli_class: :class:`NSGALightningCLI` or a subclass.
+        args: the command line after the program name.
+        **kwargs: further :class:`~lightning.pytorch.cli.LightningCLI` arguments (e.g. ``run=False``).
+
+    Returns:
+        The CLI object (``model``, ``datamodule``, ``trainer`` instantiated).
     """
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
-    try:
-        try:  # memory-mapped: nothing is read but the pickled index (zip-format files only)
-            content = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # the legacy (pre-zip) format of old torch versions
-            content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch reports a file that is no torch file in many ways (KeyError, EOFError...)
-        raise ValueError(
-            f"{path}: neither a Lightning checkpoint nor an original NSGA-Net weight file "
-            f"(a tensors-only torch file); torch.load says {type(error).__name__}: {error}"
-        ) from error
-    return isinstance(content, dict) and "pytorch-lightning_version" in content
-
-
-def run_lightning_cli(args: list[str]) -> None:
-    """Run ``fit | validate | test | predict`` through :class:`NSGALightningCLI`."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter")  # main() always passes args
         # torch's pytree deprecation, hit inside Lightning on every run: nothing the user can act on
         warnings.filterwarnings("ignore", message=r".*LeafSpec.* is deprecated", category=FutureWarning)
-        NSGALightningCLI(
+        prog = kwargs.pop("prog", "nsga-lightning")
+        return cli_class(
             ArchitectureModule,
-            LightningDataModule,
+            kwargs.pop("datamodule_class", LightningDataModule),
             subclass_mode_data=True,
-            seed_everything_default=0,  # what True ends in anyway (seed 0), without the warning
-            args=args,
+            seed_everything_default=kwargs.pop("seed_everything_default", 0),  # what True ends in, no warning
+            args=quote_negative_genomes(args),  # --model.genotype -1,0,... is a value, not an option
             save_config_kwargs={"overwrite": True},
             # parse errors raise (main() prints them as one line) instead of printing the usage and exiting
-            parser_kwargs={"prog": "nsga-lightning", "exit_on_error": False},
+            parser_kwargs={"prog": prog, "exit_on_error": False},
+            **kwargs,
         )
+
+
+def run_lightning_cli(args: list[str]) -> None:
+    """Run ``fit | validate | test | predict`` through :class:`NSGALightningCLI`."""
+    build_cli(NSGALightningCLI, args)

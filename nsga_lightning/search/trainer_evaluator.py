@@ -182,7 +182,8 @@ class TrainerEvaluator:
             ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
                                log_complexity=False, **self._data_options(), **self.model_options)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"invalid model options {self.model_options}: {error}") from None
+            raise ValueError(f"the search's proxy network cannot be built from the model block on this data "
+                             f"({error}); fix model or data") from None
         try:
             with self._quiet():
                 self._trainer(None)

@@ -216,5 +216,5 @@ def build_report(
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
-    log.info("wrote report %s (%d Pareto architectures)", out, len(front_rows))
+    log.debug("wrote report %s (%d Pareto architectures)", out, len(front_rows))  # the CLI prints the path
     return out

@@ -112,7 +112,7 @@ def test_draw_unknown_extension_lists_the_formats(cli, tmp_path) -> None:
     ("args", "message"),
     [
         (["NSGANet"], "the following arguments are required: output"),
-        (["NSGANet", "-o", "x.png", "--space", "mezzo"], 'Parser key "space"'),
+        (["NSGANet", "-o", "x.png", "--space", "mezzo"], "invalid choice: 'mezzo' (choose from 'micro', 'macro')"),
         (["NSGANet", "-o", "x.png", "--n_blocks", "five"], 'Parser key "n_blocks"'),
         (["NSGANet", "-o", "x.png", "--colour", "red"], "unrecognized arguments: --colour red"),
     ],

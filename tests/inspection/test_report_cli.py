@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import logging
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -124,14 +125,16 @@ def test_report_table_has_every_pareto_key_with_numbers_and_retrain_command(repo
         assert len(drawing) == 1
 
 
-def test_report_default_output_and_run_without_config(cli, search_run, tmp_path) -> None:
+def test_report_default_output_and_run_without_config(cli, search_run, tmp_path, caplog) -> None:
     source, pareto_keys = search_run
     run_dir = tmp_path / "copy"
     shutil.copytree(source, run_dir)
     (run_dir / "config.yaml").unlink()
+    caplog.set_level(logging.INFO)
     code, stdout, stderr = cli("report", run_dir)
     assert code == 0, stderr
     assert stdout.strip() == f"wrote {run_dir / 'report.html'}"
+    assert not [r for r in caplog.records if r.levelno >= 20 and "wrote" in r.getMessage()]  # said once
     page = Page((run_dir / "report.html").read_text(encoding="utf-8"))
     assert "config" not in page.ids()
     assert sorted(page.rows("arch")) == sorted(pareto_keys)

@@ -58,6 +58,9 @@ def test_a_typo_in_any_block_names_the_closest_valid_option(blocks, message):
         ({"data": {"class_path": "nsga_lightning.data.DigitsDataModule", "init_args": {"imagesize": 16}}},
          "unknown option data.init_args.imagesize; did you mean image_size"),
         ({"retrain": {"model": {"auxiliary": True, "layers": 8}}}, "the retrain recipe cannot train on its data"),
+        ({"model": {"init_channels": 4, "layers": 8, "auxiliary": True}},
+         "proxy network cannot be built from the model block on this data (auxiliary head needs feature maps of "
+         "8x8 to 10x10 at cell 5; image_size 16 gives 4x4"),
     ],
 )
 def test_the_search_command_stops_on_bad_blocks_with_one_line_and_creates_nothing(tmp_path, monkeypatch, capsys,

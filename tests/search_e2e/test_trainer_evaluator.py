@@ -108,7 +108,7 @@ def test_options_written_with_their_default_value_give_the_same_fingerprint(data
         (MODEL, {**TRAINER, "precison": "16-mixed"}, r"invalid trainer options .*unexpected keyword argument 'precison'"),
         (MODEL, {**TRAINER, "precision": "17"}, r"invalid trainer options .*Precision '?17'? is invalid"),
         (MODEL, {**TRAINER, "max_epochs": 0}, r"invalid trainer options .*max_epochs >= 1 epochs, got 0"),
-        ({**MODEL, "layers": 2}, TRAINER, r"invalid model options .*layers"),
+        ({**MODEL, "layers": 2}, TRAINER, r"proxy network cannot be built from the model block .*layers"),
     ],
 )
 def test_options_every_candidate_would_fail_on_are_refused_before_training(datamodule, model, trainer, match):

@@ -89,7 +89,9 @@ def test_validate_test_and_predict_a_checkpoint(fitted: Path, cifar_root: Path, 
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(fitted)
     ckpt = _fit_dir(fitted) / "checkpoints" / "last.ckpt"
-    common = [*QUIET, *cifar_args(cifar_root, val_split=16), "--ckpt_path", str(ckpt)]
+    # the model options it was trained with (another architecture is refused: test_training_checkpoints.py)
+    common = [*TINY_MODEL, "--model.auxiliary", "true", *QUIET, *cifar_args(cifar_root, val_split=16),
+              "--ckpt_path", str(ckpt)]
     assert run_cli("validate", *common) == 0
     assert run_cli("test", *common) == 0
     out = capsys.readouterr().out
@@ -132,7 +134,8 @@ def test_fit_from_a_config_file_and_test_on_cifar100(cifar_root: Path, tmp_path:
     messages = [str(w.message) for w in recwarn.list]
     assert not [m for m in messages if "Total length of" in m or "LeafSpec" in m], messages
     data = cifar_args(cifar_root, "cifar100", batch_size=10)
-    assert run_cli("test", *QUIET, *data, "--ckpt_path", ckpt) == 0
+    # no model options: the checkpoint's architecture, asked for explicitly
+    assert run_cli("test", *QUIET, *data, "--ckpt_path", ckpt, "--model_from_checkpoint", "true") == 0
     assert "test error " in capsys.readouterr().out
     model = ArchitectureModule.load_from_checkpoint(ckpt)
     assert model.network.classifier.out_features == 100

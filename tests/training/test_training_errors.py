@@ -87,7 +87,8 @@ def test_validate_without_a_validation_split(cifar_root: Path, tmp_path: Path, m
 
 @pytest.mark.parametrize(
     ("subcommand", "content"),
-    [("test", "missing"), ("test", "junk"), ("test", "mismatch"), ("predict", "mismatch"), ("fit", "original")],
+    [("test", "missing"), ("test", "junk"), ("test", "random"), ("validate", "model"), ("test", "mismatch"),
+     ("predict", "mismatch"), ("fit", "original")],
 )
 def test_bad_checkpoint_files(subcommand: str, content: str, cifar_root: Path, tmp_path: Path,
                               monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,14 +96,23 @@ def test_bad_checkpoint_files(subcommand: str, content: str, cifar_root: Path, t
     path = tmp_path / "weights.pt"
     if content == "junk":
         path.write_text("not a checkpoint")
+    elif content == "random":
+        path.write_bytes(bytes(range(256)) * 4)
+    elif content == "model":  # a whole module pickled: loading it would run code
+        torch.save(torch.nn.Linear(2, 2), path)
     elif content in ("mismatch", "original"):  # an original-format file of a 5-cell C=8 network
         vector = torch.load(Path(__file__).resolve().parents[1] / "fixtures" / "vectors" /
                             "micro_cifar_nsganet_c8_L5.pt", weights_only=True)
         torch.save(vector["state_dict"], path)
     code = run_cli(subcommand, *TINY_MODEL, *QUIET, *cifar_args(cifar_root), "--ckpt_path", str(path))
-    expected = {"missing": "not found", "junk": "neither a Lightning checkpoint", "mismatch": "does not match",
-                "original": "fit --ckpt_path resumes a Lightning checkpoint"}
-    _assert_one_error_line(code, capsys.readouterr().err, expected[content])
+    not_a_checkpoint = f"{path} is neither a Lightning checkpoint nor an original NSGA-Net weight file: "
+    expected = {"missing": "not found", "junk": not_a_checkpoint + "it is no file torch.save wrote",
+                "random": not_a_checkpoint + "it is no file torch.save wrote",
+                "model": not_a_checkpoint + "it holds pickled Python objects besides tensors",
+                "mismatch": "does not match", "original": "fit --ckpt_path resumes a Lightning checkpoint"}
+    err = capsys.readouterr().err
+    _assert_one_error_line(code, err, expected[content])
+    assert "weights_only" not in err  # torch's advice to load untrusted files with code execution
 
 
 def test_console_script_reports_an_unknown_genotype_without_traceback(tmp_path: Path, cifar_root: Path) -> None:
