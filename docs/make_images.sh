@@ -4,7 +4,7 @@
 #   nsganet-macro.png  nsga-lightning draw NSGANet --space macro
 #   report.png         the top of the report of a real quickstart search, rendered by headless Chromium
 # Needs the package installed and chromium (Debian: apt-get install chromium). The search is the quickstart's,
-# into its own run directory runs/quickstart (about 4 minutes on 2 idle CPU cores); a finished one is reused.
+# into its own run directory runs/quickstart (about 3 minutes on 2 CPU cores); a finished one is reused.
 # Usage: docs/make_images.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

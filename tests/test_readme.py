@@ -21,3 +21,34 @@ def test_the_search_from_python_example_runs(tmp_path, monkeypatch, capsys, one_
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed and all(re.fullmatch(r"micro-[0-9a-f]{12} \d+\.\d\d% \d+\.\dM MAdds", line) for line in printed)
     assert (tmp_path / "runs" / "python" / "archive.sqlite").is_file()
+
+
+def _commands(heading: str) -> list[list[str]]:
+    """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments dropped)."""
+    import shlex
+
+    text = README.read_text()
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    commands = []
+    for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["nsga-lightning"]:
+                commands.append(words[1:])
+    return commands
+
+
+def test_the_scale_out_commands_parse(capsys):
+    """Every search command of "Scale out" is a valid command line (``--print_config``: nothing is trained)."""
+    import pytest
+
+    from nsga_lightning.cli import main
+
+    commands = _commands("Scale out")
+    assert len(commands) == 2
+    for args in commands:
+        with pytest.raises(SystemExit) as done:
+            main([*args, "--print_config"])
+        assert done.value.code in (0, None), args
+        printed = capsys.readouterr().out
+        assert "workers:" in printed

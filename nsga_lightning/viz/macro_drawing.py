@@ -81,8 +81,10 @@ def _with_head(
 
 
 def macro_caption(genotype: MacroGenotype) -> list[str]:
-    """Caption lines: what node 0 and dashed edges mean, and which phases vanished."""
-    lines = [f"{genotype.n_nodes} nodes per phase; node 0 = phase input (entry conv); dashed = skip bit"]
+    """Caption lines: what node 0 means, what a dashed edge means where one is drawn, and which phases vanished."""
+    skips = [i + 1 for i, p in enumerate(genotype.phases) if p is not None and 0 in p.output]
+    skip_text = "dashed = skip bit (phase input to output)" if skips else "no skip bit set"
+    lines = [f"{genotype.n_nodes} nodes per phase; node 0 = phase input (entry conv); {skip_text}"]
     vanished = [str(i + 1) for i, p in enumerate(genotype.phases) if p is None]
     if len(vanished) == len(genotype.phases):
         lines.append("all phases vanished (all connection bits 0): the body is the identity")

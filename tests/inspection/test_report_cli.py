@@ -158,3 +158,18 @@ def test_report_bad_input_is_one_line_and_exit_2(cli, tmp_path, search_run, make
     assert len(lines) == 1 and lines[0].startswith("nsga-lightning: error: ") and message in lines[0], stderr
     assert stdout == ""
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("command", ["report", "draw"])
+def test_a_garbage_archive_is_one_line_for_report_and_draw(cli, tmp_path, command) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    archive = run_dir / "archive.sqlite"
+    archive.write_bytes(b"this is not an sqlite database " * 200)
+    before = archive.read_bytes()
+    args = [run_dir] if command == "report" else ["micro-0000", "--run_dir", run_dir, "-o", tmp_path / "x.png"]
+    code, stdout, stderr = cli(command, *args)
+    lines = stderr.strip().splitlines()
+    assert code != 0 and stdout == ""
+    assert len(lines) == 1 and lines[0].startswith("nsga-lightning: error: ") and "file is not a database" in lines[0]
+    assert archive.read_bytes() == before and not (run_dir / "report.html").exists()

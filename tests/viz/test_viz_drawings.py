@@ -122,3 +122,13 @@ def test_viz_imports_neither_torch_pymoo_nor_pyplot() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if n.startswith("macro")])
+def test_the_macro_caption_explains_dashed_edges_only_where_one_is_drawn(name: str) -> None:
+    figure = figure_for_genotype(CASES[name])
+    edges = [a for a in figure.findobj() if (a.get_gid() or "").startswith("edge:")]
+    dashed = [a for a in edges if a.get_linestyle() not in ("-", "solid")]
+    caption = next(t.get_text() for t in figure.texts + [t for ax in figure.axes for t in ax.texts]
+                   if t.get_gid() == "caption")
+    assert ("dashed = skip bit" in caption) == bool(dashed), (caption, len(dashed))
