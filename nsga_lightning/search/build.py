@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.evaluator import Evaluator
+from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
+from nsga_lightning.search.initialization import INITIALIZATIONS, initial_genomes
 from nsga_lightning.search.options import check_signature, instantiate
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.settings import BACKENDS, SearchConfig
@@ -48,6 +51,14 @@ def check_config(config: ConfigLike) -> SearchConfig:
         raise ValueError(f"search.workers must be an integer >= 1, got {search.workers!r}")
     if search.backend not in BACKENDS:
         raise ValueError(f"unknown search.backend {search.backend!r}; allowed: {', '.join(BACKENDS)}")
+    for name, value, allowed in (("crossover", search.crossover, CROSSOVERS),
+                                 ("initialization", search.initialization, INITIALIZATIONS)):
+        if value not in allowed:
+            raise ValueError(f"unknown search.{name} {value!r}; allowed: {', '.join(allowed)}")
+    if not isinstance(search.initial_architectures, list):
+        raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
+                         f"{search.initial_architectures!r}")
+    initial_genomes(config.space.build(), "random", search.initial_architectures, np.random.default_rng(0))
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
@@ -124,6 +135,8 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
         return SearchRunner(
             space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
             n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
+            initialization=search.initialization, initial_architectures=search.initial_architectures,
+            crossover=search.crossover,
             callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )

@@ -3,7 +3,9 @@
 * sampling: uniform integers within the bounds (``space.sample``);
 * mating selection: binary tournament, by constraint violation, then domination, then larger crowding
   distance, random on ties (NSGA-II's ``comp_by_dom_and_crowding``);
-* crossover: two-point (``PointCrossover(n_points=2)``), always applied;
+* initial population: uniform random, or ``prior`` (hand-crafted designs first; ``initialization.py``);
+* crossover: two-point (``PointCrossover(n_points=2)``) or ``homogeneous`` (``homogeneous_crossover.py``),
+  always applied;
 * mutation: polynomial mutation, eta 3, per-variable probability ``1/n_var``, on integers as the original
   does: bounds widened to ``[xl - 0.5, xu + 0.5]``, perturbed, rounded, clipped back into the bounds;
 * duplicate elimination by canonical key, against the offspring themselves, the parents and an excluded set
@@ -35,6 +37,8 @@ from pymoo.operators.selection.tournament import TournamentSelection
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.util.dominator import Dominator
 
+from nsga_lightning.search.homogeneous_crossover import CROSSOVERS, HomogeneousCrossover
+from nsga_lightning.search.initialization import initial_genomes
 from nsga_lightning.spaces import SearchSpace
 
 ETA = 3.0
@@ -218,6 +222,12 @@ class NSGANetOperators:
         eta: polynomial-mutation distribution index (NSGA-Net: 3).
         prob_var: per-gene mutation probability; ``None`` means ``1/n_var``.
         max_mating_rounds: mating rounds tried before giving up on finding enough unique offspring.
+        crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper).
+        initialization: ``random`` (the published code) or ``prior`` (the paper).
+        initial_architectures: zoo names or genomes that start the initial population.
+
+    Raises:
+        ValueError: for an unknown crossover or initialization, or an initial architecture the space rejects.
     """
 
     def __init__(
@@ -227,12 +237,22 @@ class NSGANetOperators:
         eta: float = ETA,
         prob_var: float | None = None,
         max_mating_rounds: int = MAX_MATING_ROUNDS,
+        crossover: str = "two_point",
+        initialization: str = "random",
+        initial_architectures: Sequence[Any] = (),
     ) -> None:
+        if crossover not in CROSSOVERS:
+            raise ValueError(f"search.crossover must be one of {', '.join(CROSSOVERS)}, got {crossover!r}")
         self.space = space
         self.problem = make_problem(space, n_obj)
         self.sampling = SpaceSampling(space)
+        self.initialization = initialization
+        self.initial_architectures = list(initial_architectures)
+        # checked now (a bad name or genome stops the search before anything is trained)
+        initial_genomes(space, initialization, self.initial_architectures, np.random.default_rng(0))
         self.selection = TournamentSelection(func_comp=binary_tournament, pressure=2)
-        self.crossover = PointCrossover(n_points=2, prob=1.0)
+        self.crossover = (PointCrossover(n_points=2, prob=1.0) if crossover == "two_point"
+                          else HomogeneousCrossover(space))
         self.mutation = IntegerPolynomialMutation(
             eta=eta, prob_var=prob_var if prob_var else 1.0 / space.n_var
         )
@@ -242,7 +262,7 @@ class NSGANetOperators:
     def describe(self) -> dict[str, Any]:
         """Every operator with its settings, read off the operator objects: the run fingerprint's operator
         block, so a change to any operator refuses a resume."""
-        return {
+        described = {
             "sampling": describe_operator(self.sampling),
             "selection": describe_operator(self.selection),
             "crossover": describe_operator(self.crossover),
@@ -251,6 +271,25 @@ class NSGANetOperators:
             "survival": describe_operator(self.survival),
             "max_mating_rounds": self.max_mating_rounds,
         }
+        if self.initialization != "random" or self.initial_architectures:  # absent by default: old runs resume
+            described["initialization"] = {
+                "mode": self.initialization,
+                "architectures": [self.space.key(g) for g in initial_genomes(
+                    self.space, "random", self.initial_architectures, np.random.default_rng(0))],
+            }
+        return described
+
+    def initial(self, n: int, rng: np.random.Generator) -> Population:
+        """The initial population: the given and prior architectures first (up to ``n``), then random ones with
+        new keys. With ``random`` and nothing given this is exactly :meth:`sample` (the same RNG draws)."""
+        genomes = initial_genomes(self.space, self.initialization, self.initial_architectures, rng)[:n]
+        if not genomes:
+            return self.sample(n, rng)
+        chosen = Population.new("X", np.asarray(genomes, dtype=np.int64))
+        keys = {self.space.key(g) for g in genomes}
+        for ind, genome in zip(chosen, genomes):
+            ind.set("key", self.space.key(genome))
+        return Population.merge(chosen, self.sample(n - len(genomes), rng, keys)) if n > len(genomes) else chosen
 
     def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
         """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded``."""

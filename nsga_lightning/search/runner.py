@@ -68,6 +68,7 @@ class SearchRunner:
         callbacks: search callbacks (see :class:`SearchCallback`).
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
+        initialization, initial_architectures, crossover: the paper's operators (see :class:`NSGANetOperators`).
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -89,6 +90,9 @@ class SearchRunner:
         eta: float = ETA,
         max_mating_rounds: int = MAX_MATING_ROUNDS,
         settings: Mapping[str, Any] | None = None,
+        initialization: str = "random",
+        initial_architectures: Sequence[Any] = (),
+        crossover: str = "two_point",
     ) -> None:
         objectives = tuple(objectives)
         unknown = [name for name in objectives if name not in OBJECTIVES]
@@ -107,7 +111,9 @@ class SearchRunner:
         self.n_gens, self.seed = int(n_gens), int(seed)
         self.callbacks = list(callbacks)
         self.operators = NSGANetOperators(space, len(objectives), eta=float(eta),
-                                          max_mating_rounds=int(max_mating_rounds))
+                                          max_mating_rounds=int(max_mating_rounds), crossover=crossover,
+                                          initialization=initialization,
+                                          initial_architectures=initial_architectures)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
         self.workers = int(getattr(evaluator, "workers", 1) or 1)
@@ -207,7 +213,7 @@ class SearchRunner:
 
     def _initial_generation(self) -> GenerationRow:
         rng = np.random.default_rng(self.seed)
-        pop = self.operators.sample(self.pop_size, rng)
+        pop = self.operators.initial(self.pop_size, rng)
         if len(pop) < self.pop_size:
             log.warning("only %d distinct architectures found for an initial population of %d", len(pop),
                         self.pop_size)

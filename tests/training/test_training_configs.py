@@ -73,3 +73,21 @@ def test_search_config_prints(name: str, capsys: pytest.CaptureFixture[str], tmp
     assert {"search", "space", "model", "data", "trainer"} <= set(config)
     assert config["data"]["class_path"].startswith("nsga_lightning.data.")
     assert not any(tmp_path.iterdir())  # printing starts no search
+    paper = name.endswith("-paper.yaml")
+    assert config["search"]["initialization"] == ("prior" if paper else "random")
+    assert config["search"]["crossover"] == ("homogeneous" if paper else "two_point")
+    if paper:  # the same search as the published code's config, with the paper's parts switched on
+        published = _print_config(capsys, "search", "--config", str(CONFIGS / name.replace("-paper", "")))
+        for block in ("space", "model", "data", "trainer", "retrain"):
+            assert config[block] == published[block], block
+        changed = {k for k in config["search"] if config["search"][k] != published["search"][k]}
+        assert changed == {"initialization", "crossover", "run_dir"}
+
+
+def test_the_paper_settings_on_the_command_line(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = _print_config(capsys, "search", "--config", str(CONFIGS / "quickstart.yaml"), "--search.initialization",
+                           "prior", "--search.crossover", "homogeneous", "--search.initial_architectures",
+                           "[NSGANet, '2,0,0,0']")
+    assert config["search"]["initial_architectures"] == ["NSGANet", "2,0,0,0"]
+    assert config["search"]["crossover"] == "homogeneous"

@@ -1,0 +1,166 @@
+"""The paper's operators that its code lacked: the prior-knowledge initial population and the homogeneous
+crossover; each a switch in the fingerprint, resumable like the published loop, off by default."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from search_helpers import AnalyticEvaluator, make_runner, snapshot, space_by_name
+
+from nsga_lightning.search.build import check_config
+from nsga_lightning.search.homogeneous_crossover import macro_children, micro_children
+from nsga_lightning.search.initialization import initial_genomes, macro_phase_bits
+from nsga_lightning.search.operators import NSGANetOperators
+from nsga_lightning.spaces import MICRO_ZOO, make_space
+from nsga_lightning.spaces.macro import bits_per_phase
+
+PAPER = {"initialization": "prior", "crossover": "homogeneous"}
+
+
+@pytest.mark.parametrize(("n_nodes", "vgg", "resnet", "densenet"), [
+    (4, "1010010", "1010011", "1111110"),  # the 2018 code's 4-node strings (facts file, section 6.2)
+    (6, "1010010001000010", "1010010001000011", "1111111111111110"),
+])
+def test_macro_phase_kinds_are_the_hand_crafted_strings(n_nodes, vgg, resnet, densenet):
+    for kind, bits in (("vgg", vgg), ("resnet", resnet), ("densenet", densenet)):
+        assert "".join(map(str, macro_phase_bits(kind, n_nodes))) == bits
+
+
+def test_the_macro_prior_combines_the_phase_kinds_and_random_fills_the_rest():
+    space = make_space("macro", n_nodes=6)
+    operators = NSGANetOperators(space, 2, initialization="prior")
+    pop = operators.initial(30, np.random.default_rng(0))
+    keys = [ind.get("key") for ind in pop]
+    assert len(keys) == len(set(keys)) == 30
+    per_phase = bits_per_phase(6)
+    prior = {tuple(macro_phase_bits(k, 6)) for k in ("vgg", "resnet", "densenet")}
+    phases = [[tuple(ind.X[p * per_phase:(p + 1) * per_phase]) for p in range(3)] for ind in pop]
+    assert all(set(p) <= prior for p in phases[:27])  # the 27 combinations first
+    assert [len(set(p)) for p in phases[:3]] == [1, 1, 1]  # the homogeneous networks lead
+    assert not all(set(p) <= prior for p in phases[27:])  # then random genomes
+    small = NSGANetOperators(space, 2, initialization="prior").initial(8, np.random.default_rng(0))
+    assert all({tuple(ind.X[p * per_phase:(p + 1) * per_phase]) for p in range(3)} <= prior for ind in small)
+
+
+def test_the_micro_prior_is_the_zoo_cells_that_fit(caplog):
+    space = make_space("micro", n_blocks=5)
+    with caplog.at_level(logging.INFO):
+        genomes = initial_genomes(space, "prior", [], np.random.default_rng(0))
+    expected = [space.key(space.encode(MICRO_ZOO[n])) for n in ("NSGANet", "NASNet", "AmoebaNet", "ENAS")]
+    assert [space.key(g) for g in genomes] == expected
+    assert "DARTS skipped" in caplog.text  # 4 blocks per cell
+    four = make_space("micro", n_blocks=4)
+    assert [four.key(g) for g in initial_genomes(four, "prior", [], np.random.default_rng(0))] == [
+        four.key(four.encode(MICRO_ZOO["DARTS"]))]
+
+
+def test_given_architectures_come_first_and_duplicates_are_never_admitted():
+    space = make_space("micro")
+    nsganet = space.encode(MICRO_ZOO["NSGANet"])
+    swapped = nsganet.copy()
+    swapped[0:4] = np.r_[nsganet[2:4], nsganet[0:2]]  # the same network, units swapped
+    given = [",".join(map(str, swapped)), "NSGANet", list(map(int, nsganet))]
+    operators = NSGANetOperators(space, 2, initialization="prior", initial_architectures=given)
+    pop = operators.initial(10, np.random.default_rng(0))
+    keys = [ind.get("key") for ind in pop]
+    assert len(set(keys)) == 10 and keys[0] == space.key(nsganet)
+    assert keys.count(space.key(nsganet)) == 1
+    only_given = NSGANetOperators(space, 2, initial_architectures=["ENAS"]).initial(5, np.random.default_rng(0))
+    assert only_given[0].get("key") == space.key(space.encode(MICRO_ZOO["ENAS"]))
+
+
+def test_random_initialization_draws_exactly_what_the_published_loop_draws():
+    space = make_space("micro")
+    operators = NSGANetOperators(space, 2)
+    first = operators.initial(10, np.random.default_rng(3)).get("X")
+    assert np.array_equal(first, operators.sample(10, np.random.default_rng(3)).get("X"))
+    assert "initialization" not in operators.describe()  # the fingerprint of older runs is unchanged
+    assert operators.describe()["crossover"]["class"] == "PointCrossover"
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_macro_children_keep_the_common_bits_and_never_lose_a_phase(seed):
+    rng = np.random.default_rng(seed)
+    space = make_space("macro", n_nodes=5)
+    per_phase = bits_per_phase(5)
+    a, b = space.sample(rng, 2)
+    a[:per_phase - 1] = 0  # parent a lost phase 1; b keeps it
+    b[0] = 1
+    differ = a != b
+    low, high = sorted((int(a[differ].sum()), int(b[differ].sum())))
+    for child in macro_children(a, b, per_phase, rng):
+        space.validate(child)
+        assert np.array_equal(child[~differ], a[~differ])
+        ones = int(child[differ].sum())
+        assert low <= ones <= max(high - 1, low) + 1  # + 1: a repaired phase's first bit
+        for p in range(3):
+            connections = slice(p * per_phase, (p + 1) * per_phase - 1)
+            if a[connections].any() or b[connections].any():
+                assert child[connections].any()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_micro_children_keep_shared_blocks_and_take_the_rest_whole(seed):
+    rng = np.random.default_rng(seed)
+    space = make_space("micro")
+    a, b = space.sample(rng, 2)
+    b[8:12] = np.r_[a[10:12], a[8:10]]  # block 2 of the normal cell shared up to unit order
+    first, second = micro_children(a, b, rng)
+    for child in (first, second):
+        space.validate(child)
+        assert np.array_equal(child[8:12], a[8:12])
+        for start in range(0, a.size, 4):
+            block = child[start:start + 4]
+            assert np.array_equal(block, a[start:start + 4]) or np.array_equal(block, b[start:start + 4])
+    for start in range(0, a.size, 4):  # the second child takes the other parent's block
+        if not np.array_equal(first[start:start + 4], second[start:start + 4]):
+            assert {tuple(first[start:start + 4]), tuple(second[start:start + 4])} == {
+                tuple(a[start:start + 4]), tuple(b[start:start + 4])}
+
+
+@pytest.mark.parametrize("space", ["micro", "macro6"])
+def test_the_paper_operators_search_and_resume_identically(tmp_path, space):
+    with make_runner(tmp_path / "reference", space=space, **PAPER) as runner:
+        reference = runner.run()
+    assert reference.status == "completed"
+    evaluator = AnalyticEvaluator(stop_at=(3, 2), signal="interrupt")
+    with make_runner(tmp_path / "run", space=space, evaluator=evaluator, **PAPER) as runner, \
+            pytest.raises(KeyboardInterrupt):
+        runner.run()
+    with make_runner(tmp_path / "run", space=space, **PAPER) as runner:
+        runner.run()
+    assert snapshot(tmp_path / "run") == snapshot(tmp_path / "reference")
+    with make_runner(tmp_path / "published", space=space) as runner:
+        runner.run()
+    assert snapshot(tmp_path / "published")["rows"] != snapshot(tmp_path / "reference")["rows"]
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"crossover": "two_point"}, r'operators.crossover.class: stored "HomogeneousCrossover" -> given "PointCrossover"'),
+    ({"initialization": "random", "crossover": "homogeneous"}, r"operators.initialization"),
+])
+def test_another_paper_setting_refuses_the_resume(tmp_path, given, message):
+    with make_runner(tmp_path, n_gens=1, **PAPER) as runner:
+        runner.run()
+    with pytest.raises(ValueError, match=message):
+        make_runner(tmp_path, n_gens=2, **given)
+
+
+@pytest.mark.parametrize(("search", "message"), [
+    ({"crossover": "uniform"}, "crossover"),
+    ({"initialization": "hand"}, "initialization"),
+])
+def test_bad_paper_settings_are_one_line(search, message):
+    config = {"search": {"pop_size": 2, "run_dir": "run", **search},
+              "data": {"class_path": "nsga_lightning.data.DigitsDataModule"}}
+    with pytest.raises(ValueError, match=message):
+        check_config(config)
+
+
+def test_an_initial_architecture_that_does_not_fit_names_it():
+    with pytest.raises(ValueError, match=r"search.initial_architectures: 'Resnet' is neither a micro zoo name"):
+        NSGANetOperators(space_by_name("micro"), 2, initial_architectures=["Resnet"])
+    with pytest.raises(ValueError, match=r"initial_architectures: \[1, 2\] is not a micro genome"):
+        NSGANetOperators(space_by_name("micro"), 2, initial_architectures=[[1, 2]])
