@@ -136,7 +136,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
             n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
             initialization=search.initialization, initial_architectures=search.initial_architectures,
-            crossover=search.crossover,
+            crossover=search.crossover, exploitation_gens=search.exploitation_gens,
             callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )

@@ -38,6 +38,7 @@ from nsga_lightning.search.generation_state import (
     recorded_population,
     restore_rng,
 )
+from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
 from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.pareto import pareto_front
 from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
@@ -69,6 +70,8 @@ class SearchRunner:
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
         initialization, initial_architectures, crossover: the paper's operators (see :class:`NSGANetOperators`).
+        exploitation_gens: the last generations whose children come from the Bayesian network fitted to the
+            archive (the paper's BOA step; see ``exploitation.py``); 0: none.
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -93,6 +96,7 @@ class SearchRunner:
         initialization: str = "random",
         initial_architectures: Sequence[Any] = (),
         crossover: str = "two_point",
+        exploitation_gens: int = 0,
     ) -> None:
         objectives = tuple(objectives)
         unknown = [name for name in objectives if name not in OBJECTIVES]
@@ -101,7 +105,8 @@ class SearchRunner:
                 f"objectives must be 2 or 3 distinct names from {list(OBJECTIVES)}, got {list(objectives)}"
             )
         for name, value, low in (("pop_size", pop_size, 2), ("n_offspring", n_offspring, 1), ("n_gens", n_gens, 1),
-                                 ("seed", seed, 0), ("max_mating_rounds", max_mating_rounds, 1)):
+                                 ("seed", seed, 0), ("max_mating_rounds", max_mating_rounds, 1),
+                                 ("exploitation_gens", exploitation_gens, 0)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if not eta > 0:
@@ -120,6 +125,10 @@ class SearchRunner:
         # n_offspring 1 with several workers: asynchronous steady state (see steady_state.py)
         asynchronous = self.n_offspring == 1 and self.workers > 1 and supports_async(evaluator)
         self.window = self.workers if asynchronous else None
+        self.exploitation_gens = int(exploitation_gens)
+        if self.window and self.exploitation_gens:
+            raise ValueError("exploitation_gens needs the generational mode; the asynchronous steady state "
+                             "(n_offspring 1 with several workers) has no last generations to exploit in")
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
@@ -145,7 +154,9 @@ class SearchRunner:
             "objectives": list(self.objectives),
             "operators": self.operators.describe(),
             "evaluator": dict(fingerprint()) if callable(fingerprint) else None,
-        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {})
+        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | (
+            {"exploitation": {"gens": self.exploitation_gens, "network": "chain", "alpha": ALPHA, "tries": TRIES}}
+            if self.exploitation_gens else {})
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -225,7 +236,7 @@ class SearchRunner:
         rng = restore_rng(last.rng_state)
         pop = recorded_population(self.archive, last, self.objectives, self.space.n_var)
         excluded = self.archive.keys(before_generation=generation)
-        off = self.operators.mate(pop, self.n_offspring, rng, excluded)
+        off = self._offspring(pop, generation, rng, excluded)
         if len(off) < self.n_offspring:
             missing = self.n_offspring - len(off)
             log.warning("generation %d: mating found only %d of %d new architectures in %d rounds; filling %d "
@@ -237,6 +248,14 @@ class SearchRunner:
                 log.warning("generation %d: only %d new architectures could be found", generation, len(off))
         merged = Population.merge(pop, self._evaluated(off, generation))
         return self.record(generation, self.operators.survive(merged, self.pop_size, rng), rng)
+
+    def _offspring(self, pop: Population, generation: int, rng: np.random.Generator, excluded: set[str]) -> Population:
+        """The children of a generation: mated, or drawn from the archive's Bayesian network (``exploitation``)."""
+        if not self.exploitation_gens or generation < self.n_gens - self.exploitation_gens:
+            return self.operators.mate(pop, self.n_offspring, rng, excluded)
+        history = [r for r in self.archive.rows("ok") if r.generation < generation]
+        return exploited_offspring(self.space, self.operators, history, self.objectives, pop, self.n_offspring,
+                                   generation, rng, excluded)
 
     def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
         """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""

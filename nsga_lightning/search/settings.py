@@ -54,6 +54,8 @@ class SearchSettings:
         initial_architectures: zoo names or genomes put into the initial population first (either mode).
         crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper: what both parents share
             is kept; see ``search/homogeneous_crossover.py``).
+        exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
+            better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
     """
 
     pop_size: int = 40
@@ -70,6 +72,7 @@ class SearchSettings:
     initialization: Literal["random", "prior"] = "random"
     initial_architectures: list[str | list[int]] = field(default_factory=list)
     crossover: Literal["two_point", "homogeneous"] = "two_point"
+    exploitation_gens: int = 0
 
 
 @dataclass

@@ -4,12 +4,15 @@ crossover; each a switch in the fingerprint, resumable like the published loop, 
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
 from search_helpers import AnalyticEvaluator, make_runner, snapshot, space_by_name
 
 from nsga_lightning.search.build import check_config
+from nsga_lightning.search.exploitation import ChainNetwork, better_half, exploit
+from nsga_lightning.search.records import ArchiveRow
 from nsga_lightning.search.homogeneous_crossover import macro_children, micro_children
 from nsga_lightning.search.initialization import initial_genomes, macro_phase_bits
 from nsga_lightning.search.operators import NSGANetOperators
@@ -164,3 +167,87 @@ def test_an_initial_architecture_that_does_not_fit_names_it():
         NSGANetOperators(space_by_name("micro"), 2, initial_architectures=["Resnet"])
     with pytest.raises(ValueError, match=r"initial_architectures: \[1, 2\] is not a micro genome"):
         NSGANetOperators(space_by_name("micro"), 2, initial_architectures=[[1, 2]])
+
+
+# -- exploitation: the Bayesian network of the archive ---------------------------------------------------------
+
+def _row(key: str, genome, error: float, madds: float, status: str = "ok", generation: int = 0) -> ArchiveRow:
+    return ArchiveRow(key, list(genome), None, generation, 0, status, {"error": error, "madds": madds}, 1.0, None, "")
+
+
+def test_the_better_half_is_whole_fronts_in_order():
+    rows = [_row("d", [0], 4, 4), _row("c", [0], 3, 2), _row("b", [0], 2, 3), _row("a", [0], 1, 1),
+            _row("f", [0], 0, 0, status="failed")]
+    # half of 4 is 2: the first front (a) is not enough, the whole second front (b, c) comes too
+    assert [r.key for r in better_half(rows, ("error", "madds"))] == ["a", "b", "c"]
+    assert better_half([], ("error", "madds")) == []
+
+
+def test_without_smoothing_the_network_only_joins_neighbours_it_has_seen():
+    space = make_space("macro", n_nodes=4)
+    rng = np.random.default_rng(0)
+    fitted = space.sample(rng, 6)
+    network = ChainNetwork(space, fitted, alpha=0.0)
+    per_phase = bits_per_phase(4)
+    phases = [[tuple(g[p * per_phase:(p + 1) * per_phase]) for p in range(3)] for g in fitted]
+    pairs = {(p[i], p[i + 1]) for p in phases for i in range(2)}
+    for _ in range(200):
+        child = network.sample(rng)
+        drawn = [tuple(child[p * per_phase:(p + 1) * per_phase]) for p in range(3)]
+        assert drawn[0] in {p[0] for p in phases}
+        assert (drawn[0], drawn[1]) in pairs and (drawn[1], drawn[2]) in pairs
+
+
+def test_smoothing_keeps_unseen_values_possible_and_micro_children_are_valid():
+    space = make_space("micro")
+    nsganet = space.encode(MICRO_ZOO["NSGANet"])
+    network = ChainNetwork(space, np.array([nsganet] * 4), alpha=1.0)
+    rng = np.random.default_rng(0)
+    children = [network.sample(rng) for _ in range(200)]
+    for child in children:
+        space.validate(child)
+    same = sum(np.array_equal(c, nsganet) for c in children)
+    assert 0 < same < 200  # mostly copied (block by block, 4/5 each), sometimes a new block
+    again = ChainNetwork(space, np.array([nsganet] * 4), alpha=1.0)
+    assert all(np.array_equal(a, again.sample(b)) for a, b in
+               zip([network.sample(np.random.default_rng(7))], [np.random.default_rng(7)]))
+
+
+def test_exploit_draws_new_keys_only():
+    space = make_space("macro", n_nodes=4)
+    genomes = space.sample(np.random.default_rng(1), 10)
+    rows = [_row(space.key(g), g, float(i), float(10 - i)) for i, g in enumerate(genomes)]
+    taken = {r.key for r in rows}
+    children = exploit(space, rows, ("error", "madds"), 8, np.random.default_rng(0), taken)
+    keys = [space.key(c) for c in children]
+    assert len(set(keys)) == len(keys) and not set(keys) & taken and len(children) == 8
+
+
+@pytest.mark.parametrize("space", ["micro", "macro6"])
+def test_the_exploitation_generations_resume_identically(tmp_path, space, caplog):
+    settings = {**PAPER, "exploitation_gens": 2}
+    with caplog.at_level(logging.INFO), make_runner(tmp_path / "reference", space=space, **settings) as runner:
+        runner.run()
+    assert "generation 3: 6 of 6 children from the Bayesian network" in caplog.text
+    assert re.findall(r"generation (\d+): \d+ of 6 children from the Bayesian", caplog.text) == ["3", "4"]
+    evaluator = AnalyticEvaluator(stop_at=(4, 3), signal="interrupt")
+    with make_runner(tmp_path / "run", space=space, evaluator=evaluator, **settings) as runner, \
+            pytest.raises(KeyboardInterrupt):
+        runner.run()
+    with make_runner(tmp_path / "run", space=space, **settings) as runner:
+        runner.run()
+    assert snapshot(tmp_path / "run") == snapshot(tmp_path / "reference")
+    with make_runner(tmp_path / "mated", space=space, **PAPER) as runner:
+        runner.run()
+    mated, exploited = snapshot(tmp_path / "mated")["rows"], snapshot(tmp_path / "reference")["rows"]
+    assert [r for r in mated if r[3] < 3] == [r for r in exploited if r[3] < 3]  # the same until generation 3
+    assert [r for r in mated if r[3] >= 3] != [r for r in exploited if r[3] >= 3]
+
+
+def test_another_exploitation_setting_refuses_the_resume_and_async_refuses_it(tmp_path):
+    with make_runner(tmp_path / "a", n_gens=2, exploitation_gens=1) as runner:
+        runner.run()
+    with pytest.raises(ValueError, match=r"exploitation"):
+        make_runner(tmp_path / "a", n_gens=3)
+    with pytest.raises(ValueError, match="exploitation_gens must be an integer >= 0"):
+        make_runner(tmp_path / "b", exploitation_gens=-1)

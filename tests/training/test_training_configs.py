@@ -81,7 +81,7 @@ def test_search_config_prints(name: str, capsys: pytest.CaptureFixture[str], tmp
         for block in ("space", "model", "data", "trainer", "retrain"):
             assert config[block] == published[block], block
         changed = {k for k in config["search"] if config["search"][k] != published["search"][k]}
-        assert changed == {"initialization", "crossover", "run_dir"}
+        assert changed == {"initialization", "crossover", "exploitation_gens", "run_dir"}
 
 
 def test_the_paper_settings_on_the_command_line(capsys, tmp_path, monkeypatch) -> None:
