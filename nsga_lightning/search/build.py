@@ -55,6 +55,10 @@ def check_config(config: ConfigLike) -> SearchConfig:
                                  ("initialization", search.initialization, INITIALIZATIONS)):
         if value not in allowed:
             raise ValueError(f"unknown search.{name} {value!r}; allowed: {', '.join(allowed)}")
+    gens = search.exploitation_gens
+    if isinstance(gens, bool) or not isinstance(gens, int) or not 0 <= gens < search.n_gens:
+        raise ValueError(f"search.exploitation_gens must be an integer from 0 to n_gens - 1 ({search.n_gens - 1}), "
+                         f"got {gens!r}")
     if not isinstance(search.initial_architectures, list):
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")

@@ -30,6 +30,7 @@ from pymoo.core.population import Population
 
 from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
+from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
 from nsga_lightning.search.generation_state import (
     check_runtime,
     last_line,
@@ -38,7 +39,6 @@ from nsga_lightning.search.generation_state import (
     recorded_population,
     restore_rng,
 )
-from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
 from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.pareto import pareto_front
 from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
@@ -126,6 +126,9 @@ class SearchRunner:
         asynchronous = self.n_offspring == 1 and self.workers > 1 and supports_async(evaluator)
         self.window = self.workers if asynchronous else None
         self.exploitation_gens = int(exploitation_gens)
+        if self.exploitation_gens >= self.n_gens:
+            raise ValueError(f"exploitation_gens ({self.exploitation_gens}) must be below n_gens ({self.n_gens}): "
+                             "generation 0 is the initial population, and the network needs an archive to learn from")
         if self.window and self.exploitation_gens:
             raise ValueError("exploitation_gens needs the generational mode; the asynchronous steady state "
                              "(n_offspring 1 with several workers) has no last generations to exploit in")

@@ -58,6 +58,10 @@ def test_a_typo_in_any_block_names_the_closest_valid_option(blocks, message):
         ({"data": {"class_path": "nsga_lightning.data.DigitsDataModule", "init_args": {"imagesize": 16}}},
          "unknown option data.init_args.imagesize; did you mean image_size"),
         ({"retrain": {"model": {"auxiliary": True, "layers": 8}}}, "the retrain recipe cannot train on its data"),
+        ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "crossover": "uniform"}}, "crossover"),
+        ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "exploitation_gens": 2}}, "exploitation_gens"),
+        ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "initial_architectures": ["Resnet"]}},
+         "'Resnet' is neither a micro zoo name"),
         ({"model": {"init_channels": 4, "layers": 8, "auxiliary": True}},
          "proxy network cannot be built from the model block on this data (auxiliary head needs feature maps of "
          "8x8 to 10x10 at cell 5; image_size 16 gives 4x4"),

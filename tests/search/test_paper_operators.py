@@ -12,10 +12,10 @@ from search_helpers import AnalyticEvaluator, make_runner, snapshot, space_by_na
 
 from nsga_lightning.search.build import check_config
 from nsga_lightning.search.exploitation import ChainNetwork, better_half, exploit
-from nsga_lightning.search.records import ArchiveRow
 from nsga_lightning.search.homogeneous_crossover import macro_children, micro_children
 from nsga_lightning.search.initialization import initial_genomes, macro_phase_bits
 from nsga_lightning.search.operators import NSGANetOperators
+from nsga_lightning.search.records import ArchiveRow
 from nsga_lightning.spaces import MICRO_ZOO, make_space
 from nsga_lightning.spaces.macro import bits_per_phase
 
@@ -154,6 +154,8 @@ def test_another_paper_setting_refuses_the_resume(tmp_path, given, message):
 @pytest.mark.parametrize(("search", "message"), [
     ({"crossover": "uniform"}, "crossover"),
     ({"initialization": "hand"}, "initialization"),
+    ({"n_gens": 3, "exploitation_gens": 3}, r"exploitation_gens must be an integer from 0 to n_gens - 1 \(2\), got 3"),
+    ({"initial_architectures": ["NASNet", "Resnet"]}, "'Resnet' is neither a micro zoo name"),
 ])
 def test_bad_paper_settings_are_one_line(search, message):
     config = {"search": {"pop_size": 2, "run_dir": "run", **search},
@@ -251,3 +253,46 @@ def test_another_exploitation_setting_refuses_the_resume_and_async_refuses_it(tm
         make_runner(tmp_path / "a", n_gens=3)
     with pytest.raises(ValueError, match="exploitation_gens must be an integer >= 0"):
         make_runner(tmp_path / "b", exploitation_gens=-1)
+
+
+def test_exploitation_gens_must_leave_the_initial_generation(tmp_path):
+    with pytest.raises(ValueError, match=r"exploitation_gens \(5\) must be below n_gens \(5\)"):
+        make_runner(tmp_path / "run", n_gens=5, exploitation_gens=5)
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_network_reproduces_the_archives_conditional_frequencies():
+    space = make_space("macro", n_nodes=4)
+    per_phase = bits_per_phase(4)
+    a, b, c = (np.array(macro_phase_bits(k, 4)) for k in ("vgg", "resnet", "densenet"))
+    # phase 1: a (3 rows) or b (1 row); phase 2 follows phase 1: a -> c always, b -> a; phase 3: copy of phase 2
+    genomes = [np.r_[a, c, c]] * 3 + [np.r_[b, a, a]]
+    network = ChainNetwork(space, np.array(genomes), alpha=0.0)
+    rng = np.random.default_rng(0)
+    draws = [network.sample(rng) for _ in range(4000)]
+    first = np.mean([np.array_equal(d[:per_phase], a) for d in draws])
+    assert first == pytest.approx(0.75, abs=0.03)
+    for d in draws:
+        expected = c if np.array_equal(d[:per_phase], a) else a
+        assert np.array_equal(d[per_phase:2 * per_phase], expected)
+        assert np.array_equal(d[2 * per_phase:], d[per_phase:2 * per_phase])
+    smoothed = ChainNetwork(space, np.array(genomes), alpha=1.0)  # 1 / (4 + 1) of first phases are uniform
+    draws = [smoothed.sample(rng) for _ in range(4000)]
+    first = np.mean([np.array_equal(d[:per_phase], a) for d in draws])
+    assert first == pytest.approx(0.8 * 0.75 + 0.2 / 2 ** per_phase, abs=0.03)
+
+
+@pytest.mark.parametrize(("name", "options"), [("micro", {"n_blocks": 2}), ("micro", {"n_blocks": 5}),
+                                               ("micro", {"n_blocks": 7}), ("macro", {"n_nodes": 3}),
+                                               ("macro", {"n_nodes": 5}), ("macro", {"n_nodes": 6})])
+def test_every_paper_operator_gives_valid_genomes(name, options):
+    space = make_space(name, **options)
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        for genome in initial_genomes(space, "prior", [], rng):
+            space.validate(genome)
+        a, b = space.sample(rng, 2)
+        children = (macro_children(a, b, space.n_var // 3, rng) if name == "macro" else micro_children(a, b, rng))
+        network = ChainNetwork(space, space.sample(rng, 6))
+        for genome in [*children, *(network.sample(rng) for _ in range(5))]:
+            space.validate(genome)
