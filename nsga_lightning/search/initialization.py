@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, SearchSpace
+from nsga_lightning.spaces.genome import parse_genome_text
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,13 @@ def resolve_architecture(space: SearchSpace, value: Any) -> np.ndarray:
             raise ValueError(f"search.initial_architectures: {value} does not fit this space ({reason})") from None
     genome = value
     if isinstance(value, str):
-        parts = value.replace(",", " ").strip().strip("[]()").split()
-        if not parts or not all(part.lstrip("-").isdigit() for part in parts):
+        try:
+            genome = parse_genome_text(value)
+        except ValueError as reason:
+            raise ValueError(f"search.initial_architectures: {reason}") from None
+        if genome is None:
             raise ValueError(f"search.initial_architectures: {value!r} is neither a {space.name} zoo name "
                              f"({', '.join(zoo)}) nor a genome")
-        genome = [int(part) for part in parts]
     try:
         return space.validate(genome)
     except (TypeError, ValueError) as reason:

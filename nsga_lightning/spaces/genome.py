@@ -1,10 +1,15 @@
-"""Shared checks for integer genomes (numpy only)."""
+"""Shared checks for integer genomes, and genomes written as text (numpy only)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
+
+_INTEGERS = r"[-+]?\d+(?:\s*[,\s]\s*[-+]?\d+)*"
+GENOME_TEXT = re.compile(rf"\s*(?:{_INTEGERS}|\[\s*{_INTEGERS}\s*\]|\(\s*{_INTEGERS}\s*\))\s*")
+_NUMBERS_TEXT = re.compile(r"[\s\[(]*[-+]?[\d.]+(?:[\s,]+[-+]?[\d.]+)+[\s\])]*")  # a list of numbers
 
 
 def as_int_genome(genome: Sequence[int] | np.ndarray, n_var: int, space: str) -> np.ndarray:
@@ -36,3 +41,25 @@ def check_bounds(
             f"genome position {i} ({describe(i)}): value {int(genome[i])} outside the allowed range "
             f"{int(lower[i])}..{int(upper[i])}"
         )
+
+
+def parse_genome_text(text: str) -> list[int] | None:
+    """The integers of a genome written as text, or ``None`` when ``text`` is no genome (e.g. a zoo name).
+
+    Args:
+        text: comma- or space-separated integers, optionally in brackets or parentheses; signs are allowed,
+            so that an out-of-range value such as ``-1`` is reported by the space's range check like any other.
+
+    Returns:
+        The integers in order, or ``None``.
+
+    Raises:
+        ValueError: for a list of numbers that are not all integers (e.g. ``"1.5,0,2"``).
+    """
+    if not isinstance(text, str):
+        return None
+    if not GENOME_TEXT.fullmatch(text):
+        if _NUMBERS_TEXT.fullmatch(text):
+            raise ValueError(f"{text.strip()!r} is not a genome: write integers separated by commas, e.g. 1,0,2")
+        return None
+    return [int(v) for v in re.split(r"[\s,]+", text.strip().strip("[]()").strip())]
