@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.evaluator import Evaluator
 from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
-from nsga_lightning.search.initialization import INITIALIZATIONS, initial_genomes
+from nsga_lightning.search.initialization import INITIALIZATIONS, resolve_architectures
 from nsga_lightning.search.options import check_signature, instantiate
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.settings import BACKENDS, SearchConfig
@@ -62,7 +61,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
     if not isinstance(search.initial_architectures, list):
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")
-    initial_genomes(config.space.build(), "random", search.initial_architectures, np.random.default_rng(0))
+    resolve_architectures(config.space.build(), search.initial_architectures)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")

@@ -93,20 +93,13 @@ def resolve_architecture(space: SearchSpace, value: Any) -> np.ndarray:
         raise ValueError(f"search.initial_architectures: {value!r} is not a {space.name} genome ({reason})") from None
 
 
-def initial_genomes(space: SearchSpace, initialization: str, given: Sequence[Any],
-                    rng: np.random.Generator) -> list[np.ndarray]:
-    """The genomes that start the population before random filling: ``given`` first, then the prior.
+def resolve_architectures(space: SearchSpace, values: Sequence[Any]) -> list[np.ndarray]:
+    """The genomes of ``initial_architectures`` (see :func:`resolve_architecture`), duplicates dropped."""
+    return unique_by_key(space, [resolve_architecture(space, value) for value in values])
 
-    Duplicates (by canonical key) are dropped, keeping the first.
 
-    Raises:
-        ValueError: for an unknown initialization or a given architecture that does not fit the space.
-    """
-    if initialization not in INITIALIZATIONS:
-        raise ValueError(f"search.initialization must be one of {', '.join(INITIALIZATIONS)}, got {initialization!r}")
-    genomes = [resolve_architecture(space, value) for value in given]
-    if initialization == "prior":
-        genomes += macro_prior(space.n_nodes, rng) if space.name == "macro" else micro_prior(space)
+def unique_by_key(space: SearchSpace, genomes: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """``genomes`` without repeated canonical keys, first occurrences kept."""
     seen: set[str] = set()
     unique = []
     for genome in genomes:
@@ -115,3 +108,19 @@ def initial_genomes(space: SearchSpace, initialization: str, given: Sequence[Any
             seen.add(key)
             unique.append(genome)
     return unique
+
+
+def initial_genomes(space: SearchSpace, initialization: str, given: Sequence[np.ndarray],
+                    rng: np.random.Generator) -> list[np.ndarray]:
+    """The genomes that start the population before random filling: ``given`` (resolved genomes) first, then
+    the prior; duplicates by canonical key dropped, keeping the first.
+
+    Raises:
+        ValueError: for an unknown initialization.
+    """
+    if initialization not in INITIALIZATIONS:
+        raise ValueError(f"search.initialization must be one of {', '.join(INITIALIZATIONS)}, got {initialization!r}")
+    genomes = list(given)
+    if initialization == "prior":
+        genomes += macro_prior(space.n_nodes, rng) if space.name == "macro" else micro_prior(space)
+    return unique_by_key(space, genomes)

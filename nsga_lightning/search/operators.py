@@ -38,7 +38,7 @@ from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.util.dominator import Dominator
 
 from nsga_lightning.search.homogeneous_crossover import CROSSOVERS, HomogeneousCrossover
-from nsga_lightning.search.initialization import initial_genomes
+from nsga_lightning.search.initialization import INITIALIZATIONS, initial_genomes, resolve_architectures
 from nsga_lightning.spaces import SearchSpace
 
 ETA = 3.0
@@ -246,10 +246,12 @@ class NSGANetOperators:
         self.space = space
         self.problem = make_problem(space, n_obj)
         self.sampling = SpaceSampling(space)
+        if initialization not in INITIALIZATIONS:
+            raise ValueError(f"search.initialization must be one of {', '.join(INITIALIZATIONS)}, "
+                             f"got {initialization!r}")
         self.initialization = initialization
-        self.initial_architectures = list(initial_architectures)
-        # checked now (a bad name or genome stops the search before anything is trained)
-        initial_genomes(space, initialization, self.initial_architectures, np.random.default_rng(0))
+        # resolved now: a bad name or genome stops the search before anything is trained
+        self.initial_architectures = resolve_architectures(space, initial_architectures)
         self.selection = TournamentSelection(func_comp=binary_tournament, pressure=2)
         self.crossover = (PointCrossover(n_points=2, prob=1.0) if crossover == "two_point"
                           else HomogeneousCrossover(space))
@@ -274,8 +276,7 @@ class NSGANetOperators:
         if self.initialization != "random" or self.initial_architectures:  # absent by default: old runs resume
             described["initialization"] = {
                 "mode": self.initialization,
-                "architectures": [self.space.key(g) for g in initial_genomes(
-                    self.space, "random", self.initial_architectures, np.random.default_rng(0))],
+                "architectures": [self.space.key(g) for g in self.initial_architectures],
             }
         return described
 
@@ -286,10 +287,10 @@ class NSGANetOperators:
         if not genomes:
             return self.sample(n, rng)
         chosen = Population.new("X", np.asarray(genomes, dtype=np.int64))
-        keys = {self.space.key(g) for g in genomes}
-        for ind, genome in zip(chosen, genomes):
-            ind.set("key", self.space.key(genome))
-        return Population.merge(chosen, self.sample(n - len(genomes), rng, keys)) if n > len(genomes) else chosen
+        keys = [self.space.key(g) for g in genomes]
+        for ind, key in zip(chosen, keys):
+            ind.set("key", key)
+        return Population.merge(chosen, self.sample(n - len(genomes), rng, set(keys))) if n > len(genomes) else chosen
 
     def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
         """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded``."""
