@@ -123,18 +123,23 @@ def test_micro_children_keep_shared_blocks_and_take_the_rest_whole(seed):
                 tuple(a[start:start + 4]), tuple(b[start:start + 4])}
 
 
+def _interrupted_then_resumed(run_dir, space: str, settings: dict, stop_at: tuple[int, int]) -> dict:
+    """Run a search with ``settings`` until Ctrl-C before the candidate ``stop_at``, resume it; its snapshot."""
+    evaluator = AnalyticEvaluator(stop_at=stop_at, signal="interrupt")
+    with make_runner(run_dir, space=space, evaluator=evaluator, **settings) as runner, \
+            pytest.raises(KeyboardInterrupt):
+        runner.run()
+    with make_runner(run_dir, space=space, **settings) as runner:
+        runner.run()
+    return snapshot(run_dir)
+
+
 @pytest.mark.parametrize("space", ["micro", "macro6"])
 def test_the_paper_operators_search_and_resume_identically(tmp_path, space):
     with make_runner(tmp_path / "reference", space=space, **PAPER) as runner:
         reference = runner.run()
     assert reference.status == "completed"
-    evaluator = AnalyticEvaluator(stop_at=(3, 2), signal="interrupt")
-    with make_runner(tmp_path / "run", space=space, evaluator=evaluator, **PAPER) as runner, \
-            pytest.raises(KeyboardInterrupt):
-        runner.run()
-    with make_runner(tmp_path / "run", space=space, **PAPER) as runner:
-        runner.run()
-    assert snapshot(tmp_path / "run") == snapshot(tmp_path / "reference")
+    assert _interrupted_then_resumed(tmp_path / "run", space, PAPER, (3, 2)) == snapshot(tmp_path / "reference")
     with make_runner(tmp_path / "published", space=space) as runner:
         runner.run()
     assert snapshot(tmp_path / "published")["rows"] != snapshot(tmp_path / "reference")["rows"]
@@ -230,15 +235,8 @@ def test_the_exploitation_generations_resume_identically(tmp_path, space, caplog
     settings = {**PAPER, "exploitation_gens": 2}
     with caplog.at_level(logging.INFO), make_runner(tmp_path / "reference", space=space, **settings) as runner:
         runner.run()
-    assert "generation 3: 6 of 6 children from the Bayesian network" in caplog.text
-    assert re.findall(r"generation (\d+): \d+ of 6 children from the Bayesian", caplog.text) == ["3", "4"]
-    evaluator = AnalyticEvaluator(stop_at=(4, 3), signal="interrupt")
-    with make_runner(tmp_path / "run", space=space, evaluator=evaluator, **settings) as runner, \
-            pytest.raises(KeyboardInterrupt):
-        runner.run()
-    with make_runner(tmp_path / "run", space=space, **settings) as runner:
-        runner.run()
-    assert snapshot(tmp_path / "run") == snapshot(tmp_path / "reference")
+    assert re.findall(r"generation (\d+): 6 of 6 children from the Bayesian", caplog.text) == ["3", "4"]
+    assert _interrupted_then_resumed(tmp_path / "run", space, settings, (4, 3)) == snapshot(tmp_path / "reference")
     with make_runner(tmp_path / "mated", space=space, **PAPER) as runner:
         runner.run()
     mated, exploited = snapshot(tmp_path / "mated")["rows"], snapshot(tmp_path / "reference")["rows"]
@@ -246,7 +244,7 @@ def test_the_exploitation_generations_resume_identically(tmp_path, space, caplog
     assert [r for r in mated if r[3] >= 3] != [r for r in exploited if r[3] >= 3]
 
 
-def test_another_exploitation_setting_refuses_the_resume_and_async_refuses_it(tmp_path):
+def test_another_exploitation_setting_refuses_the_resume_and_a_negative_one_is_refused(tmp_path):
     with make_runner(tmp_path / "a", n_gens=2, exploitation_gens=1) as runner:
         runner.run()
     with pytest.raises(ValueError, match=r"exploitation"):
