@@ -51,6 +51,8 @@ class Candidate:
         generation: the generation that asked for it (0 = initial population).
         seed: per-candidate seed from :func:`derive_seed` (use it to seed training).
         genotype: ``space.decode(genome)``, for evaluators that build networks.
+        epochs: multi-fidelity rungs (``search.fidelity``): train to this many epochs of the full schedule,
+            continuing from the candidate's rung checkpoint where one exists; ``None``: the full training.
     """
 
     key: str
@@ -58,6 +60,7 @@ class Candidate:
     generation: int
     seed: int
     genotype: Any = field(default=None, compare=False)
+    epochs: int | None = None
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,10 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search import rung_checkpoints
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.fit_support import (
     candidate_hparams,
@@ -225,12 +227,13 @@ class TrainerEvaluator:
                                     log_complexity=False, **self._data_options(), **self.model_options)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
+        resume = rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs or 0)
         if self._use_channels_last(trainer):
             module.to(memory_format=torch.channels_last)
             module.network.register_forward_pre_hook(channels_last_input)
         sigint = sigint_handler()
         try:
-            trainer.fit(module, datamodule=self.datamodule)
+            trainer.fit(module, datamodule=self.datamodule, ckpt_path=resume, weights_only=True if resume else None)
         except SystemExit:
             # Lightning turns Ctrl-C inside fit into SystemExit(1) and ignores SIGINT from then on; the search
             # stops cleanly on KeyboardInterrupt instead, with Ctrl-C working again.
@@ -243,6 +246,13 @@ class TrainerEvaluator:
         if "val/error" not in trainer.callback_metrics:
             raise RuntimeError("training finished without a validation error; the data has no validation split "
                                "or max_epochs is unset")
+        if candidate.epochs is not None:
+            if trainer.current_epoch != candidate.epochs:
+                raise RuntimeError(f"training stopped after {trainer.current_epoch} epochs, {candidate.epochs} asked for")
+            if candidate.epochs < trainer.max_epochs:
+                rung_checkpoints.save_rung(trainer, self.run_directory, candidate.key)
+            else:
+                rung_checkpoints.discard(self.run_directory, candidate.key)
         error = float(trainer.callback_metrics["val/error"])
         if not math.isfinite(error):
             raise NonFiniteLossError(f"validation error is {error}")
@@ -279,12 +289,14 @@ class TrainerEvaluator:
         options.setdefault("log_every_n_steps", max(1, min(50, limited_batches(self._train_batches,
                                                                         options.get("limit_train_batches")))))
         callbacks: list[Callback] = [StopOnNonFiniteLoss(), *self.callbacks]
+        if candidate is not None and candidate.epochs is not None:
+            callbacks.append(RungStop(candidate.epochs))
         logger: TensorBoardLogger | bool = False
         if self.run_directory is not None and candidate is not None:
             save_dir, name = self.run_directory.candidate_logger_location
             logger = TensorBoardLogger(save_dir, name=name, version=candidate.key, default_hp_metric=False)
         if candidate is not None:
-            log.debug("training %s for %s epochs", candidate.key, epochs)
+            log.debug("training %s for %s of %s epochs", candidate.key, candidate.epochs or epochs, epochs)
         return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                        devices=1, default_root_dir=str(self.run_directory) if self.run_directory else None)
