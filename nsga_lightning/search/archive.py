@@ -8,7 +8,9 @@ Tables:
         canonical key (PRIMARY KEY). Columns: genome (JSON), genotype (JSON), generation (first asked in),
         seed, status ('ok'/'failed'), error, madds, params (copies of the objectives for SQL queries),
         objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time), sequence (1, 2, ...:
-        the order in which results were committed, which the asynchronous mode replays on resume).
+        the order in which results were committed, which the asynchronous mode replays on resume), epochs and
+        fidelity (multi-fidelity runs: epochs trained and JSON ``{"epochs", "max_epochs", "errors": {rung
+        epochs: error}}``; NULL otherwise). A promoted child's row is updated at each rung it reaches.
     ``generations``: one row per completed generation: population keys (JSON, survivor order), rank and
         crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
         ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
@@ -31,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from nsga_lightning.search.archive_file import (
-    ROW_COLUMNS,
     SCHEMA_VERSION,
     Transaction,
     check_schema,
@@ -39,6 +40,7 @@ from nsga_lightning.search.archive_file import (
     database_errors,
     migrate,
     refuse_lost_archive,
+    row_columns,
 )
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.records import (
@@ -104,6 +106,7 @@ class Archive:
                 if self.writable:
                     self._check_config(config)
                     migrate(self._db)
+                self._columns = row_columns(self._db)
         except BaseException:
             self.close()
             raise
@@ -162,15 +165,33 @@ class Archive:
 
     # -- architectures --------------------------------------------------------------------------------------
 
-    def add(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
+    def add(self, candidate: Candidate, evaluation: Evaluation, max_epochs: int | None = None) -> ArchiveRow:
         """Commit one evaluated candidate and return its row.
 
+        A candidate trained to a rung (``candidate.epochs`` set; ``max_epochs`` the full epochs) records its rung
+        error; at a later rung the same key's row is updated: objectives, status and epochs become the new
+        rung's, the rung errors accumulate and the seconds add up.
+
         Raises:
-            ValueError: if the key is already archived or the evaluation belongs to another key.
+            ValueError: if the key is already archived (at this or a later rung) or the evaluation belongs to
+                another key.
         """
         if evaluation.key != candidate.key:
             raise ValueError(f"evaluation for {evaluation.key!r} given for candidate {candidate.key!r}")
         objectives = dict(evaluation.objectives) if evaluation.is_ok else {}
+        known = self.get(candidate.key)
+        fidelity = None
+        if candidate.epochs is not None:
+            if max_epochs is None:
+                raise ValueError("a candidate trained to a rung needs max_epochs (the full epochs)")
+            errors = dict(known.fidelity["errors"]) if known is not None and known.fidelity else {}
+            if evaluation.is_ok:
+                errors[str(candidate.epochs)] = float(objectives["error"])
+            fidelity = {"epochs": int(candidate.epochs), "max_epochs": int(max_epochs), "errors": errors}
+        if known is not None:
+            if fidelity is None or known.epochs is None or known.epochs >= fidelity["epochs"]:
+                raise ValueError(f"architecture {candidate.key!r} is already in the archive")
+            return self._promote(candidate, evaluation, objectives, fidelity, known.seconds)
         values = (
             candidate.key,
             canonical_json([int(g) for g in candidate.genome]),
@@ -185,13 +206,15 @@ class Archive:
             float(evaluation.seconds),
             evaluation.error_text,
             _now(),
+            None if fidelity is None else fidelity["epochs"],
+            None if fidelity is None else json.dumps(fidelity, sort_keys=True),
         )
         try:
             with self._database_errors(), self._transaction():
                 self._db.execute(
                     "INSERT INTO architectures (key, genome, genotype, generation, seed, status, error, "
-                    "madds, params, objectives, seconds, error_text, created, sequence) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures))",
+                    "madds, params, objectives, seconds, error_text, created, epochs, fidelity, sequence) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures))",
                     values,
                 )
         except sqlite3.IntegrityError as exc:
@@ -200,9 +223,25 @@ class Archive:
         assert row is not None  # just inserted
         return row
 
+    def _promote(self, candidate: Candidate, evaluation: Evaluation, objectives: dict[str, float],
+                 fidelity: dict[str, Any], seconds_before: float) -> ArchiveRow:
+        """Update the row of a child that reached a later rung."""
+        values = (evaluation.status, objectives.get("error"), objectives.get("madds"), objectives.get("params"),
+                  json.dumps(objectives, sort_keys=True), seconds_before + float(evaluation.seconds),
+                  evaluation.error_text, _now(), fidelity["epochs"], json.dumps(fidelity, sort_keys=True),
+                  candidate.key)
+        with self._database_errors(), self._transaction():
+            self._db.execute(
+                "UPDATE architectures SET status = ?, error = ?, madds = ?, params = ?, objectives = ?, seconds = ?, "
+                "error_text = ?, created = ?, epochs = ?, fidelity = ?, "
+                "sequence = (SELECT MAX(sequence) + 1 FROM architectures) WHERE key = ?", values)
+        row = self.get(candidate.key)
+        assert row is not None  # just updated
+        return row
+
     def get(self, key: str) -> ArchiveRow | None:
         """The row of ``key``, or ``None``."""
-        found = self._db.execute(f"SELECT {ROW_COLUMNS} FROM architectures WHERE key = ?", (key,)).fetchone()
+        found = self._db.execute(f"SELECT {self._columns} FROM architectures WHERE key = ?", (key,)).fetchone()
         return archive_row(found) if found else None
 
     def get_many(self, keys: Sequence[str]) -> list[ArchiveRow]:
@@ -222,7 +261,7 @@ class Archive:
     def rows(self, status: str | None = None, order: str = "generation") -> list[ArchiveRow]:
         """All rows (or those with ``status``): ``order="generation"`` by generation, then key;
         ``order="completion"`` in the order they were committed."""
-        sql = f"SELECT {ROW_COLUMNS} FROM architectures"
+        sql = f"SELECT {self._columns} FROM architectures"
         args: tuple = ()
         if status is not None:
             sql, args = sql + " WHERE status = ?", (status,)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from nsga_lightning.errors import ArchiveError, ArchiveWriteError
 from nsga_lightning.search.run_directory import RunDirectory
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS architectures (
     key TEXT PRIMARY KEY, genome TEXT NOT NULL, genotype TEXT, generation INTEGER NOT NULL,
     seed INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
     error REAL, madds INTEGER, params INTEGER, objectives TEXT NOT NULL,
-    seconds REAL NOT NULL, error_text TEXT, created TEXT NOT NULL, sequence INTEGER
+    seconds REAL NOT NULL, error_text TEXT, created TEXT NOT NULL, sequence INTEGER, epochs INTEGER, fidelity TEXT
 );
 CREATE TABLE IF NOT EXISTS generations (
     generation INTEGER PRIMARY KEY, population TEXT NOT NULL, rank TEXT NOT NULL, crowding TEXT NOT NULL,
@@ -32,7 +32,14 @@ REQUIRED = {
                       "error_text", "created"),
     "generations": ("generation", "population", "rank", "crowding", "rng_state", "created"),
 }
-ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created"
+ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created, fidelity"
+
+
+def row_columns(db: sqlite3.Connection) -> str:
+    """The SELECT list of an archive row: :data:`ROW_COLUMNS`, with ``NULL`` for the fidelity of an archive
+    older than schema 3 opened read-only (a writer migrates it first)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(architectures)").fetchall()}
+    return ROW_COLUMNS if "fidelity" in present else ROW_COLUMNS.replace("fidelity", "NULL")
 
 
 def connect(run: RunDirectory, writable: bool) -> sqlite3.Connection:
@@ -83,6 +90,10 @@ def migrate(db: sqlite3.Connection) -> None:
         with Transaction(db):
             db.execute("ALTER TABLE architectures ADD COLUMN sequence INTEGER")
             db.execute("UPDATE architectures SET sequence = rowid")
+    if "fidelity" not in present:  # schema 2: no multi-fidelity rows
+        with Transaction(db):
+            db.execute("ALTER TABLE architectures ADD COLUMN epochs INTEGER")
+            db.execute("ALTER TABLE architectures ADD COLUMN fidelity TEXT")
 
 
 def refuse_lost_archive(run: RunDirectory) -> None:

@@ -20,6 +20,7 @@ from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.evaluator import Evaluator
+from nsga_lightning.search.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.initialization import INITIALIZATIONS, resolve_architectures
 from nsga_lightning.search.options import check_signature, instantiate
@@ -62,10 +63,21 @@ def check_config(config: ConfigLike) -> SearchConfig:
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")
     resolve_architectures(config.space.build(), search.initial_architectures)
+    fidelity_of(config)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
     return config
+
+
+def fidelity_of(config: SearchConfig) -> Fidelity:
+    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.fidelity.make_fidelity`)."""
+    block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
+    fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs)
+    if fidelity.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
+        raise ValueError("search.fidelity needs the generational mode; with n_offspring 1 and several workers the "
+                         "search runs the asynchronous steady state, which has no generation to promote from")
+    return fidelity
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
@@ -139,7 +151,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
             n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
             initialization=search.initialization, initial_architectures=search.initial_architectures,
-            crossover=search.crossover, exploitation_gens=search.exploitation_gens,
+            crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
             callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )

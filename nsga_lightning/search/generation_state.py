@@ -11,6 +11,7 @@ import numpy as np
 from pymoo.core.population import Population
 
 from nsga_lightning.search.archive import Archive
+from nsga_lightning.search.fidelity import violation
 from nsga_lightning.search.operators import make_population
 from nsga_lightning.search.pareto import objective_matrix
 from nsga_lightning.search.records import ArchiveRow, GenerationRow
@@ -31,9 +32,9 @@ def genomes(rows: Sequence[ArchiveRow], n_var: int) -> np.ndarray:
 
 
 def population_of(rows: Sequence[ArchiveRow], objectives: Sequence[str], n_var: int) -> Population:
-    """A pymoo population of archive rows (failed rows infeasible)."""
+    """A pymoo population of archive rows (failed rows infeasible, stopped ones behind full ones: ``fidelity.py``)."""
     return make_population(genomes(rows, n_var), [r.key for r in rows], objective_matrix(rows, objectives),
-                           [not r.is_ok for r in rows])
+                           [violation(r) for r in rows])
 
 
 def recorded_population(archive: Archive, row: GenerationRow, objectives: Sequence[str], n_var: int) -> Population:

@@ -58,11 +58,12 @@ def make_problem(space: SearchSpace, n_obj: int) -> Problem:
 
 
 def make_population(
-    genomes: np.ndarray, keys: Sequence[str], F: np.ndarray, failed: Sequence[bool]
+    genomes: np.ndarray, keys: Sequence[str], F: np.ndarray, violation: Sequence[bool | float]
 ) -> Population:
-    """A pymoo population of evaluated individuals; failed ones get ``F = inf`` and ``CV = 1``."""
-    cv = np.asarray(failed, dtype=float)[:, None]  # (n, 1)
-    F = np.where(cv > 0, np.inf, np.asarray(F, dtype=float))  # (n, n_obj)
+    """A pymoo population of evaluated individuals with constraint violation ``CV = violation``: ``True``/1 for
+    failed ones (whose ``F`` becomes ``inf``), a value in (0, 1) for children stopped at a rung (``fidelity.py``)."""
+    cv = np.asarray(violation, dtype=float)[:, None]  # (n, 1)
+    F = np.where(cv >= 1, np.inf, np.asarray(F, dtype=float))  # (n, n_obj)
     pop = Population.new("X", np.asarray(genomes, dtype=np.int64), "F", F, "G", cv.copy(), "CV", cv)
     for ind, key in zip(pop, keys):
         ind.set("key", key)
@@ -109,7 +110,7 @@ def _tournament_winners(
 ) -> np.ndarray:
     winners = np.empty(len(P), dtype=int)
     for i, (a, b) in enumerate(P):
-        if cv[a] > 0 or cv[b] > 0:  # at least one failed: smaller violation wins
+        if cv[a] != cv[b] or cv[a] >= 1:  # failed, or stopped at different rungs: smaller violation wins
             better = _better(a, -cv[a], b, -cv[b])
         else:
             relation = Dominator.get_relation(F[a], F[b])
@@ -324,10 +325,41 @@ class NSGANetOperators:
         return self.survive(pop, len(pop), rng)
 
     def survive(self, pop: Population, n_survive: int, rng: np.random.Generator) -> Population:
-        """Keep ``n_survive`` by rank and crowding, failed ones last (their rank and crowding: ``None``)."""
+        """Keep ``n_survive`` by rank and crowding, failed ones last (their rank and crowding: ``None``).
+
+        Children stopped at a rung (``0 < CV < 1``) come after every full-fidelity one, the higher rung first, and
+        are ranked by rank and crowding within their rung (see ``fidelity.py``)."""
+        cv = pop.get("CV").astype(float)[:, 0]
+        if np.any((cv > 0) & (cv < 1)):
+            return self._survive_by_rung(pop, cv, n_survive, rng)
         survivors = self.survival.do(self.problem, pop, n_survive=n_survive, random_state=rng)
         for ind in survivors:
             if ind.CV[0] > 0:
                 ind.set("rank", None)
                 ind.set("crowding", None)
         return survivors
+
+    def _survive_by_rung(self, pop: Population, cv: np.ndarray, n_survive: int,
+                         rng: np.random.Generator) -> Population:
+        kept: list[Population] = []
+        left = n_survive
+        for level in np.unique(cv):  # ascending: full fidelity, then the higher rungs, failed last
+            if left <= 0:
+                break
+            group = pop[np.flatnonzero(cv == level)]
+            if level >= 1:
+                chosen = group[:left]
+                for ind in chosen:
+                    ind.set("rank", None)
+                    ind.set("crowding", None)
+            else:
+                for ind in group:  # ranked as feasible within the rung
+                    ind.set("CV", np.zeros(1))
+                    ind.set("G", np.zeros(1))
+                chosen = self.survival.do(self.problem, group, n_survive=min(left, len(group)), random_state=rng)
+                for ind in group:
+                    ind.set("CV", np.array([level]))
+                    ind.set("G", np.array([level]))
+            kept.append(chosen)
+            left -= len(chosen)
+        return Population.merge(*kept)

@@ -54,8 +54,9 @@ def non_dominated_ranks(F: np.ndarray) -> np.ndarray:
 def pareto_front(
     rows: Sequence[ArchiveRow], objectives: Sequence[str] = ("error", "madds")
 ) -> list[ArchiveRow]:
-    """The non-dominated ok rows, sorted by the objectives then key. Rows with equal objectives all stay."""
-    ok = [row for row in rows if row.is_ok]
+    """The non-dominated ok rows trained to the full epochs (children stopped at a rung never are), sorted by the
+    objectives then key. Rows with equal objectives all stay."""
+    ok = [row for row in rows if row.is_ok and not row.stopped_early]
     if not ok:
         return []
     front = np.flatnonzero(non_dominated_ranks(objective_matrix(ok, objectives)) == 0)

@@ -26,11 +26,28 @@ class ArchiveRow:
     seconds: float
     error_text: str | None
     created: str
+    fidelity: dict[str, Any] | None = None
 
     @property
     def is_ok(self) -> bool:
         """Whether it was evaluated successfully (failed rows are infeasible)."""
         return self.status == "ok"
+
+    @property
+    def epochs(self) -> int | None:
+        """Epochs trained (multi-fidelity runs; ``None`` otherwise: the full training)."""
+        return None if self.fidelity is None else int(self.fidelity["epochs"])
+
+    @property
+    def stopped_early(self) -> bool:
+        """An ok row of a multi-fidelity run whose training stopped at a rung below the full epochs: its error is
+        a rung error, so it is never on a front or among the Pareto outputs."""
+        return self.is_ok and self.fidelity is not None and self.epochs < int(self.fidelity["max_epochs"])
+
+    @property
+    def rung_errors(self) -> dict[int, float]:
+        """Validation error at every rung reached (epochs -> error); empty outside multi-fidelity runs."""
+        return {} if self.fidelity is None else {int(e): float(v) for e, v in self.fidelity["errors"].items()}
 
     def as_dict(self) -> dict[str, Any]:
         """A flat mapping (objectives as top-level ``error``/``madds``/``params`` keys), e.g. for plots."""
@@ -43,6 +60,9 @@ class ArchiveRow:
             genotype=self.genotype,
             created=self.created,
         )
+        if self.fidelity is not None:
+            flat.update(epochs=self.epochs, stopped_early=self.stopped_early,
+                        rung_errors={str(e): v for e, v in self.rung_errors.items()})
         return flat
 
 
@@ -112,7 +132,7 @@ def json_default(value: Any) -> Any:
 
 def archive_row(r: tuple) -> ArchiveRow:
     """An :class:`ArchiveRow` from an ``architectures`` row (columns in the order the archive selects)."""
-    key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created = r
+    key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created, fidelity = r
     return ArchiveRow(
         key,
         json.loads(genome),
@@ -124,6 +144,7 @@ def archive_row(r: tuple) -> ArchiveRow:
         float(seconds),
         error_text,
         created,
+        json.loads(fidelity) if fidelity else None,
     )
 
 

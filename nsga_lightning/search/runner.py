@@ -31,6 +31,7 @@ from pymoo.core.population import Population
 from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
 from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
+from nsga_lightning.search.fidelity import Fidelity
 from nsga_lightning.search.generation_state import (
     check_runtime,
     last_line,
@@ -44,6 +45,7 @@ from nsga_lightning.search.pareto import pareto_front
 from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.steady_state import AsynchronousSteadyState, supports_async
+from nsga_lightning.search.successive_halving import train_in_rungs
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,8 @@ class SearchRunner:
         initialization, initial_architectures, crossover: the paper's operators (see :class:`NSGANetOperators`).
         exploitation_gens: the last generations whose children come from the Bayesian network fitted to the
             archive (the paper's BOA step; see ``exploitation.py``); 0: none.
+        fidelity: successive halving over epochs within each generation (``successive_halving.py``); ``None``
+            or one rung: every child trains fully.
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -97,6 +101,7 @@ class SearchRunner:
         initial_architectures: Sequence[Any] = (),
         crossover: str = "two_point",
         exploitation_gens: int = 0,
+        fidelity: Fidelity | None = None,
     ) -> None:
         objectives = tuple(objectives)
         unknown = [name for name in objectives if name not in OBJECTIVES]
@@ -132,6 +137,10 @@ class SearchRunner:
         if self.window and self.exploitation_gens:
             raise ValueError("exploitation_gens needs the generational mode; the asynchronous steady state "
                              "(n_offspring 1 with several workers) has no last generations to exploit in")
+        self.fidelity = fidelity if fidelity is not None and fidelity.enabled else None
+        if self.window and self.fidelity:
+            raise ValueError("search.fidelity needs the generational mode; the asynchronous steady state (n_offspring "
+                             "1 with several workers) has no generation of children to promote from")
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
@@ -159,7 +168,7 @@ class SearchRunner:
             "evaluator": dict(fingerprint()) if callable(fingerprint) else None,
         } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | (
             {"exploitation": {"gens": self.exploitation_gens, "network": "chain", "alpha": ALPHA, "tries": TRIES}}
-            if self.exploitation_gens else {})
+            if self.exploitation_gens else {}) | ({"fidelity": self.fidelity.describe()} if self.fidelity else {})
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -256,7 +265,7 @@ class SearchRunner:
         """The children of a generation: mated, or drawn from the archive's Bayesian network (``exploitation``)."""
         if not self.exploitation_gens or generation < self.n_gens - self.exploitation_gens:
             return self.operators.mate(pop, self.n_offspring, rng, excluded)
-        history = [r for r in self.archive.rows("ok") if r.generation < generation]
+        history = [r for r in self.archive.rows("ok") if r.generation < generation and not r.stopped_early]
         return exploited_offspring(self.space, self.operators, history, self.objectives, pop, self.n_offspring,
                                    generation, rng, excluded)
 
@@ -285,7 +294,8 @@ class SearchRunner:
         todo = []
         for key, ind in zip(keys, pop):
             known = self.archive.get(key)
-            if known is not None:
+            # with rungs, this generation's own children (an interrupted attempt's) may still be promoted
+            if known is not None and not (self.fidelity and known.generation == generation):
                 rows[key] = known
             else:
                 todo.append(self.candidate(ind.X, generation, key))
@@ -294,8 +304,11 @@ class SearchRunner:
         self._call("on_generation_start", self, generation, list(todo))
         start = time.perf_counter()
         try:
-            for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
-                rows[candidate.key] = self.commit(candidate, evaluation)
+            if self.fidelity:
+                rows.update(train_in_rungs(self, todo, self.fidelity))
+            else:
+                for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
+                    rows[candidate.key] = self.commit(candidate, evaluation)
         finally:
             self.evaluation_wall += time.perf_counter() - start
         ordered = [rows[key] for key in keys]  # told in candidate order, whatever the order of completion
@@ -305,7 +318,7 @@ class SearchRunner:
         """Archive one result at once, log a failure and call ``on_candidate_end``."""
         self.n_evaluated += 1
         self.busy_seconds += float(evaluation.seconds)
-        row = self.archive.add(candidate, evaluation)
+        row = self.archive.add(candidate, evaluation, self.fidelity.max_epochs if self.fidelity else None)
         if not evaluation.is_ok:
             log.warning("architecture %s failed: %s", candidate.key, last_line(evaluation.error_text))
         self._call("on_candidate_end", self, candidate, evaluation)

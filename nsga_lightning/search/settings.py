@@ -28,6 +28,22 @@ BACKENDS = ("local", "ray")
 
 
 @dataclass
+class FidelitySettings:
+    """The ``search.fidelity`` block: successive halving over epochs within each generation.
+
+    Args:
+        rungs: epochs of each rung, increasing, the last equal to ``trainer.max_epochs`` (e.g. ``[1, 3, 9]``);
+            empty (default) or ``[max_epochs]``: every child trains fully.
+        keep: share of a rung's children promoted to the next rung, in (0, 1) (default 1/3).
+        eta: reduction factor instead of ``keep`` (``keep = 1 / eta``).
+    """
+
+    rungs: list[int] = field(default_factory=list)
+    keep: float | None = None
+    eta: float | None = None
+
+
+@dataclass
 class SearchSettings:
     """The ``search`` block.
 
@@ -56,6 +72,7 @@ class SearchSettings:
             is kept; see ``search/homogeneous_crossover.py``).
         exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
             better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
+        fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
     """
 
     pop_size: int = 40
@@ -73,6 +90,11 @@ class SearchSettings:
     initial_architectures: list[str | list[int]] = field(default_factory=list)
     crossover: Literal["two_point", "homogeneous"] = "two_point"
     exploitation_gens: int = 0
+    fidelity: FidelitySettings = field(default_factory=FidelitySettings)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fidelity, FidelitySettings):  # a plain block from YAML or from_dict
+            self.fidelity = _block("search.fidelity", self.fidelity, FidelitySettings)
 
 
 @dataclass
