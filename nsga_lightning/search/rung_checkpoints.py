@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-
-import torch
-from lightning.pytorch import Trainer
+from typing import TYPE_CHECKING
 
 from nsga_lightning.search.run_directory import RunDirectory
+
+if TYPE_CHECKING:  # the search package imports no torch (the driver may only read archives)
+    from lightning.pytorch import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ def continue_from(run: RunDirectory | None, key: str, epochs: int) -> str | None
     path = run.rung_checkpoint(key)
     if not path.is_file():
         return None
+    import torch
+
     try:
         saved = int(torch.load(path, map_location="cpu", weights_only=True)["epoch"])  # epochs done
     except Exception as error:  # noqa: BLE001 - a damaged checkpoint only costs the retraining
