@@ -70,7 +70,3 @@ def train_in_rungs(runner: SearchRunner, children: Sequence[Candidate], fidelity
         rung_checkpoints.discard(runner.run_directory, child.key)
     return rows
 
-
-def epochs_trained(rows: Sequence[ArchiveRow]) -> int:
-    """Training epochs the rows cost (rung epochs reached; a failure counts the epochs it was asked for)."""
-    return sum(int(row.epochs or 0) for row in rows)

@@ -227,7 +227,8 @@ class TrainerEvaluator:
                                     log_complexity=False, **self._data_options(), **self.model_options)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
-        resume = rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs or 0)
+        resume = (rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs)
+                  if candidate.epochs is not None else None)
         if self._use_channels_last(trainer):
             module.to(memory_format=torch.channels_last)
             module.network.register_forward_pre_hook(channels_last_input)
