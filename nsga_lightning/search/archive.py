@@ -15,6 +15,9 @@ Tables:
         crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
         ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
         created.
+    ``screened``: one row per child scored by the zero-cost pre-screen (``search.prescreen``): generation, key,
+        score_name, score (NULL if it could not be computed), objectives (JSON complexity before training),
+        selected (1 if it was trained), error_text.
 
 The database runs in WAL mode with ``synchronous=FULL`` and commits every row at once, so a killed process
 loses at most the candidates that were running. Readers open it read-only (``mode=ro``) and never write.
@@ -46,6 +49,7 @@ from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.records import (
     ArchiveRow,
     GenerationRow,
+    ScreenRow,
     archive_row,
     canonical_json,
     config_differences,
@@ -57,6 +61,7 @@ from nsga_lightning.search.records import (
 )
 from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.run_lock import RunDirectoryLock
+from nsga_lightning.search.screening_table import read_screening, write_screening
 from nsga_lightning.spaces import genotype_to_data
 
 
@@ -335,6 +340,17 @@ class Archive:
         """The last completed generation, or ``None`` before generation 0 completes."""
         found = self._db.execute("SELECT * FROM generations ORDER BY generation DESC LIMIT 1").fetchone()
         return generation_row(found) if found else None
+
+    # -- pre-screen ---------------------------------------------------------------------------------------
+
+    def record_screening(self, generation: int, rows: Sequence[ScreenRow]) -> None:
+        """Commit a generation's screened children (``prescreen.py``) in one transaction."""
+        with self._database_errors(), self._transaction():
+            write_screening(self._db, generation, rows)
+
+    def screening(self, generation: int | None = None) -> list[ScreenRow]:
+        """The screened children of one generation, or of all (by generation, then key)."""
+        return read_screening(self._db, generation)
 
     # -- plumbing -------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 from nsga_lightning.errors import ArchiveError, ArchiveWriteError
 from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.screening_table import SCREENED_TABLE
 
 SCHEMA_VERSION = 3
 
@@ -24,7 +25,7 @@ CREATE TABLE IF NOT EXISTS generations (
     generation INTEGER PRIMARY KEY, population TEXT NOT NULL, rank TEXT NOT NULL, crowding TEXT NOT NULL,
     rng_state TEXT NOT NULL, created TEXT NOT NULL
 );
-"""
+""" + SCREENED_TABLE
 # columns every archive has (schema 1 and later); a file without them is some other SQLite database
 REQUIRED = {
     "meta": ("name", "value"),

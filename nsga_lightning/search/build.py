@@ -24,6 +24,7 @@ from nsga_lightning.search.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.initialization import INITIALIZATIONS, resolve_architectures
 from nsga_lightning.search.options import check_signature, instantiate
+from nsga_lightning.search.prescreen import Prescreen, make_prescreen
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.settings import BACKENDS, SearchConfig
 from nsga_lightning.search.trainer_evaluator import OWNED_TRAINER_OPTIONS, SEARCH_SETS, TrainerEvaluator
@@ -64,6 +65,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
                          f"{search.initial_architectures!r}")
     resolve_architectures(config.space.build(), search.initial_architectures)
     fidelity_of(config)
+    prescreen_of(config)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
@@ -78,6 +80,16 @@ def fidelity_of(config: SearchConfig) -> Fidelity:
         raise ValueError("search.fidelity needs the generational mode; with n_offspring 1 and several workers the "
                          "search runs the asynchronous steady state, which has no generation to promote from")
     return fidelity
+
+
+def prescreen_of(config: SearchConfig) -> Prescreen:
+    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.prescreen.make_prescreen`)."""
+    block = config.search.prescreen
+    prescreen = make_prescreen(block.score, block.factor)
+    if prescreen.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
+        raise ValueError("search.prescreen needs the generational mode; with n_offspring 1 and several workers the "
+                         "search runs the asynchronous steady state, which mates one child at a time")
+    return prescreen
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
@@ -147,11 +159,18 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
         evaluator.prepare()  # missing data stops here with one clear line, before the run directory exists
         check_retrain(config, evaluator.datamodule)
         search = config.search
+        prescreen = prescreen_of(config)
+        scorer = None
+        if prescreen.enabled:
+            from nsga_lightning.search.zero_cost_scorer import ZeroCostScorer
+
+            scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), prescreen.score, search.seed)
         return SearchRunner(
             space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
             n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
             initialization=search.initialization, initial_architectures=search.initial_architectures,
             crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
+            prescreen=prescreen, scorer=scorer,
             callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )

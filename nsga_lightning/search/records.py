@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +192,26 @@ def config_differences(old: Mapping[str, Any], new: Mapping[str, Any], prefix: s
 def _short(value: Any, width: int = 60) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@dataclass(frozen=True)
+class ScreenRow:
+    """One screened child of a generation.
+
+    Attributes:
+        generation: the generation that mated it.
+        key: its canonical key.
+        score_name: ``synflow`` or ``naswot``.
+        score: the zero-cost score (higher is better); ``None`` if it could not be computed.
+        objectives: its complexity objectives (``madds``, ``params``) as counted before training.
+        selected: whether it was chosen for training.
+        error_text: why it has no score, if it has none.
+    """
+
+    generation: int
+    key: str
+    score_name: str
+    score: float | None
+    objectives: dict[str, float] = field(default_factory=dict)
+    selected: bool = False
+    error_text: str | None = None

@@ -42,6 +42,7 @@ from nsga_lightning.search.generation_state import (
 )
 from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.pareto import pareto_front
+from nsga_lightning.search.prescreen import Prescreen, Scorer, screen_children
 from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.steady_state import AsynchronousSteadyState, supports_async
@@ -76,6 +77,9 @@ class SearchRunner:
             archive (the paper's BOA step; see ``exploitation.py``); 0: none.
         fidelity: successive halving over epochs within each generation (``successive_halving.py``); ``None``
             or one rung: every child trains fully.
+        prescreen, scorer: zero-cost pre-screening of mated children (``prescreen.py``): ``prescreen.factor``
+            times ``n_offspring`` children are mated and scored by ``scorer``, and the best ``n_offspring``
+            trained; ``None`` or score ``none``: off.
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -102,6 +106,8 @@ class SearchRunner:
         crossover: str = "two_point",
         exploitation_gens: int = 0,
         fidelity: Fidelity | None = None,
+        prescreen: Prescreen | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         objectives = tuple(objectives)
         unknown = [name for name in objectives if name not in OBJECTIVES]
@@ -141,6 +147,13 @@ class SearchRunner:
         if self.window and self.fidelity:
             raise ValueError("search.fidelity needs the generational mode; the asynchronous steady state (n_offspring "
                              "1 with several workers) has no generation of children to promote from")
+        self.prescreen = prescreen if prescreen is not None and prescreen.enabled else None
+        if self.prescreen and scorer is None:
+            raise ValueError(f"search.prescreen.score {self.prescreen.score!r} needs a scorer")
+        if self.window and self.prescreen:
+            raise ValueError("search.prescreen needs the generational mode; the asynchronous steady state (n_offspring "
+                             "1 with several workers) mates one child at a time")
+        self.scorer = scorer
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
@@ -168,7 +181,8 @@ class SearchRunner:
             "evaluator": dict(fingerprint()) if callable(fingerprint) else None,
         } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | (
             {"exploitation": {"gens": self.exploitation_gens, "network": "chain", "alpha": ALPHA, "tries": TRIES}}
-            if self.exploitation_gens else {}) | ({"fidelity": self.fidelity.describe()} if self.fidelity else {})
+            if self.exploitation_gens else {}) | ({"fidelity": self.fidelity.describe()} if self.fidelity else {}) | (
+            {"prescreen": self.prescreen.describe()} if self.prescreen else {})
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -248,7 +262,8 @@ class SearchRunner:
         rng = restore_rng(last.rng_state)
         pop = recorded_population(self.archive, last, self.objectives, self.space.n_var)
         excluded = self.archive.keys(before_generation=generation)
-        off = self._offspring(pop, generation, rng, excluded)
+        wanted = self.n_offspring * (self.prescreen.factor if self.prescreen else 1)
+        off = self._offspring(pop, generation, rng, excluded, wanted)
         if len(off) < self.n_offspring:
             missing = self.n_offspring - len(off)
             log.warning("generation %d: mating found only %d of %d new architectures in %d rounds; filling %d "
@@ -258,16 +273,19 @@ class SearchRunner:
             off = Population.merge(off, self.operators.sample(missing, rng, taken))
             if len(off) < self.n_offspring:
                 log.warning("generation %d: only %d new architectures could be found", generation, len(off))
+        if self.prescreen:
+            off = screen_children(self, off, generation, self.scorer, self.prescreen, self.n_offspring)
         merged = Population.merge(pop, self._evaluated(off, generation))
         return self.record(generation, self.operators.survive(merged, self.pop_size, rng), rng)
 
-    def _offspring(self, pop: Population, generation: int, rng: np.random.Generator, excluded: set[str]) -> Population:
-        """The children of a generation: mated, or drawn from the archive's Bayesian network (``exploitation``)."""
+    def _offspring(self, pop: Population, generation: int, rng: np.random.Generator, excluded: set[str],
+                   n: int) -> Population:
+        """``n`` children of a generation: mated, or drawn from the archive's Bayesian network (``exploitation``)."""
         if not self.exploitation_gens or generation < self.n_gens - self.exploitation_gens:
-            return self.operators.mate(pop, self.n_offspring, rng, excluded)
+            return self.operators.mate(pop, n, rng, excluded)
         history = [r for r in self.archive.rows("ok") if r.generation < generation and not r.stopped_early]
-        return exploited_offspring(self.space, self.operators, history, self.objectives, pop, self.n_offspring,
-                                   generation, rng, excluded)
+        return exploited_offspring(self.space, self.operators, history, self.objectives, pop, n, generation, rng,
+                                   excluded)
 
     def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
         """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""

@@ -44,6 +44,19 @@ class FidelitySettings:
 
 
 @dataclass
+class PrescreenSettings:
+    """The ``search.prescreen`` block: zero-cost pre-screening of mated children (``search/prescreen.py``).
+
+    Args:
+        score: ``none`` (off), ``synflow`` or ``naswot`` (scores of the untrained network on one fixed batch).
+        factor: children mated and scored per child trained (e.g. 4: 80 scored, the best 20 trained).
+    """
+
+    score: Literal["none", "synflow", "naswot"] = "none"
+    factor: int = 4
+
+
+@dataclass
 class SearchSettings:
     """The ``search`` block.
 
@@ -73,6 +86,7 @@ class SearchSettings:
         exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
             better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
+        prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
     """
 
     pop_size: int = 40
@@ -91,10 +105,13 @@ class SearchSettings:
     crossover: Literal["two_point", "homogeneous"] = "two_point"
     exploitation_gens: int = 0
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
+    prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fidelity, FidelitySettings):  # a plain block from YAML or from_dict
             self.fidelity = _block("search.fidelity", self.fidelity, FidelitySettings)
+        if not isinstance(self.prescreen, PrescreenSettings):
+            self.prescreen = _block("search.prescreen", self.prescreen, PrescreenSettings)
 
 
 @dataclass

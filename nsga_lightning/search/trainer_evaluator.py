@@ -221,10 +221,7 @@ class TrainerEvaluator:
 
     def _train_one(self, candidate: Candidate, num_classes: int) -> dict[str, float]:
         seed_everything(candidate.seed, workers=True, verbose=False)
-        # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
-        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
-        module = ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
-                                    log_complexity=False, **self._data_options(), **self.model_options)
+        module = self.build_module(candidate, num_classes)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
         resume = (rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs)
@@ -264,6 +261,14 @@ class TrainerEvaluator:
                                            {f"hp/{name}": value for name, value in objectives.items()})
             trainer.logger.finalize("success")
         return objectives
+
+    def build_module(self, candidate: Candidate, num_classes: int) -> ArchitectureModule:
+        """The candidate's proxy network as this evaluator trains it, initialised from the global torch RNG
+        (seed it first)."""
+        # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
+        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
+                                  log_complexity=False, **self._data_options(), **self.model_options)
 
     def _data_options(self) -> dict[str, Any]:
         """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
