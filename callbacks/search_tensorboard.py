@@ -19,7 +19,10 @@ class SearchTensorBoard(SearchCallback):
 
     Per generation: ``search/hypervolume`` (fixed reference point), ``search/best_error``,
     ``search/smallest_madds``, ``search/evaluated``, ``search/cached``, ``search/failed`` and the Pareto
-    scatter as the figure ``search/pareto``. At the end, a drawing of every Pareto architecture
+    scatter as the figure ``search/pareto`` (children stopped early hollow). With rungs (``search.fidelity``):
+    ``rungs/reached_<epochs>`` (children of the generation that reached each rung), ``rungs/epochs_trained``
+    and ``rungs/epochs_saved`` (against training every child fully); with the pre-screen:
+    ``search/screened``. At the end, a drawing of every Pareto architecture
     (``pareto/<key>``). Each candidate's own training run (with its HParams) is logged by the evaluator.
 
     Args:
@@ -58,6 +61,13 @@ class SearchTensorBoard(SearchCallback):
                 value = float(getattr(summary, name))
                 if math.isfinite(value):
                     self.writer.add_scalar(f"search/{name}", value, step)
+            for epochs, count in summary.rungs.items():
+                self.writer.add_scalar(f"rungs/reached_{epochs}", count, step)
+            if summary.rungs:
+                self.writer.add_scalar("rungs/epochs_trained", summary.epochs_trained, step)
+                self.writer.add_scalar("rungs/epochs_saved", summary.epochs_saved, step)
+            if summary.screened:
+                self.writer.add_scalar("search/screened", summary.screened, step)
             self.logged.add(step)
             self.new_generations += 1
         rows = [row.as_dict() for row in archive.rows()]

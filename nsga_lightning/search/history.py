@@ -5,8 +5,10 @@ Shared by the TensorBoard callback, the run outputs and the report, so all three
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.pareto import hypervolume, objective_matrix, pareto_front
@@ -29,6 +31,11 @@ class GenerationSummary:
         evaluated: architectures trained in this generation (ok or failed).
         cached: population members of this generation answered from the archive (not trained again).
         failed: failed architectures in this generation.
+        rungs: multi-fidelity runs: children of this generation that reached each rung (epochs -> count; a
+            failed child counts for none); empty otherwise.
+        epochs_trained: training epochs spent on this generation's children (multi-fidelity runs; else 0).
+        epochs_saved: epochs not spent on children stopped early, against training every child fully.
+        screened: children scored by the zero-cost pre-screen in this generation (0 without it).
     """
 
     generation: int
@@ -39,6 +46,10 @@ class GenerationSummary:
     evaluated: int
     cached: int
     failed: int
+    rungs: dict[int, int] = field(default_factory=dict)
+    epochs_trained: int = 0
+    epochs_saved: int = 0
+    screened: int = 0
 
 
 def reference_point(
@@ -73,6 +84,8 @@ def summarize(
     """One :class:`GenerationSummary` per completed generation, oldest first."""
     rows = archive.rows()
     reference = reference_point(rows, objectives, overrides)
+    screened = Counter(s.generation for s in archive.screening())
+    rung_epochs = (archive.config() or {}).get("fidelity", {}).get("rung_epochs", [])
     summaries = []
     for generation in archive.generations():
         g = generation.generation
@@ -92,5 +105,20 @@ def summarize(
             evaluated=len(new),
             cached=sum(1 for key in generation.population if key not in {r.key for r in new}),
             failed=sum(1 for r in new if not r.is_ok),
+            screened=screened.get(g, 0),
+            **_rung_counts(new, rung_epochs),
         ))
     return summaries
+
+
+def _rung_counts(new: Sequence[ArchiveRow], rung_epochs: Sequence[int]) -> dict[str, Any]:
+    """Rung counts and epochs of a generation's new children (multi-fidelity rows only)."""
+    staged = [r for r in new if r.fidelity is not None]
+    if not staged:
+        return {}
+    full = int(staged[0].fidelity["max_epochs"])
+    rungs = sorted({int(e) for e in rung_epochs} | {int(e) for r in staged for e in r.rung_errors} | {full})
+    ok = [r for r in staged if r.is_ok]
+    trained = sum(r.epochs for r in ok)
+    return {"rungs": {e: sum(1 for r in ok if r.epochs >= e) for e in rungs}, "epochs_trained": trained,
+            "epochs_saved": full * len(ok) - trained}

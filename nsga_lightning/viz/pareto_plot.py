@@ -123,10 +123,18 @@ def pareto_figure(
     FigureCanvasAgg(figure)
     ax = figure.add_subplot(1, 1, 1)
     if points:
-        xy = np.array(list(points.values()))
+        # children stopped at a lower rung (multi-fidelity): hollow, their error is a rung error
+        stopped = {str(r.get("key")) for r in rows if r.get("stopped_early")} & set(points)
+        full = [v for k, v in points.items() if k not in stopped]
         failed = f"; {len(rows) - len(points)} failed" if len(rows) > len(points) else ""
-        ax.scatter(xy[:, 0], xy[:, 1], s=14, color=EVALUATED_COLOR, alpha=0.5, linewidths=0,
-                   label=f"evaluated ({len(points)}{failed})", zorder=1)
+        if full:
+            xy = np.array(full)
+            ax.scatter(xy[:, 0], xy[:, 1], s=14, color=EVALUATED_COLOR, alpha=0.5, linewidths=0,
+                       label=f"evaluated ({len(full)}{failed})", zorder=1)
+        if stopped:
+            xy = np.array([points[k] for k in sorted(stopped)])
+            ax.scatter(xy[:, 0], xy[:, 1], s=14, facecolors="none", edgecolors=EVALUATED_COLOR, alpha=0.7,
+                       linewidths=0.8, label=f"stopped early at a lower rung ({len(stopped)}; rung error)", zorder=1)
     older = history[:-1]
     for age, front in enumerate(older):
         xs, ys = _step([points[k] for k in front if k in points])

@@ -195,7 +195,11 @@ def build_report(
     front_uri = figure_to_data_uri(pareto_figure(all_rows, history, pair))
     hv_uri = figure_to_data_uri(hypervolume_figure(list(hypervolume)))
     final_hv = f"; final hypervolume {float(hypervolume[-1]):.4g}" if len(hypervolume) else ""
-    summary = f"{len(all_rows)} architectures in the archive, {len(front_rows)} on the final front{final_hv}."
+    stopped = sum(1 for r in all_rows if r.get("stopped_early"))
+    stopped_text = (f"; {stopped} stopped early at a lower rung (hollow in the plot, never on the front)"
+                    if stopped else "")
+    summary = (f"{len(all_rows)} architectures in the archive{stopped_text}, {len(front_rows)} on the final "
+               f"front{final_hv}.")
     table = _table(front_rows, genotypes or {}, retrain_commands or {}, run_dir, pair)
     config = (
         f'<section id="config"><h2>Configuration</h2><pre>{html.escape(config_text)}</pre></section>'

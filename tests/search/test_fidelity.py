@@ -160,3 +160,47 @@ def test_bad_fidelity_settings_stop_the_cli_with_one_line_and_nothing_created(tm
     err = capsys.readouterr().err.strip()
     assert code != 0 and len(err.splitlines()) == 1 and re.search(message, err), err
     assert not (tmp_path / "run").exists()
+
+
+def test_tensorboard_and_the_summaries_count_each_rung_and_the_epochs_saved(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from nsga_lightning.callbacks import SearchTensorBoard
+    from nsga_lightning.search.history import summarize
+
+    evaluator = RungEvaluator()
+    with SearchRunner(space_by_name("micro"), evaluator, tmp_path / "run", pop_size=9, n_offspring=6, n_gens=3,
+                      seed=1, fidelity=FIDELITY, callbacks=[SearchTensorBoard()]) as runner:
+        runner.run()
+        rows = runner.archive.rows()
+        summaries = summarize(runner.archive, ("error", "madds"))
+    generation_of = {r.key: r.generation for r in rows}
+    for summary in summaries:
+        asked = [e for key, e in evaluator.calls if generation_of[key] == summary.generation]
+        ok = [r for r in rows if r.generation == summary.generation and r.is_ok]
+        assert summary.rungs == {e: sum(1 for r in ok if r.epochs >= e) for e in (1, 3, 9)}
+        assert summary.rungs[3] == asked.count(3) and summary.rungs[9] == asked.count(9)
+        assert summary.epochs_trained == sum(r.epochs for r in ok)
+        assert summary.epochs_saved == 9 * len(ok) - summary.epochs_trained > 0
+    from nsga_lightning.search.run_directory import RunDirectory
+
+    accumulator = EventAccumulator(str(RunDirectory(tmp_path / "run").search_log), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    logged = {tag: [e.value for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
+    assert logged["rungs/reached_3"] == [float(s.rungs[3]) for s in summaries]
+    assert logged["rungs/epochs_saved"] == [float(s.epochs_saved) for s in summaries]
+
+
+def test_the_report_and_the_plot_mark_the_children_stopped_early(tmp_path):
+    from nsga_lightning.viz import build_report, pareto_figure
+
+    with _runner(tmp_path / "run", RungEvaluator()) as runner:
+        runner.run()
+        rows = [r.as_dict() for r in runner.archive.rows()]
+        front = [r.as_dict() for r in pareto_front(runner.archive.rows())]
+    stopped = sum(1 for r in rows if r.get("stopped_early"))
+    figure = pareto_figure(rows)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert f"stopped early at a lower rung ({stopped}; rung error)" in labels
+    page = build_report(tmp_path / "report.html", title="t", all_rows=rows, front_rows=front).read_text()
+    assert f"{stopped} stopped early at a lower rung" in page
