@@ -24,7 +24,8 @@ hypervolume, win rate against random search (share of seeds with a larger hyperv
 ``--real``: the real thing once at quickstart size instead (the quickstart preset: digits, 15 architectures,
 3 epochs each), the published operators against the paper's (prior initialisation, homogeneous crossover,
 exploitation in the last generation), seeds 0-2, two searches at a time with 1 thread each; hypervolume of
-each run's archive over objectives normalised by the bounds of all six runs together.
+each run's archive over objectives normalised by the bounds of all runs together. ``--real-variants
+published,+prior,+homogeneous,+BOA,paper`` runs each part on its own as well.
 """
 
 from __future__ import annotations
@@ -150,7 +151,9 @@ def run_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[float], fl
 
 
 REAL_VARIANTS = {"published": {}, "paper": {"initialization": "prior", "crossover": "homogeneous",
-                                             "exploitation_gens": 1}}
+                                             "exploitation_gens": 1},
+                 "+prior": {"initialization": "prior"}, "+homogeneous": {"crossover": "homogeneous"},
+                 "+BOA": {"exploitation_gens": 1}}
 
 
 def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float]:
@@ -171,24 +174,25 @@ def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float]:
     return name, seed, F, time.perf_counter() - start
 
 
-def main_real(workers: int) -> None:
+def main_real(workers: int, names: list[str]) -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(run_real, [(n, s, folder) for s in range(3) for n in REAL_VARIANTS]))
+        results = list(pool.map(run_real, [(n, s, folder) for s in range(3) for n in names]))
     everything = np.vstack([F for *_, F, _ in results])
     low, high = everything.min(axis=0), everything.max(axis=0)
     print(f"quickstart searches (15 architectures each, digits, 3 epochs), seeds 0-2; "
           f"{time.perf_counter() - start:.0f} s")
     print(f"{'variant':12s} {'HV per seed':>28s} {'median':>8s} {'best error %':>14s} {'wall s':>8s}")
     medians = {}
-    for name in REAL_VARIANTS:
+    for name in names:
         mine = [(seed, F, wall) for n, seed, F, wall in results if n == name]
         values = [hypervolume(F, low, high) for _, F, _ in mine]
         medians[name] = statistics.median(values)
         best = " ".join(f"{F[:, 0].min():.2f}" for _, F, _ in mine)
         print(f"{name:12s} {' '.join(f'{v:.4f}' for v in values):>28s} {medians[name]:8.4f} {best:>14s} "
               f"{statistics.median(w for *_, w in mine):8.0f}")
-    print(f"paper_over_published_median_hv_real={medians['paper'] / medians['published']:.3f}")
+    for name in names[1:]:
+        print(f"{name}_over_published_median_hv_real={medians[name] / medians['published']:.3f}")
 
 
 def main() -> None:
@@ -196,12 +200,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--real", action="store_true", help="quickstart-size searches on the digits instead")
+    parser.add_argument("--real-variants", default="published,paper",
+                        help=f"with --real: comma-separated, 'published' first; from {', '.join(REAL_VARIANTS)}")
     config = parser.parse_args()
     if config.real:
         import logging
 
         logging.disable(logging.WARNING)
-        main_real(config.workers)
+        names = config.real_variants.split(",")
+        unknown = [n for n in names if n not in REAL_VARIANTS]
+        if unknown or names[0] != "published":
+            parser.error(f"--real-variants: 'published' first, then any of {', '.join(REAL_VARIANTS)}; got {names}")
+        main_real(config.workers, names)
         return
     import logging
 

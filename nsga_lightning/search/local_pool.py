@@ -86,6 +86,7 @@ class _Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, settings, plan, list(trainer_callbacks)),
                                        name=f"nsga-lightning-worker-{index}", daemon=True)
+        self.started = time.perf_counter()
         self.process.start()
         child.close()
         self.ready = False
@@ -135,6 +136,7 @@ class LocalPoolEvaluator:
         self._pool: list[_Worker | None] = [None] * self.workers
         self.in_flight = 0
         self.busy_seconds = 0.0
+        self.startup_seconds: list[float] = []  # per worker process: from its start to its evaluator built
         self._pending: deque[tuple[Candidate, int]] = deque()
         self._done: deque[Evaluation] = deque()
 
@@ -224,6 +226,7 @@ class LocalPoolEvaluator:
         kind, value = message
         if kind == "ready":
             worker.ready = True
+            self.startup_seconds.append(time.perf_counter() - worker.started)
         elif kind == "error":
             raise WorkerStartError(f"worker process {worker.index} could not build its evaluator from the "
                                    f"search settings: {_last_line(value)}")

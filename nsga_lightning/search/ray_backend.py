@@ -45,8 +45,10 @@ def import_ray() -> Any:
 
 
 def evaluate_in_task(settings: dict[str, Any], candidate: Candidate, trainer_callbacks: Sequence[Any],
-                     num_threads: int) -> Evaluation:
-    """Body of a Ray task: train one candidate with this worker's cached evaluator."""
+                     num_threads: int) -> tuple[Evaluation, float]:
+    """Body of a Ray task: train one candidate with this worker's cached evaluator; also the seconds this task
+    spent starting the worker's evaluator (imports, data; 0 when it was cached)."""
+    start = time.perf_counter()
     import torch
 
     from nsga_lightning.search.build import build_evaluator
@@ -60,7 +62,8 @@ def evaluate_in_task(settings: dict[str, Any], candidate: Candidate, trainer_cal
         evaluator.prepare()
         _EVALUATORS.clear()  # one search per worker at a time: drop another search's data
         _EVALUATORS[key] = evaluator
-    return next(iter(evaluator.evaluate([candidate])))
+    startup = time.perf_counter() - start
+    return next(iter(evaluator.evaluate([candidate]))), startup
 
 
 class RayEvaluator:
@@ -88,6 +91,8 @@ class RayEvaluator:
         self.trainer_callbacks = list(trainer_callbacks)
         self.in_flight = 0
         self.busy_seconds = 0.0
+        self.startup_seconds: list[float] = []  # per worker start: building its evaluator in its first task
+        self.connect_seconds = 0.0  # starting or joining Ray
         self._started_ray = False
         self._task: Any = None
         self._settings_ref: Any = None
@@ -131,6 +136,7 @@ class RayEvaluator:
             _check_reachable(self.address)
         # the workers must import this package the way the driver does (a checkout run from its root included)
         runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in _python_path() if p)}}
+        start = time.perf_counter()
         try:
             if self.address is None:
                 cpus = max(int(self.workers * self.resources.cpu), 1)
@@ -143,6 +149,7 @@ class RayEvaluator:
             raise ConnectionError(f"could not start or reach {where}: {' '.join(str(error).split())[:300]}; "
                                   "check search.ray_address (start a cluster with: ray start --head)") from None
         self._started_ray = True
+        self.connect_seconds = time.perf_counter() - start
 
     def _check_capacity(self) -> None:
         total = self.ray.cluster_resources()
@@ -200,13 +207,16 @@ class RayEvaluator:
 
     def _result(self, ref: Any, candidate: Candidate, started: float) -> Evaluation:
         try:
-            return self.ray.get(ref)
+            evaluation, startup = self.ray.get(ref)
         except KeyboardInterrupt:
             raise
         except Exception as error:  # noqa: BLE001 - a lost worker or node (after Ray's retry): this candidate fails
             text = " ".join(str(error).split())[:2000]
             return Evaluation.failed(candidate.key, f"the Ray task failed ({type(error).__name__}): {text}",
                                      time.perf_counter() - started)
+        if startup > 0.05:  # this task started its worker's evaluator
+            self.startup_seconds.append(startup)
+        return evaluation
 
     def close(self) -> None:
         """Shut down the Ray instance this evaluator started (a joined cluster keeps running)."""
