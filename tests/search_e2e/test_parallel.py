@@ -61,16 +61,19 @@ def test_two_local_workers_give_the_archive_of_one(folder: Path, monkeypatch):
     assert 0 < result.busy_share <= 1.0
     assert _snapshot(folder / "local2") == _snapshot(folder / "sequential")
     assert runner.evaluator.worker_pids() == []  # closed with the runner
+    assert len(runner.evaluator.startup_seconds) == 2 and all(s > 0 for s in runner.evaluator.startup_seconds)
 
 
 def test_two_ray_workers_give_the_archive_of_one(folder: Path, monkeypatch):
     ray = pytest.importorskip("ray")
     monkeypatch.chdir(folder)
     try:
-        result, _ = _search(_config("ray2", workers=2, backend="ray"))
+        result, runner = _search(_config("ray2", workers=2, backend="ray"))
     finally:
         ray.shutdown()
     assert result.n_evaluated == N_CANDIDATES
+    # each Ray worker process that ran a task built its evaluator once; starting Ray took time too
+    assert len(runner.evaluator.startup_seconds) >= 1 and runner.evaluator.connect_seconds > 0
     assert _snapshot(folder / "ray2") == _snapshot(folder / "sequential")
 
 
