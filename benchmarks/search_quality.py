@@ -150,10 +150,11 @@ def run_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[float], fl
     return name, seed, [hypervolume(F[:budget], low, high) for budget in BUDGETS], time.perf_counter() - start
 
 
-REAL_VARIANTS = {"published": {}, "paper": {"initialization": "prior", "crossover": "homogeneous",
+REAL_VARIANTS = {"published": {"initialization": "random"}, "paper": {"initialization": "prior", "crossover": "homogeneous",
                                              "exploitation_gens": 1},
-                 "+prior": {"initialization": "prior"}, "+homogeneous": {"crossover": "homogeneous"},
-                 "+BOA": {"exploitation_gens": 1}}
+                 "+prior": {"initialization": "prior"},
+                 "+homogeneous": {"initialization": "random", "crossover": "homogeneous"},
+                 "+BOA": {"initialization": "random", "exploitation_gens": 1}}
 
 
 def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float]:

@@ -61,9 +61,9 @@ class SearchTensorBoard(SearchCallback):
                 value = float(getattr(summary, name))
                 if math.isfinite(value):
                     self.writer.add_scalar(f"search/{name}", value, step)
-            for epochs, count in summary.rungs.items():
+            for epochs, count in summary.rung_counts.items():
                 self.writer.add_scalar(f"rungs/reached_{epochs}", count, step)
-            if summary.rungs:
+            if summary.rung_counts:
                 self.writer.add_scalar("rungs/epochs_trained", summary.epochs_trained, step)
                 self.writer.add_scalar("rungs/epochs_saved", summary.epochs_saved, step)
             if summary.screened:

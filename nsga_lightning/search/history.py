@@ -31,7 +31,7 @@ class GenerationSummary:
         evaluated: architectures trained in this generation (ok or failed).
         cached: population members of this generation answered from the archive (not trained again).
         failed: failed architectures in this generation.
-        rungs: multi-fidelity runs: children of this generation that reached each rung (epochs -> count; a
+        rung_counts: multi-fidelity runs: children of this generation that reached each rung (epochs -> count; a
             failed child counts for none); empty otherwise.
         epochs_trained: training epochs spent on this generation's children (multi-fidelity runs; else 0).
         epochs_saved: epochs not spent on children stopped early, against training every child fully.
@@ -46,7 +46,7 @@ class GenerationSummary:
     evaluated: int
     cached: int
     failed: int
-    rungs: dict[int, int] = field(default_factory=dict)
+    rung_counts: dict[int, int] = field(default_factory=dict)
     epochs_trained: int = 0
     epochs_saved: int = 0
     screened: int = 0
@@ -120,5 +120,5 @@ def _rung_counts(new: Sequence[ArchiveRow], rung_epochs: Sequence[int]) -> dict[
     rungs = sorted({int(e) for e in rung_epochs} | {int(e) for r in staged for e in r.rung_errors} | {full})
     ok = [r for r in staged if r.is_ok]
     trained = sum(r.epochs for r in ok)
-    return {"rungs": {e: sum(1 for r in ok if r.epochs >= e) for e in rungs}, "epochs_trained": trained,
+    return {"rung_counts": {e: sum(1 for r in ok if r.epochs >= e) for e in rungs}, "epochs_trained": trained,
             "epochs_saved": full * len(ok) - trained}

@@ -178,8 +178,8 @@ def test_tensorboard_and_the_summaries_count_each_rung_and_the_epochs_saved(tmp_
     for summary in summaries:
         asked = [e for key, e in evaluator.calls if generation_of[key] == summary.generation]
         ok = [r for r in rows if r.generation == summary.generation and r.is_ok]
-        assert summary.rungs == {e: sum(1 for r in ok if r.epochs >= e) for e in (1, 3, 9)}
-        assert summary.rungs[3] == asked.count(3) and summary.rungs[9] == asked.count(9)
+        assert summary.rung_counts == {e: sum(1 for r in ok if r.epochs >= e) for e in (1, 3, 9)}
+        assert summary.rung_counts[3] == asked.count(3) and summary.rung_counts[9] == asked.count(9)
         assert summary.epochs_trained == sum(r.epochs for r in ok)
         assert summary.epochs_saved == 9 * len(ok) - summary.epochs_trained > 0
     from nsga_lightning.search.run_directory import RunDirectory
@@ -187,7 +187,7 @@ def test_tensorboard_and_the_summaries_count_each_rung_and_the_epochs_saved(tmp_
     accumulator = EventAccumulator(str(RunDirectory(tmp_path / "run").search_log), size_guidance={"scalars": 0})
     accumulator.Reload()
     logged = {tag: [e.value for e in accumulator.Scalars(tag)] for tag in accumulator.Tags()["scalars"]}
-    assert logged["rungs/reached_3"] == [float(s.rungs[3]) for s in summaries]
+    assert logged["rungs/reached_3"] == [float(s.rung_counts[3]) for s in summaries]
     assert logged["rungs/epochs_saved"] == [float(s.epochs_saved) for s in summaries]
 
 

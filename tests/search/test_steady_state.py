@@ -13,6 +13,8 @@ from search_helpers import analytic_objectives, make_runner, snapshot
 
 from nsga_lightning.search import Candidate, Evaluation, SearchCallback
 from nsga_lightning.search.evaluator import safe_evaluate
+from nsga_lightning.search.fidelity import Fidelity
+from nsga_lightning.search.prescreen import Prescreen
 from nsga_lightning.search.steady_state import ReplayDivergedError
 
 
@@ -135,3 +137,14 @@ def test_a_tampered_history_is_refused_instead_of_replayed_wrongly(tmp_path):
     db.close()
     with pytest.raises(ReplayDivergedError):
         _run(tmp_path / "a", n_gens=12)
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ({"exploitation_gens": 2}, "exploitation_gens needs the generational mode"),
+    ({"prescreen": Prescreen("naswot", 2), "scorer": lambda candidates: []}, "prescreen needs the generational mode"),
+    ({"fidelity": Fidelity((1, 3))}, "fidelity needs the generational mode"),
+])
+def test_the_generation_based_parts_are_refused_in_the_asynchronous_mode(tmp_path, option, message):
+    with pytest.raises(ValueError, match=message):
+        make_runner(tmp_path / "run", evaluator=ScriptedPool(workers=2), **{**SETTINGS, **option})
+    assert not (tmp_path / "run").exists()
