@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,9 +86,10 @@ def selection_order(rows: Sequence[ScreenRow], complexity: Sequence[str]) -> lis
     F = np.array([[-r.score if r.score is not None else math.inf,
                    *(r.objectives.get(name, math.inf) for name in complexity)] for r in rows], dtype=float)
     F = F.reshape(len(rows), 1 + len(complexity))
-    finite = [i for i in range(len(rows)) if np.isfinite(F[i]).all()]
-    order = [finite[i] for i in promotion_order(F[finite], [rows[i].key for i in finite])]
-    return order + sorted((i for i in range(len(rows)) if i not in set(finite)), key=lambda i: rows[i].key)
+    finite = np.isfinite(F).all(axis=1)
+    scored = np.flatnonzero(finite)
+    order = [int(scored[i]) for i in promotion_order(F[scored], [rows[i].key for i in scored])]
+    return order + sorted(np.flatnonzero(~finite).tolist(), key=lambda i: rows[i].key)
 
 
 def screen_children(runner: SearchRunner, children: Population, generation: int, scorer: Scorer,
@@ -120,7 +121,7 @@ def screen_children(runner: SearchRunner, children: Population, generation: int,
         rows.append(ScreenRow(generation, key, prescreen.score, score, dict(objectives), False, error_text))
     complexity = [name for name in runner.objectives if name != "error"]
     chosen = set(selection_order(rows, complexity)[:n])
-    rows = [ScreenRow(**{**r.__dict__, "selected": i in chosen}) for i, r in enumerate(rows)]
+    rows = [replace(r, selected=i in chosen) for i, r in enumerate(rows)]
     runner.archive.record_screening(generation, rows)
     log.info("generation %d: %d of %d children chosen by %s (%d scored now)", generation, len(chosen), len(rows),
              prescreen.score, len(todo))

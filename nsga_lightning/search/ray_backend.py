@@ -45,9 +45,9 @@ def import_ray() -> Any:
 
 
 def evaluate_in_task(settings: dict[str, Any], candidate: Candidate, trainer_callbacks: Sequence[Any],
-                     num_threads: int) -> tuple[Evaluation, float]:
+                     num_threads: int) -> tuple[Evaluation, float | None]:
     """Body of a Ray task: train one candidate with this worker's cached evaluator; also the seconds this task
-    spent starting the worker's evaluator (imports, data; 0 when it was cached)."""
+    spent building the worker's evaluator (imports, data; ``None`` when it was cached)."""
     start = time.perf_counter()
     import torch
 
@@ -57,12 +57,13 @@ def evaluate_in_task(settings: dict[str, Any], candidate: Candidate, trainer_cal
     torch.set_num_threads(num_threads)
     key = fingerprint(settings)
     evaluator = _EVALUATORS.get(key)
+    startup = None
     if evaluator is None:
         evaluator = build_evaluator(settings, trainer_callbacks)
         evaluator.prepare()
         _EVALUATORS.clear()  # one search per worker at a time: drop another search's data
         _EVALUATORS[key] = evaluator
-    startup = time.perf_counter() - start
+        startup = time.perf_counter() - start
     return next(iter(evaluator.evaluate([candidate]))), startup
 
 
@@ -214,7 +215,7 @@ class RayEvaluator:
             text = " ".join(str(error).split())[:2000]
             return Evaluation.failed(candidate.key, f"the Ray task failed ({type(error).__name__}): {text}",
                                      time.perf_counter() - started)
-        if startup > 0.05:  # this task started its worker's evaluator
+        if startup is not None:  # this task built its worker's evaluator
             self.startup_seconds.append(startup)
         return evaluation
 

@@ -59,8 +59,8 @@ class ZeroCostScorer:
         start = time.perf_counter()
         results = []
         with torch.random.fork_rng(devices=[]), intra_op_threads(self.evaluator.num_threads):
-            images = self.batch()
-            num_classes = self.evaluator.prepare()  # (its first call draws from the global RNG)
+            images = self.batch()  # prepares the datamodule too
+            num_classes = self.evaluator.prepare()
             for candidate in candidates:
                 results.append(self._score_one(candidate, images, num_classes))
         release_memory()  # once per generation: a collection costs ~0.4 s with Lightning loaded
