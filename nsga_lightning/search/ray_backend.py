@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from nsga_lightning.search.dispatch_order import longest_first
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.resources import CandidateResources
 
@@ -160,8 +161,11 @@ class RayEvaluator:
                                  f"{float(total.get(name, 0.0)):g}: set search.resources_per_candidate or add nodes")
 
     def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
-        """Submit the candidates, ``workers`` tasks at a time; yield each result as it finishes (any order)."""
-        for candidate in candidates:
+        """Submit the candidates, ``workers`` tasks at a time; yield each result as it finishes (any order).
+
+        The longest expected trainings start first (:func:`~nsga_lightning.search.dispatch_order.longest_first`).
+        """
+        for candidate in longest_first(candidates, getattr(self.local, "cost_hint", None)):
             self.submit(candidate)
         try:
             while self.outstanding():

@@ -30,6 +30,7 @@ from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search import rung_checkpoints
+from nsga_lightning.search.dispatch_order import layer_count
 from nsga_lightning.search.evaluator import Candidate, Evaluation
 from nsga_lightning.search.fit_support import (
     candidate_hparams,
@@ -129,6 +130,7 @@ class TrainerEvaluator:
         self.channels_last = channels_last
         self._num_classes: int | None = None
         self._train_batches = 1
+        self._cost_hints: dict[str, float] = {}  # key -> layer count (cost_hint)
 
     def fingerprint(self) -> dict[str, Any]:
         """Settings that change results, after defaults are merged (an option written with its default value
@@ -269,6 +271,22 @@ class TrainerEvaluator:
         genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
         return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
                                   log_complexity=False, **self._data_options(), **self.model_options)
+
+    def cost_hint(self, candidate: Candidate) -> float:
+        """Expected relative training cost of a candidate: its network's layer count (see
+        :mod:`~nsga_lightning.search.dispatch_order`); the global torch RNG is left as it was.
+
+        Raises:
+            RuntimeError: before :meth:`prepare`.
+        """
+        if self._num_classes is None:
+            raise RuntimeError("cost_hint() before prepare()")
+        hint = self._cost_hints.get(candidate.key)
+        if hint is None:  # a later rung, or a batch resubmitted after a crash, asks again
+            with torch.random.fork_rng(devices=[]):
+                hint = self._cost_hints[candidate.key] = float(layer_count(self.build_module(candidate,
+                                                                                           self._num_classes)))
+        return hint
 
     def _data_options(self) -> dict[str, Any]:
         """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
