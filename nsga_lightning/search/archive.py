@@ -170,12 +170,15 @@ class Archive:
 
     # -- architectures --------------------------------------------------------------------------------------
 
-    def add(self, candidate: Candidate, evaluation: Evaluation, max_epochs: int | None = None) -> ArchiveRow:
+    def add(self, candidate: Candidate, evaluation: Evaluation, max_epochs: int | None = None,
+            record_order: bool = False) -> ArchiveRow:
         """Commit one evaluated candidate and return its row.
 
         A candidate trained to a rung (``candidate.epochs`` set; ``max_epochs`` the full epochs) records its rung
         error; at a later rung the same key's row is updated: objectives, status and epochs become the new
-        rung's, the rung errors accumulate and the seconds add up.
+        rung's, the rung errors accumulate and the seconds add up. With ``record_order`` (asynchronous rungs) the
+        row also keeps each rung result's commit sequence (``completed``) and the complexity objectives of its
+        first ok result (``complexity``, kept if a later rung fails), from which a resume replays the decisions.
 
         Raises:
             ValueError: if the key is already archived (at this or a later rung) or the evaluation belongs to
@@ -193,6 +196,14 @@ class Archive:
             if evaluation.is_ok:
                 errors[str(candidate.epochs)] = float(objectives["error"])
             fidelity = {"epochs": int(candidate.epochs), "max_epochs": int(max_epochs), "errors": errors}
+            if record_order:
+                before = known.fidelity if known is not None and known.fidelity else {}
+                completed = dict(before.get("completed", {}))
+                completed[str(candidate.epochs)] = self._next_sequence()  # one writer: the run lock holds
+                fidelity["completed"] = completed
+                complexity = before.get("complexity") or {k: v for k, v in objectives.items() if k != "error"}
+                if complexity:
+                    fidelity["complexity"] = complexity
         if known is not None:
             if fidelity is None or known.epochs is None or known.epochs >= fidelity["epochs"]:
                 raise ValueError(f"architecture {candidate.key!r} is already in the archive")
@@ -243,6 +254,10 @@ class Archive:
         row = self.get(candidate.key)
         assert row is not None  # just updated
         return row
+
+    def _next_sequence(self) -> int:
+        """The commit sequence the next write gets."""
+        return int(self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures").fetchone()[0])
 
     def get(self, key: str) -> ArchiveRow | None:
         """The row of ``key``, or ``None``."""

@@ -75,7 +75,10 @@ def check_config(config: ConfigLike) -> SearchConfig:
 def fidelity_of(config: SearchConfig) -> Fidelity:
     """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.fidelity.make_fidelity`)."""
     block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
-    fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs)
+    fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
+    if fidelity.enabled and fidelity.asynchronous and config.search.workers == 1:
+        raise ValueError("search.fidelity.asynchronous needs search.workers > 1 (with one worker the rungs never "
+                         "wait for anyone); set workers or asynchronous: false")
     if fidelity.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
         raise ValueError("search.fidelity needs the generational mode; with n_offspring 1 and several workers the "
                          "search runs the asynchronous steady state, which has no generation to promote from")

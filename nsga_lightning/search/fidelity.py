@@ -32,6 +32,7 @@ from nsga_lightning.search.records import ArchiveRow
 
 PROMOTION = "non-dominated rank on (rung error, complexity), then crowding (larger first), then key"
 STOPPED = "behind every full-fidelity child; by rung reached, then rank and crowding on the rung error"
+ASYNCHRONOUS = "MO-ASHA: promote among the best floor(keep * n) reached so far; a closed rung tops up to the count"
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,13 @@ class Fidelity:
     Attributes:
         rungs: e.g. ``(1, 3, 9)``; one rung (the full epochs) means every child trains fully.
         keep: share of a rung's children promoted to the next one, in (0, 1).
+        asynchronous: promote as results arrive (MO-ASHA, ``async_halving.py``) instead of at rung barriers;
+            the promotions then depend on the order of completion.
     """
 
     rungs: tuple[int, ...]
     keep: float = 1 / 3
+    asynchronous: bool = False
 
     @property
     def enabled(self) -> bool:
@@ -62,10 +66,15 @@ class Fidelity:
 
     def describe(self) -> dict[str, object]:
         """The fingerprint entry (what changes results)."""
-        return {"rung_epochs": list(self.rungs), "keep": self.keep, "promotion": PROMOTION, "stopped": STOPPED}
+        entry: dict[str, object] = {"rung_epochs": list(self.rungs), "keep": self.keep, "promotion": PROMOTION,
+                                    "stopped": STOPPED}
+        if self.asynchronous:  # only when on: the fingerprints of synchronous runs stay as they were
+            entry["asynchronous"] = ASYNCHRONOUS
+        return entry
 
 
-def make_fidelity(rungs: Sequence[int] | None, keep: float | None, eta: float | None, max_epochs: int) -> Fidelity:
+def make_fidelity(rungs: Sequence[int] | None, keep: float | None, eta: float | None, max_epochs: int,
+                  asynchronous: bool = False) -> Fidelity:
     """Check the ``search.fidelity`` settings against the trainer's ``max_epochs``.
 
     Args:
@@ -73,6 +82,7 @@ def make_fidelity(rungs: Sequence[int] | None, keep: float | None, eta: float | 
         keep: share promoted at each rung, in (0, 1); default ``1 / eta``, or 1/3.
         eta: the reduction factor (``keep = 1 / eta``), > 1; give ``keep`` or ``eta``, not both.
         max_epochs: ``trainer.max_epochs`` of every candidate.
+        asynchronous: MO-ASHA's asynchronous promotions (``true``/``false``).
 
     Raises:
         ValueError: one line naming the bad setting and what is allowed.
@@ -95,7 +105,9 @@ def make_fidelity(rungs: Sequence[int] | None, keep: float | None, eta: float | 
         keep = 1 / 3
     if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0 < keep < 1:
         raise ValueError(f"search.fidelity.keep must be a share in (0, 1), got {keep!r}")
-    return Fidelity(tuple(rungs), float(keep))
+    if not isinstance(asynchronous, bool):
+        raise ValueError(f"search.fidelity.asynchronous must be true or false, got {asynchronous!r}")
+    return Fidelity(tuple(rungs), float(keep), asynchronous)
 
 
 def promotion_order(F: np.ndarray, keys: Sequence[str]) -> list[int]:

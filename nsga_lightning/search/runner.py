@@ -29,6 +29,7 @@ import numpy as np
 from pymoo.core.population import Population
 
 from nsga_lightning.search.archive import Archive
+from nsga_lightning.search.async_halving import AsynchronousHalving
 from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
 from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
 from nsga_lightning.search.fidelity import Fidelity
@@ -147,6 +148,9 @@ class SearchRunner:
         if self.window and self.fidelity:
             raise ValueError("search.fidelity needs the generational mode; the asynchronous steady state (n_offspring "
                              "1 with several workers) has no generation of children to promote from")
+        if self.fidelity and self.fidelity.asynchronous and not supports_async(evaluator):
+            raise ValueError("search.fidelity.asynchronous needs an evaluator that takes candidates one at a time "
+                             "(search.workers > 1)")
         self.prescreen = prescreen if prescreen is not None and prescreen.enabled else None
         if self.prescreen and scorer is None:
             raise ValueError(f"search.prescreen.score {self.prescreen.score!r} needs a scorer")
@@ -322,7 +326,9 @@ class SearchRunner:
         self._call("on_generation_start", self, generation, list(todo))
         start = time.perf_counter()
         try:
-            if self.fidelity:
+            if self.fidelity and self.fidelity.asynchronous:
+                rows.update(AsynchronousHalving(self, todo, self.fidelity, self.workers).run())
+            elif self.fidelity:
                 rows.update(train_in_rungs(self, todo, self.fidelity))
             else:
                 for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
@@ -336,7 +342,9 @@ class SearchRunner:
         """Archive one result at once, log a failure and call ``on_candidate_end``."""
         self.n_evaluated += 1
         self.busy_seconds += float(evaluation.seconds)
-        row = self.archive.add(candidate, evaluation, self.fidelity.max_epochs if self.fidelity else None)
+        fidelity = self.fidelity
+        row = self.archive.add(candidate, evaluation, fidelity.max_epochs if fidelity else None,
+                               record_order=bool(fidelity and fidelity.asynchronous))
         if not evaluation.is_ok:
             log.warning("architecture %s failed: %s", candidate.key, last_line(evaluation.error_text))
         self._call("on_candidate_end", self, candidate, evaluation)

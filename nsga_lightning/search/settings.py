@@ -36,11 +36,14 @@ class FidelitySettings:
             empty (default) or ``[max_epochs]``: every child trains fully.
         keep: share of a rung's children promoted to the next rung, in (0, 1) (default 1/3).
         eta: reduction factor instead of ``keep`` (``keep = 1 / eta``).
+        asynchronous: with several workers, promote as results arrive (MO-ASHA) instead of waiting at each rung
+            for all children; faster, but the promotions then depend on the order of completion.
     """
 
     rungs: list[int] = field(default_factory=list)
     keep: float | None = None
     eta: float | None = None
+    asynchronous: bool = False
 
 
 @dataclass

@@ -4,8 +4,8 @@ Every new child trains to the first rung; the best ``keep`` share of those that 
 non-dominated rank on the rung error and the complexity objectives, then crowding) continues from its rung
 checkpoint to the next, up to the full epochs. Each rung is a barrier: all of its children finish (in parallel
 with several workers) before the promotion is decided, so the promotions, and with them the archive, are the same
-for any number of workers. (MO-ASHA promotes asynchronously, as soon as a rung has enough results; that would
-make the archive depend on completion order, which the generational mode never does.)
+for any number of workers. (``fidelity.asynchronous`` promotes as results arrive instead, as MO-ASHA does:
+``async_halving.py``; the archive then depends on the order of completion.)
 
 Resume: every rung result is committed at once (the child's row carries every rung error); a resumed generation
 recomputes the promotions from those rows, answers every rung already reached from the archive and continues the
