@@ -191,6 +191,23 @@ def test_asynchronous_steady_state_with_two_workers_runs_and_is_then_complete(fo
     assert again.status == "already complete" and again.n_evaluated == 0
 
 
+def test_asynchronous_rungs_with_two_workers_promote_by_the_rule_and_leave_no_checkpoint(folder: Path, monkeypatch):
+    monkeypatch.chdir(folder)
+    config = _config("async-rungs", workers=2, fidelity={"rungs": [1, 2], "keep": 0.5, "asynchronous": True})
+    config["trainer"]["max_epochs"] = 2
+    result, runner = _search(config)
+    assert result.status == "completed" and 0 < result.busy_share <= 1.0
+    with Archive(folder / "async-rungs") as archive:
+        rows = archive.rows()
+        assert archive.config()["fidelity"]["asynchronous"]
+    for generation in {r.generation for r in rows}:
+        children = [r for r in rows if r.generation == generation]
+        reached = sum(1 for r in children if 1 in r.rung_errors)
+        assert sum(1 for r in children if r.epochs == 2) == max(1, -(-reached // 2))  # the synchronous count
+        assert all(sorted(r.fidelity["completed"]) == [str(e) for e in (1, 2) if e <= r.epochs] for r in children)
+    assert not list((folder / "async-rungs" / "rungs").glob("*"))
+
+
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
