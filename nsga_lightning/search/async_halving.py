@@ -64,8 +64,7 @@ class AsynchronousHalving:
         self.promoted: list[set[str]] = [set() for _ in range(top)]
         self.closed = [False] * top
         self.ready: deque[tuple[str, int]] = deque()  # decided jobs (key, rung index) waiting for a slot
-        self.running: dict[str, int] = {}  # key -> rung index being trained
-        self.submitted: set[str] = set()
+        self.running: dict[str, int] = {}  # key -> rung index being trained (submitted unless replaying)
         self.rows: dict[str, ArchiveRow] = {}
         self.complexity = [name for name in runner.objectives if name != "error"]
 
@@ -82,6 +81,9 @@ class AsynchronousHalving:
                 key, index, row = self._next(replay)
                 self._complete(key, index, row)
                 self._fill(live=not replay)
+            if replay:
+                raise ReplayDivergedError(f"the archive records {len(replay)} result(s) the replay never asked for; "
+                                          "the run directory cannot be resumed by this version")
         finally:
             self.runner.evaluator.cancel()
         for key in self.children:  # final: no checkpoint is needed any more
@@ -100,9 +102,7 @@ class AsynchronousHalving:
                 self._submit(key, index)
 
     def _submit(self, key: str, index: int) -> None:
-        if key not in self.submitted:
-            self.submitted.add(key)
-            self.runner.evaluator.submit(replace(self.children[key], epochs=self.fidelity.rungs[index]))
+        self.runner.evaluator.submit(replace(self.children[key], epochs=self.fidelity.rungs[index]))
 
     def _next(self, replay: deque[tuple[str, int, ArchiveRow]]) -> tuple[str, int, ArchiveRow]:
         """The next finished job: from the recorded order while replaying, else from the evaluator."""
@@ -117,14 +117,12 @@ class AsynchronousHalving:
                 for other, other_index in self.running.items():
                     if other != key:
                         self._submit(other, other_index)
-            self.submitted.discard(key)
             return key, index, row
         evaluation = check_evaluation(self.runner.evaluator.next_completed(), self.runner.objectives)
         key = evaluation.key  # (the runner times the whole generation's evaluation)
         if key not in self.running:
             raise RuntimeError(f"the evaluator returned a result for {key!r}, which is not in flight")
         index = self.running[key]
-        self.submitted.discard(key)
         candidate = replace(self.children[key], epochs=self.fidelity.rungs[index])
         return key, index, self.runner.commit(candidate, evaluation)
 

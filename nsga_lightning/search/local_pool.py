@@ -118,8 +118,8 @@ class _Worker:
             except (OSError, ValueError):
                 pass
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self.ask_to_stop()
+    def wait_or_kill(self, timeout: float = 5.0) -> None:
+        """Wait for a worker told to stop to exit; kill it if it has not within ``timeout`` seconds."""
         if self.process.is_alive():
             self.process.join(timeout)
         if self.process.is_alive():
@@ -330,7 +330,7 @@ class LocalPoolEvaluator:
         for worker in workers:
             worker.ask_to_stop()
         for worker in workers:
-            worker.stop()
+            worker.wait_or_kill()
         self._pool = [None] * self.workers
 
 

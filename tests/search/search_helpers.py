@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nsga_lightning.search import Archive, Candidate, Evaluation, SearchRunner, safe_evaluate
+from nsga_lightning.search import Archive, Candidate, Evaluation, SearchCallback, SearchRunner, safe_evaluate
 from nsga_lightning.spaces import make_space
 
 SPACES = {
@@ -100,3 +100,15 @@ def snapshot(run_dir) -> dict:
         ]
         meta = archive.meta()
     return {"rows": rows, "generations": generations, "fingerprint": meta["fingerprint"]}
+
+
+class StopAfter(SearchCallback):
+    """Raise KeyboardInterrupt right after the n-th committed candidate (before its generation is recorded)."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.seen = n, 0
+
+    def on_candidate_end(self, runner, candidate, evaluation) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            raise KeyboardInterrupt

@@ -11,9 +11,8 @@ import sqlite3
 
 import numpy as np
 import pytest
-from search_helpers import analytic_objectives, space_by_name
+from search_helpers import StopAfter, analytic_objectives, space_by_name
 
-from nsga_lightning.search import SearchCallback
 from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.async_halving import AsynchronousHalving
 from nsga_lightning.search.build import check_config
@@ -77,18 +76,6 @@ class FifoPool(OutOfOrderPool):
         candidate = self.flight.pop(0)
         self.trained.append((candidate.key, candidate.epochs))
         return safe_evaluate(self.objectives, candidate)
-
-
-class StopAfter(SearchCallback):
-    """Raise KeyboardInterrupt right after the n-th committed result."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
-
-    def on_candidate_end(self, runner, candidate, evaluation) -> None:
-        self.seen += 1
-        if self.seen == self.n:
-            raise KeyboardInterrupt
 
 
 def _runner(run_dir, pool, fidelity=ASYNC, callbacks=()) -> SearchRunner:

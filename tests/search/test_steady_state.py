@@ -9,9 +9,9 @@ import sqlite3
 from collections.abc import Iterator
 
 import pytest
-from search_helpers import analytic_objectives, make_runner, snapshot
+from search_helpers import StopAfter, analytic_objectives, make_runner, snapshot
 
-from nsga_lightning.search import Candidate, Evaluation, SearchCallback
+from nsga_lightning.search import Candidate, Evaluation
 from nsga_lightning.search.evaluator import safe_evaluate
 from nsga_lightning.search.fidelity import Fidelity
 from nsga_lightning.search.prescreen import Prescreen
@@ -52,18 +52,6 @@ class ScriptedPool:
 
     def cancel(self) -> None:
         self.flight.clear()
-
-
-class StopAfter(SearchCallback):
-    """Raise KeyboardInterrupt right after the n-th committed candidate (before its generation is recorded)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
-
-    def on_candidate_end(self, runner, candidate, evaluation) -> None:
-        self.seen += 1
-        if self.seen == self.n:
-            raise KeyboardInterrupt
 
 
 SETTINGS = {"pop_size": 8, "n_offspring": 1, "n_gens": 16}
