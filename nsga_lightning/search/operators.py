@@ -362,4 +362,5 @@ class NSGANetOperators:
                     ind.set("G", np.array([level]))
             kept.append(chosen)
             left -= len(chosen)
-        return Population.merge(*kept)
+        # one group (the full-fidelity children alone fill the population) is as valid as several
+        return Population.create(*(ind for chosen in kept for ind in chosen))

@@ -121,6 +121,20 @@ def test_stopped_children_survive_behind_full_ones_by_rung_then_rank():
     assert np.isfinite(pop[3].F).all() and not np.isfinite(pop[4].F).all()  # stopped keep their error
 
 
+@pytest.mark.parametrize("n_survive", [1, 2, 3])
+def test_full_fidelity_children_alone_can_fill_the_population(n_survive):
+    # issue 19: with one group kept (the full ones fill the population) the survival crashed in pymoo's merge
+    operators = NSGANetOperators(space_by_name("micro"), 2)
+    X = np.zeros((5, space_by_name("micro").n_var), dtype=np.int64)
+    F = np.array([[50, 1], [60, 2], [5, 1], [4, 1], [40, 0.5]], dtype=float)
+    violation = [0.0, 0.0, 1 - 3 / 9, 1 - 1 / 9, 0.0]  # full, full, rung 3, rung 1, full
+    pop = make_population(X, list("abcde"), F, violation)
+    survivors = operators.survive(pop, n_survive, np.random.default_rng(0))
+    expected = {1: ["e"], 2: ["e", "a"], 3: ["e", "a", "b"]}[n_survive]
+    assert sorted(ind.get("key") for ind in survivors) == sorted(expected)
+    assert all(ind.get("rank") is not None for ind in survivors)
+
+
 @pytest.mark.parametrize(("rungs", "keep", "eta", "message"), [
     ([1, 3, 3], None, None, "strictly increasing"),
     ([3, 1, 9], None, None, "strictly increasing"),
