@@ -1,0 +1,258 @@
+"""Accuracy predictors for the surrogate-assisted search: cubic RBF, Gaussian process, tree ensemble, MLP, and
+``auto`` (NSGANetV2's adaptive switching: the model with the best cross-validated Kendall tau, mean minus std).
+
+Every model maps features ``(n, d)`` to a target ``(n,)`` and predicts a mean and a standard deviation (zeros for
+the models that have none). Fits are deterministic for a seed: scikit-learn models get ``random_state`` and the
+folds of ``auto`` are seeded. Targets are standardised inside each model, so a model sees values of order one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["MODELS", "AutoModel", "CannotFitError", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
+           "kendall_tau", "make_model"]
+
+
+class CannotFitError(ValueError):
+    """A model cannot be fitted on these rows yet (too few, or a singular system)."""
+
+
+class Predictor(Protocol):
+    """What the search needs of a surrogate model."""
+
+    name: str
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Predictor:
+        """Fit on features ``X`` ``(n, d)`` and targets ``y`` ``(n,)``; returns the fitted model."""
+        ...
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation ``(n,)`` each of the target for features ``X``."""
+        ...
+
+
+class _Standardised:
+    """Target standardisation shared by the models (mean 0, std 1 over the fitted targets)."""
+
+    name = "base"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._mean, self._scale = 0.0, 1.0
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> _Standardised:
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        if X.ndim != 2 or y.shape != (X.shape[0],):
+            raise ValueError(f"features must be (n, d) and targets (n,), got {X.shape} and {y.shape}")
+        if X.shape[0] < 2:
+            raise CannotFitError(f"a {self.name} surrogate needs at least 2 trained architectures, got {X.shape[0]}")
+        self._mean = float(y.mean())
+        self._scale = float(y.std()) or 1.0
+        try:
+            self._fit(X, (y - self._mean) / self._scale)
+        except np.linalg.LinAlgError as error:
+            raise CannotFitError(f"the {self.name} surrogate's system is singular on {X.shape[0]} rows: {error}") \
+                from error
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = self._predict(np.asarray(X, dtype=float))
+        return mean * self._scale + self._mean, std * self._scale
+
+    def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+
+class RBFModel(_Standardised):
+    """Cubic radial basis function interpolant with a linear tail (scipy's ``RBFInterpolator``), NSGANetV2's
+    default.
+
+    The linear tail needs more rows than dimensions plus one. With fewer rows (one-hot features of a 40-gene
+    genome have ~220 columns) the features are first projected onto their leading principal directions, at most
+    ``rows - 2`` of them: centred rows span at most ``rows - 1`` directions, so the projection keeps the rows'
+    geometry but one direction, and the cubic kernel keeps its tail (a cubic without it, ``degree=0``, is not
+    well posed and ranked held-out architectures worse than chance in a test here). ``dims`` records the
+    dimensions used.
+    """
+
+    name = "rbf"
+
+    def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
+        from scipy.interpolate import RBFInterpolator
+
+        n, d = X.shape
+        self._center = X.mean(axis=0)
+        if n > d + 1:
+            self._basis = None
+        else:
+            _, _, vt = np.linalg.svd(X - self._center, full_matrices=False)
+            self._basis = vt[: max(n - 2, 1)].T  # (d, dims)
+        self._rbf = RBFInterpolator(self._project(X), z, kernel="cubic", degree=1, smoothing=1e-6)
+
+    def _project(self, X: np.ndarray) -> np.ndarray:
+        return X if self._basis is None else (X - self._center) @ self._basis
+
+    @property
+    def dims(self) -> int:
+        """The number of dimensions the interpolant works in."""
+        return int(self._rbf.y.shape[1])
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = self._rbf(self._project(X))
+        return mean, np.zeros_like(mean)
+
+
+class GPModel(_Standardised):
+    """Gaussian process (scikit-learn): constant x RBF kernel plus white noise; predicts a standard deviation."""
+
+    name = "gp"
+
+    def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        kernel = ConstantKernel(1.0, (1e-3, 1e3)) * RBF(np.sqrt(X.shape[1]), (1e-2, 1e3)) \
+            + WhiteKernel(0.1, (1e-6, 1e1))
+        self._gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=self.seed)
+        with warnings.catch_warnings():  # a bound reached by the optimiser is a fact about the data, not an error
+            warnings.simplefilter("ignore")
+            self._gp.fit(X, z)
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean, std = self._gp.predict(X, return_std=True)
+        return mean, std
+
+
+class TreesModel(_Standardised):
+    """Extremely randomised trees (scikit-learn); the spread of the trees' predictions is the std."""
+
+    name = "trees"
+
+    def __init__(self, seed: int = 0, n_estimators: int = 200) -> None:
+        super().__init__(seed)
+        self.n_estimators = n_estimators
+
+    def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.ensemble import ExtraTreesRegressor
+
+        self._trees = ExtraTreesRegressor(n_estimators=self.n_estimators, max_features=0.5, min_samples_leaf=1,
+                                          random_state=self.seed, n_jobs=1).fit(X, z)
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        each = np.stack([tree.predict(X) for tree in self._trees.estimators_])  # (trees, n)
+        return each.mean(axis=0), each.std(axis=0)
+
+
+class MLPModel(_Standardised):
+    """A small multilayer perceptron (scikit-learn, CPU): two hidden layers of 64 ReLU units, L2 1e-3."""
+
+    name = "mlp"
+
+    def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
+        from sklearn.neural_network import MLPRegressor
+
+        self._mlp = MLPRegressor(hidden_layer_sizes=(64, 64), alpha=1e-3, learning_rate_init=1e-3, max_iter=2000, tol=1e-6,
+                                 random_state=self.seed)
+        with warnings.catch_warnings():  # ConvergenceWarning at max_iter on tiny data is expected
+            warnings.simplefilter("ignore")
+            self._mlp.fit(X, z)
+
+    def _predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        mean = self._mlp.predict(X)
+        return mean, np.zeros_like(mean)
+
+
+def kendall_tau(predicted: np.ndarray, measured: np.ndarray) -> float:
+    """Kendall's tau-b of two score vectors; ``nan`` with fewer than two values or a constant vector."""
+    from scipy.stats import kendalltau
+
+    predicted, measured = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
+    if predicted.size < 2 or np.ptp(predicted) == 0 or np.ptp(measured) == 0:
+        return float("nan")
+    return float(kendalltau(predicted, measured).statistic)
+
+
+class AutoModel:
+    """Adaptive switching: k-fold cross-validated Kendall tau of every candidate model; the best mean minus
+    std wins and is refitted on all rows. A candidate that cannot fit scores minus infinity; a fold whose tau is
+    undefined (constant predictions) counts as 0, no ranking information.
+
+    Args:
+        seed: Seeds the folds and the candidates.
+        candidates: Names of the models to choose from (default: rbf, gp, trees, as NSGANetV2).
+        folds: Number of folds (at most the number of rows).
+
+    Attributes:
+        chosen: The winning model's name after :meth:`fit`.
+        scores: ``{name: (mean tau, std tau)}`` of the last fit.
+    """
+
+    name = "auto"
+
+    def __init__(self, seed: int = 0, candidates: tuple[str, ...] = ("rbf", "gp", "trees"), folds: int = 5) -> None:
+        unknown = [c for c in candidates if c not in MODELS or c == "auto"]
+        if unknown or not candidates:
+            raise ValueError(f"auto chooses among {sorted(set(MODELS) - {'auto'})}, got {list(candidates)}")
+        self.seed, self.candidates, self.folds = seed, tuple(candidates), folds
+        self.chosen: str | None = None
+        self.scores: dict[str, tuple[float, float]] = {}
+        self._model: Predictor | None = None
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> AutoModel:
+        from sklearn.model_selection import KFold
+
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        k = min(self.folds, X.shape[0])
+        if k < 2:
+            raise CannotFitError(f"auto needs at least 2 trained architectures to cross-validate, got {X.shape[0]}")
+        splits = list(KFold(k, shuffle=True, random_state=self.seed).split(X))
+        best, best_score = None, -np.inf
+        self.scores = {}
+        for name in self.candidates:
+            taus = []
+            try:
+                for train, held in splits:
+                    model = make_model(name, self.seed).fit(X[train], y[train])
+                    tau = kendall_tau(model.predict(X[held])[0], y[held])
+                    taus.append(0.0 if np.isnan(tau) else tau)
+            except CannotFitError:
+                self.scores[name] = (-np.inf, 0.0)
+                continue
+            mean, std = float(np.mean(taus)), float(np.std(taus))
+            self.scores[name] = (mean, std)
+            if mean - std > best_score:
+                best, best_score = name, mean - std
+        if best is None:
+            raise CannotFitError(f"no surrogate model could be fitted on {X.shape[0]} rows: {self.scores}")
+        self.chosen = best
+        self._model = make_model(best, self.seed).fit(X, y)
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._model is None:
+            raise RuntimeError("AutoModel.predict called before fit")
+        return self._model.predict(X)
+
+
+MODELS: dict[str, Callable[[int], Predictor]] = {
+    "rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": AutoModel,
+}
+
+
+def make_model(name: str, seed: int = 0) -> Predictor:
+    """A fresh, unfitted model by name.
+
+    Raises:
+        ValueError: For an unknown name (the message lists the known ones).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown surrogate model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](seed)
