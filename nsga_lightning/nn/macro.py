@@ -59,16 +59,7 @@ class MacroNetwork(ArchitectureNetwork):
         image_size: int = 32,
     ) -> None:
         super().__init__()
-        if decoder not in DECODERS:
-            raise ValueError(f"unknown macro decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
-        channels = [int(c) for c in channels]
-        if len(channels) != len(genotype.phases) or any(c < 1 for c in channels):
-            raise ValueError(
-                f"channels must list {len(genotype.phases)} positive per-phase output channels, "
-                f"got {channels}"
-            )
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+        channels = _check_options(genotype, num_classes, channels, decoder)
         self.genotype = genotype
         self.decoder = decoder
         self.channels = tuple(channels)
@@ -98,6 +89,21 @@ class MacroNetwork(ArchitectureNetwork):
             x = phase(x)  # (N, C_k, H_k, W_k)
         pooled = self.global_pooling(x).flatten(1)  # (N, C_last)
         return self.classifier(pooled), None
+
+
+def _check_options(genotype: MacroGenotype, num_classes: int, channels: Sequence[int], decoder: str) -> list[int]:
+    """Check the options of :class:`MacroNetwork`; returns ``channels`` as a list of ints."""
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown macro decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
+    channels = [int(c) for c in channels]
+    if len(channels) != len(genotype.phases) or any(c < 1 for c in channels):
+        raise ValueError(
+            f"channels must list {len(genotype.phases)} positive per-phase output channels, "
+            f"got {channels}"
+        )
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    return channels
 
 
 class GlobalAvgPool(nn.Module):

@@ -11,6 +11,15 @@ from nsga_lightning.nn.ops import OP_BUILDERS
 from nsga_lightning.spaces.micro import MicroGenotype, validate_genotype
 
 STEM_MULTIPLIER = 3
+IN_CHANNELS = 3  # image channels the stem reads
+
+
+def cifar_stem(in_channels: int, channels: int) -> nn.Sequential:
+    """The CIFAR stem: Conv3x3(``in_channels`` -> ``channels``, padding 1, no bias) -> BN; keeps the size."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+    )
 
 
 class MicroNetwork(ArchitectureNetwork):
@@ -67,10 +76,7 @@ class MicroNetwork(ArchitectureNetwork):
         self.auxiliary_cell = 2 * layers // 3
 
         stem_channels = STEM_MULTIPLIER * init_channels
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, stem_channels, 3, padding=1, bias=False),
-            nn.BatchNorm2d(stem_channels),
-        )
+        self.stem = cifar_stem(IN_CHANNELS, stem_channels)
         prev_prev, prev, channels = stem_channels, stem_channels, init_channels
         reduction_prev = False
         cells = []

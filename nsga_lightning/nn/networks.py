@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from nsga_lightning.nn.base import ArchitectureNetwork
 from nsga_lightning.nn.macro import DECODERS, MacroNetwork
 from nsga_lightning.nn.micro import MicroNetwork
+from nsga_lightning.spaces.macro import MacroGenotype
+from nsga_lightning.spaces.micro import MicroGenotype
 from nsga_lightning.spaces.registry import SPACES, resolve_genotype
+
+
+class NetworkArguments(NamedTuple):
+    """What :func:`build_network` builds: the network class, the resolved genotype and the constructor's options.
+
+    ``network(genotype, **options)`` is the network; :mod:`nsga_lightning.nn.analytic_complexity` counts the
+    same arguments without building it.
+    """
+
+    network: type[ArchitectureNetwork]
+    genotype: MicroGenotype | MacroGenotype
+    options: dict[str, Any]
 
 
 def build_network(
@@ -54,6 +68,41 @@ def build_network(
             ``image_size`` the network cannot process.
         KeyError: for an unknown zoo name.
     """
+    network, resolved, options = network_arguments(
+        space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
+        filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
+        n_nodes=n_nodes, image_size=image_size,
+    )
+    return network(resolved, **options)
+
+
+def network_arguments(
+    space: str,
+    genotype: Any,
+    *,
+    num_classes: int = 10,
+    init_channels: int = 16,
+    layers: int = 8,
+    filter_increment: int | None = None,
+    se: bool = False,
+    auxiliary: bool = False,
+    decoder: str = "residual",
+    channels: list[int] | None = None,
+    n_nodes: int = 6,
+    image_size: int = 32,
+) -> NetworkArguments:
+    """Check :func:`build_network`'s arguments and resolve them into the network class, genotype and options.
+
+    Takes exactly :func:`build_network`'s arguments; the checks that depend on the network's structure (e.g.
+    ``image_size``) are left to the network's constructor.
+
+    Returns:
+        The :class:`NetworkArguments` of the network.
+
+    Raises:
+        ValueError: for an unknown space or decoder, or an option the space does not support.
+        KeyError: for an unknown zoo name.
+    """
     if space not in SPACES:
         raise ValueError(f"unknown search space {space!r}; allowed: {', '.join(SPACES)}")
     if decoder not in DECODERS:
@@ -65,16 +114,9 @@ def build_network(
                 "channels and decoder are macro options; micro networks take init_channels, layers, "
                 "filter_increment, se and auxiliary (leave channels=None, decoder='residual')"
             )
-        return MicroNetwork(
-            resolved,
-            num_classes=num_classes,
-            init_channels=init_channels,
-            layers=layers,
-            filter_increment=filter_increment,
-            se=se,
-            auxiliary=auxiliary,
-            image_size=image_size,
-        )
+        options = {"num_classes": num_classes, "init_channels": init_channels, "layers": layers,
+                   "filter_increment": filter_increment, "se": se, "auxiliary": auxiliary, "image_size": image_size}
+        return NetworkArguments(MicroNetwork, resolved, options)
     if auxiliary or se or filter_increment is not None:
         raise ValueError(
             "macro networks have no auxiliary head, squeeze-and-excitation or filter increment; set "
@@ -84,5 +126,5 @@ def build_network(
         raise ValueError(f"init_channels must be >= 1, got {init_channels}")
     if channels is None:
         channels = [init_channels, 2 * init_channels, 4 * init_channels]
-    return MacroNetwork(resolved, num_classes=num_classes, channels=channels, decoder=decoder,
-                        image_size=image_size)
+    options = {"num_classes": num_classes, "channels": channels, "decoder": decoder, "image_size": image_size}
+    return NetworkArguments(MacroNetwork, resolved, options)

@@ -27,6 +27,47 @@ def entry_conv(in_channels: int, out_channels: int, first: bool) -> nn.Conv2d | 
     return nn.Conv2d(in_channels, out_channels, 3 if first else 1, stride=1, padding=0, bias=False)
 
 
+def residual_node(channels: int) -> nn.Sequential:
+    """A residual-decoder node: Conv3x3(C -> C, padding 1, no bias) -> BN -> ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=False),
+    )
+
+
+def residual_fuse(n_inputs: int, channels: int) -> nn.Conv2d:
+    """The bias-free 1x1 conv that fuses the concatenation of ``n_inputs`` (> 1) inputs: ``k * C -> C``."""
+    return nn.Conv2d(n_inputs * channels, channels, 1, bias=False)
+
+
+def residual_output(channels: int) -> nn.Sequential:
+    """A residual phase's output: BN -> ReLU on ``C`` channels."""
+    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=False))
+
+
+def dense_node(in_channels: int) -> nn.Sequential:
+    """A dense-decoder node: BN -> ReLU -> Conv1x1(-> 4 * 64) -> BN -> ReLU -> Conv3x3(-> 64)."""
+    width = DENSE_GROWTH * DENSE_BOTTLENECK
+    return nn.Sequential(
+        nn.BatchNorm2d(in_channels),
+        nn.ReLU(inplace=False),
+        nn.Conv2d(in_channels, width, 1, bias=False),
+        nn.BatchNorm2d(width),
+        nn.ReLU(inplace=False),
+        nn.Conv2d(width, DENSE_GROWTH, 3, stride=1, padding=1, bias=False),
+    )
+
+
+def dense_output(in_channels: int, channels: int) -> nn.Sequential:
+    """A dense phase's output: Conv1x1(``in_channels`` -> C) -> BN -> ReLU."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, channels, 1, stride=1, bias=False),
+        nn.BatchNorm2d(channels),
+        nn.ReLU(inplace=False),
+    )
+
+
 class ResidualPhase(nn.Module):
     """Search-time phase: node = Conv3x3 -> BN -> ReLU on ``C`` channels.
 
@@ -50,15 +91,11 @@ class ResidualPhase(nn.Module):
         self.nodes = nn.ModuleDict()
         self.fuse = nn.ModuleDict()
         for node in graph.active_nodes:
-            self.nodes[str(node)] = nn.Sequential(
-                nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-                nn.BatchNorm2d(out_channels),
-                nn.ReLU(inplace=False),
-            )
+            self.nodes[str(node)] = residual_node(out_channels)
         for node, preds in self._readers():
             if len(preds) > 1:
-                self.fuse[str(node)] = nn.Conv2d(len(preds) * out_channels, out_channels, 1, bias=False)
-        self.out = nn.Sequential(nn.BatchNorm2d(out_channels), nn.ReLU(inplace=False))
+                self.fuse[str(node)] = residual_fuse(len(preds), out_channels)
+        self.out = residual_output(out_channels)
 
     def _readers(self) -> list[tuple[int, tuple[int, ...]]]:
         built = [(node, self.graph.inputs[node - 1]) for node in self.graph.active_nodes]
@@ -99,25 +136,13 @@ class DensePhase(nn.Module):
         self.graph = graph
         self.entry = entry_conv(in_channels, out_channels, first)
         self.nodes = nn.ModuleDict()
-        width = DENSE_GROWTH * DENSE_BOTTLENECK
         for node in graph.active_nodes:
             node_in = sum(out_channels if p == 0 else DENSE_GROWTH for p in graph.inputs[node - 1])
-            self.nodes[str(node)] = nn.Sequential(
-                nn.BatchNorm2d(node_in),
-                nn.ReLU(inplace=False),
-                nn.Conv2d(node_in, width, 1, bias=False),
-                nn.BatchNorm2d(width),
-                nn.ReLU(inplace=False),
-                nn.Conv2d(width, DENSE_GROWTH, 3, stride=1, padding=1, bias=False),
-            )
+            self.nodes[str(node)] = dense_node(node_in)
         # Output order: the nodes ascending, then the phase input (as the original orders them).
         self.output_order = tuple(p for p in graph.output if p != 0) + ((0,) if 0 in graph.output else ())
         out_in = sum(out_channels if p == 0 else DENSE_GROWTH for p in self.output_order)
-        self.out = nn.Sequential(
-            nn.Conv2d(out_in, out_channels, 1, stride=1, bias=False),
-            nn.BatchNorm2d(out_channels),
-            nn.ReLU(inplace=False),
-        )
+        self.out = dense_output(out_in, out_channels)
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) -> (N, C, H', W'); ``H' = H - 2`` for the first phase when it changes channels."""
