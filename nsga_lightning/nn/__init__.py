@@ -1,13 +1,14 @@
-"""Torch modules built from genotypes: operations, cells, phases, networks, input sizes, complexity and weight
-import."""
+"""Torch modules built from genotypes: operations, cells, phases, networks, input sizes, complexity (counted on a
+network or analytically from the genotype) and weight import."""
 
+from nsga_lightning.nn.analytic_complexity import Complexity, count_complexity
 from nsga_lightning.nn.base import ArchitectureNetwork
 from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
 from nsga_lightning.nn.complexity import count_madds, count_parameters
 from nsga_lightning.nn.input_size import check_micro_image_size, macro_feature_size, micro_feature_sizes
 from nsga_lightning.nn.macro import DECODERS, MacroNetwork
 from nsga_lightning.nn.micro import MicroNetwork
-from nsga_lightning.nn.networks import build_network
+from nsga_lightning.nn.networks import NetworkArguments, build_network, network_arguments
 from nsga_lightning.nn.ops import OP_BUILDERS, build_op, drop_path
 from nsga_lightning.nn.phases import DensePhase, ResidualPhase
 from nsga_lightning.nn.pretrained import (
@@ -23,14 +24,17 @@ __all__ = [
     "ArchitectureNetwork",
     "AuxiliaryHeadCIFAR",
     "Cell",
+    "Complexity",
     "DensePhase",
     "MacroNetwork",
     "MicroNetwork",
+    "NetworkArguments",
     "ResidualPhase",
     "build_network",
     "build_op",
     "check_micro_image_size",
     "convert_original_state_dict",
+    "count_complexity",
     "count_madds",
     "count_parameters",
     "drop_path",
@@ -38,5 +42,6 @@ __all__ = [
     "load_original_state_dict",
     "macro_feature_size",
     "micro_feature_sizes",
+    "network_arguments",
     "original_key_map",
 ]
