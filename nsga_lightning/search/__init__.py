@@ -16,6 +16,7 @@ from nsga_lightning.search.evaluator import (
     derive_seed,
     safe_evaluate,
 )
+from nsga_lightning.search.fidelity import Fidelity
 from nsga_lightning.search.operators import (
     IntegerPolynomialMutation,
     KeyDuplicateElimination,
@@ -31,6 +32,7 @@ from nsga_lightning.search.pareto import (
     pareto_front,
     write_pareto_csv,
 )
+from nsga_lightning.search.prescreen import Prescreen
 from nsga_lightning.search.records import ArchiveRow, GenerationRow, fingerprint
 from nsga_lightning.search.runner import SearchResult, SearchRunner
 
@@ -41,11 +43,13 @@ __all__ = [
     "Candidate",
     "Evaluation",
     "Evaluator",
+    "Fidelity",
     "FunctionEvaluator",
     "GenerationRow",
     "IntegerPolynomialMutation",
     "KeyDuplicateElimination",
     "NSGANetOperators",
+    "Prescreen",
     "SearchCallback",
     "SearchResult",
     "SearchRunner",
