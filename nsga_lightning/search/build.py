@@ -19,15 +19,19 @@ from typing import Any
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.evaluator import Evaluator
-from nsga_lightning.search.fidelity import Fidelity, make_fidelity
-from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
-from nsga_lightning.search.initialization import INITIALIZATIONS, resolve_architectures
-from nsga_lightning.search.options import check_signature, instantiate
-from nsga_lightning.search.prescreen import Prescreen, make_prescreen
+from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
+from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.options import check_signature, instantiate
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
+from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
+from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
 from nsga_lightning.search.runner import SearchRunner
-from nsga_lightning.search.settings import BACKENDS, SearchConfig
-from nsga_lightning.search.trainer_evaluator import OWNED_TRAINER_OPTIONS, SEARCH_SETS, TrainerEvaluator
+from nsga_lightning.search.training.trainer_evaluator import (
+    OWNED_TRAINER_OPTIONS,
+    SEARCH_SETS,
+    TrainerEvaluator,
+)
 
 ConfigLike = SearchConfig | Mapping[str, Any]
 
@@ -73,7 +77,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
 
 
 def fidelity_of(config: SearchConfig) -> Fidelity:
-    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.fidelity.make_fidelity`)."""
+    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`)."""
     block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
     fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
     if fidelity.enabled and fidelity.asynchronous and config.search.workers == 1:
@@ -86,7 +90,7 @@ def fidelity_of(config: SearchConfig) -> Fidelity:
 
 
 def prescreen_of(config: SearchConfig) -> Prescreen:
-    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.prescreen.make_prescreen`)."""
+    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
     block = config.search.prescreen
     prescreen = make_prescreen(block.score, block.factor)
     if prescreen.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
@@ -165,7 +169,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
         prescreen = prescreen_of(config)
         scorer = None
         if prescreen.enabled:
-            from nsga_lightning.search.zero_cost_scorer import ZeroCostScorer
+            from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 
             scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), prescreen.score, search.seed)
         return SearchRunner(
@@ -193,18 +197,18 @@ def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] =
         ValueError: for resources this machine cannot give (more GPUs than exist, oversubscribed cores), or
             ``backend: ray`` without Ray installed.
     """
-    from nsga_lightning.search.resources import candidate_resources, local_plan
+    from nsga_lightning.search.assemble.resources import candidate_resources, local_plan
 
     search = config.search
     resources = candidate_resources(config)
     if search.backend == "ray":
-        from nsga_lightning.search.ray_backend import RayEvaluator
+        from nsga_lightning.search.execution.ray_backend import RayEvaluator
 
         return RayEvaluator(config.to_dict(), build_evaluator(config, trainer_callbacks), resources,
                             search.workers, search.ray_address, trainer_callbacks)
     if search.workers == 1:
         return build_evaluator(config, trainer_callbacks)
-    from nsga_lightning.search.local_pool import LocalPoolEvaluator
+    from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
 
     plans = local_plan(config, search.workers)
     return LocalPoolEvaluator(config.to_dict(), plans, build_evaluator(config, trainer_callbacks), trainer_callbacks)

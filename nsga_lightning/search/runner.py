@@ -28,12 +28,11 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
-from nsga_lightning.search.archive import Archive
-from nsga_lightning.search.async_halving import AsynchronousHalving
-from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
-from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
-from nsga_lightning.search.fidelity import Fidelity
-from nsga_lightning.search.generation_state import (
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
+from nsga_lightning.search.core.pareto import pareto_front
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
+from nsga_lightning.search.evolution.fidelity import Fidelity
+from nsga_lightning.search.evolution.generation_state import (
     check_runtime,
     last_line,
     log_generation,
@@ -41,13 +40,14 @@ from nsga_lightning.search.generation_state import (
     recorded_population,
     restore_rng,
 )
-from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
-from nsga_lightning.search.pareto import pareto_front
-from nsga_lightning.search.prescreen import Prescreen, Scorer, screen_children
-from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
-from nsga_lightning.search.run_directory import RunDirectory
-from nsga_lightning.search.steady_state import AsynchronousSteadyState, supports_async
-from nsga_lightning.search.successive_halving import train_in_rungs
+from nsga_lightning.search.evolution.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
+from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState, supports_async
+from nsga_lightning.search.proposers.exploitation import ALPHA, TRIES, exploited_offspring
+from nsga_lightning.search.proposers.prescreen import Prescreen, Scorer, screen_children
+from nsga_lightning.search.scheduling.async_halving import AsynchronousHalving
+from nsga_lightning.search.scheduling.successive_halving import train_in_rungs
+from nsga_lightning.search.store.archive import Archive
+from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
