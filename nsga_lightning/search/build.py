@@ -14,6 +14,7 @@ This is the search's composition root: it is the one module of ``search`` that i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lightning.pytorch import Callback, LightningDataModule, Trainer
@@ -22,6 +23,7 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import check_signature, instantiate
+from nsga_lightning.search.core.records import fingerprint
 from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
@@ -122,6 +124,28 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
                             num_threads=config.num_threads)
 
 
+@dataclass(frozen=True)
+class SettingsFactory:
+    """Builds a worker's evaluator from the search's plain settings (the factory the parallel backends get).
+
+    Attributes:
+        settings: the search's plain settings (``SearchConfig.to_dict()``).
+        trainer_callbacks: picklable Lightning callbacks for every candidate's Trainer in the workers.
+    """
+
+    settings: dict[str, Any]
+    trainer_callbacks: tuple[Callback, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The settings' fingerprint: one cached evaluator per search in a Ray worker."""
+        return fingerprint(self.settings)
+
+    def __call__(self) -> TrainerEvaluator:
+        """The in-process evaluator of these settings (:func:`build_evaluator`)."""
+        return build_evaluator(self.settings, self.trainer_callbacks)
+
+
 def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> None:
     """Build the final-training model of the recipe on its data, so that a recipe the Pareto configs could not
     train (e.g. an auxiliary head on images too small for it) stops the search before its first candidate.
@@ -204,14 +228,15 @@ def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] =
     if search.backend == "ray":
         from nsga_lightning.search.execution.ray_backend import RayEvaluator
 
-        return RayEvaluator(config.to_dict(), build_evaluator(config, trainer_callbacks), resources,
-                            search.workers, search.ray_address, trainer_callbacks)
+        return RayEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)),
+                            build_evaluator(config, trainer_callbacks), resources, search.workers, search.ray_address)
     if search.workers == 1:
         return build_evaluator(config, trainer_callbacks)
     from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
 
     plans = local_plan(config, search.workers)
-    return LocalPoolEvaluator(config.to_dict(), plans, build_evaluator(config, trainer_callbacks), trainer_callbacks)
+    return LocalPoolEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)), plans,
+                              build_evaluator(config, trainer_callbacks))
 
 
 def default_callbacks(config: SearchConfig) -> list[Any]:

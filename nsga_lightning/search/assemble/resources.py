@@ -11,34 +11,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.options import check_keys
+from nsga_lightning.search.execution.plans import CandidateResources, WorkerPlan
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 RESOURCE_NAMES = ("cpu", "gpu")
-
-
-@dataclass(frozen=True)
-class CandidateResources:
-    """CPUs (intra-op threads) and GPUs (a fraction allowed on Ray) of one candidate."""
-
-    cpu: float
-    gpu: float
-
-
-@dataclass(frozen=True)
-class WorkerPlan:
-    """Where one local worker process runs.
-
-    Attributes:
-        env: environment variables set before the worker imports torch (``CUDA_VISIBLE_DEVICES``, thread counts).
-        cores: CPU cores the worker is pinned to (empty: not pinned).
-    """
-
-    env: dict[str, str] = field(default_factory=dict)
-    cores: tuple[int, ...] = ()
 
 
 def usable_cores() -> list[int]:

@@ -4,7 +4,7 @@ crowding, the RNG, and the one-line generation log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,13 +64,13 @@ def last_line(text: str | None) -> str:
     return lines[-1] if lines else "(no error text)"
 
 
-def check_runtime(archive: Archive, evaluator: Any) -> None:
-    """Record the evaluator's runtime settings (thread count) in a new archive; warn when a resume uses
-    others, since they can change the trained errors of the candidates still to come in the last bits."""
-    runtime = getattr(evaluator, "runtime", None)
-    if not callable(runtime):
+def check_runtime(archive: Archive, runtime: Mapping[str, Any] | None) -> None:
+    """Record the evaluator's runtime settings (thread count; ``None``: it keeps none) in a new archive; warn when
+    a resume uses others, since they can change the trained errors of the candidates still to come in the last
+    bits."""
+    if runtime is None:
         return
-    current, stored = dict(runtime()), archive.meta_json("runtime")
+    current, stored = dict(runtime), archive.meta_json("runtime")
     if stored is None or len(archive) == 0:
         archive.set_meta("runtime", current)
         return

@@ -1,7 +1,8 @@
 """LocalPoolEvaluator: candidates trained in parallel by worker processes on this machine.
 
-Each worker is a spawned process that rebuilds the in-process evaluator from the search's plain settings
-(``build_evaluator``: datamodule, proxy options, Trainer options; never pickled live objects) once, and then
+Each worker is a spawned process that builds its evaluator once with the factory it is given (the search's
+builder rebuilds the trainer evaluator from the plain settings: datamodule, proxy options, Trainer options; never
+pickled live objects; a user's own evaluator arrives as a pickled copy), and then
 trains the candidates the driver sends it, one at a time, with the same per-candidate seed, thread count and
 TensorBoard run name as a sequential search. The driver dispatches a candidate as soon as a worker is free and
 yields each result as it arrives; only the driver writes the archive.
@@ -27,9 +28,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from nsga_lightning.errors import UserError
-from nsga_lightning.search.assemble.resources import WorkerPlan
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.execution.dispatch_order import longest_first
+from nsga_lightning.search.execution.factory import EvaluatorFactory
+from nsga_lightning.search.execution.plans import WorkerPlan
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_main(conn: Connection, settings: dict[str, Any], plan: WorkerPlan, trainer_callbacks: Sequence[Any]) -> None:
+def worker_main(conn: Connection, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
     """Body of a worker process: build the evaluator once, then train candidates until told to stop."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops the workers
@@ -60,9 +62,7 @@ def worker_main(conn: Connection, settings: dict[str, Any], plan: WorkerPlan, tr
     if plan.cores:
         os.sched_setaffinity(0, plan.cores)
     try:
-        from nsga_lightning.search.build import build_evaluator
-
-        evaluator = build_evaluator(settings, trainer_callbacks)
+        evaluator = factory()
         evaluator.prepare()
     except BaseException:  # noqa: BLE001 - reported to the driver, which stops the search
         conn.send(("error", traceback.format_exc()))
@@ -98,11 +98,10 @@ def _exit_now() -> None:
 class _Worker:
     """The driver's handle of one worker process."""
 
-    def __init__(self, context: Any, index: int, settings: dict[str, Any], plan: WorkerPlan,
-                 trainer_callbacks: Sequence[Any]) -> None:
+    def __init__(self, context: Any, index: int, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
         self.index = index
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, settings, plan, list(trainer_callbacks)),
+        self.process = context.Process(target=worker_main, args=(child, factory, plan),
                                        name=f"nsga-lightning-worker-{index}", daemon=True)
         self.started = time.perf_counter()
         self.process.start()
@@ -138,21 +137,18 @@ class LocalPoolEvaluator:
     """Evaluate candidates with ``workers`` local worker processes (see the module docstring).
 
     Args:
-        settings: the search's plain settings (``SearchConfig.to_dict()``), from which every worker builds its
-            evaluator.
+        factory: builds every worker's evaluator in the worker (see :mod:`~nsga_lightning.search.execution.factory`).
         plans: one :class:`WorkerPlan` per worker (device, pinned cores, threads).
         local: the driver's own in-process evaluator, used for the fingerprint, the runtime record and the
             checks before the search starts (it trains nothing).
-        trainer_callbacks: picklable Lightning callbacks for every candidate's Trainer in the workers.
         start_timeout: seconds a worker may take to build its evaluator.
     """
 
-    def __init__(self, settings: dict[str, Any], plans: Sequence[WorkerPlan], local: Any,
-                 trainer_callbacks: Sequence[Any] = (), start_timeout: float = 600.0) -> None:
-        self.settings = dict(settings)
+    def __init__(self, factory: EvaluatorFactory, plans: Sequence[WorkerPlan], local: Any,
+                 start_timeout: float = 600.0) -> None:
+        self.factory = factory
         self.plans = list(plans)
         self.local = local
-        self.trainer_callbacks = list(trainer_callbacks)
         self.start_timeout = start_timeout
         self.workers = len(self.plans)
         self._context = multiprocessing.get_context("spawn")
@@ -271,7 +267,7 @@ class LocalPoolEvaluator:
         pending = self._pending
         for i in range(self.workers):
             if self._pool[i] is None and sum(w is not None for w in self._pool) < wanted:
-                self._pool[i] = _Worker(self._context, i, self.settings, self.plans[i], self.trainer_callbacks)
+                self._pool[i] = _Worker(self._context, i, self.factory, self.plans[i])
         for worker in self._pool:
             if pending and worker is not None and worker.ready and worker.busy is None:
                 candidate, attempt = pending.popleft()

@@ -2,8 +2,8 @@
 
 Ray is an optional extra (``pip install "nsga-lightning[ray]"``) and is imported only when ``backend: ray`` is
 chosen. Each task gets the candidate's resources (``num_cpus``, ``num_gpus``, fractional GPUs allowed; Ray sets
-``CUDA_VISIBLE_DEVICES`` per task), rebuilds the in-process evaluator from the search's plain settings once per
-Ray worker process (cached, so a worker that trains many candidates loads the data once), and returns the
+``CUDA_VISIBLE_DEVICES`` per task), builds its evaluator with the factory it is given (the search's settings
+rebuild the in-process evaluator) once per Ray worker process (cached, so a worker that trains many candidates loads the data once), and returns the
 result; the driver collects results as they finish (``ray.wait``) and alone writes the archive. A task whose
 worker or node dies is retried once by Ray (``max_retries=1``), then recorded as a failed candidate. Ctrl-C
 cancels the tasks in flight.
@@ -19,17 +19,18 @@ import os
 import socket
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from nsga_lightning.search.assemble.resources import CandidateResources
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.execution.dispatch_order import longest_first
+from nsga_lightning.search.execution.factory import EvaluatorFactory
+from nsga_lightning.search.execution.plans import CandidateResources
 
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = 'backend: ray needs Ray, which is not installed: pip install -e ".[ray]" (or "nsga-lightning[ray]")'
-_EVALUATORS: dict[str, Any] = {}  # per Ray worker process: settings fingerprint -> evaluator
+_EVALUATORS: dict[str, Any] = {}  # per Ray worker process: factory key -> evaluator
 
 
 def import_ray() -> Any:
@@ -45,22 +46,19 @@ def import_ray() -> Any:
     return ray
 
 
-def evaluate_in_task(settings: dict[str, Any], candidate: Candidate, trainer_callbacks: Sequence[Any],
+def evaluate_in_task(factory: EvaluatorFactory, candidate: Candidate,
                      num_threads: int) -> tuple[Evaluation, float | None]:
     """Body of a Ray task: train one candidate with this worker's cached evaluator; also the seconds this task
     spent building the worker's evaluator (imports, data; ``None`` when it was cached)."""
     start = time.perf_counter()
     import torch
 
-    from nsga_lightning.search.build import build_evaluator
-    from nsga_lightning.search.core.records import fingerprint
-
     torch.set_num_threads(num_threads)
-    key = fingerprint(settings)
+    key = factory.key
     evaluator = _EVALUATORS.get(key)
     startup = None
     if evaluator is None:
-        evaluator = build_evaluator(settings, trainer_callbacks)
+        evaluator = factory()
         evaluator.prepare()
         _EVALUATORS.clear()  # one search per worker at a time: drop another search's data
         _EVALUATORS[key] = evaluator
@@ -72,32 +70,30 @@ class RayEvaluator:
     """Evaluate candidates as Ray tasks (see the module docstring).
 
     Args:
-        settings: the search's plain settings (``SearchConfig.to_dict()``).
+        factory: builds the evaluator of each Ray worker (see :mod:`~nsga_lightning.search.execution.factory`).
         local: the driver's in-process evaluator (fingerprint, runtime record, checks; it trains nothing).
         resources: what one candidate's task asks for.
         workers: candidates in flight at once.
         address: ``None`` starts a local Ray instance sized to ``workers``; ``"auto"`` or ``"HOST:PORT"`` joins a
             running cluster.
-        trainer_callbacks: picklable Lightning callbacks for every candidate's Trainer.
 
     Raises:
         ValueError: if Ray is not installed.
         ConnectionError: if the cluster at ``address`` cannot be reached.
     """
 
-    def __init__(self, settings: dict[str, Any], local: Any, resources: CandidateResources, workers: int,
-                 address: str | None = None, trainer_callbacks: Sequence[Any] = ()) -> None:
+    def __init__(self, factory: EvaluatorFactory, local: Any, resources: CandidateResources, workers: int,
+                 address: str | None = None) -> None:
         self.ray = import_ray()
-        self.settings, self.local, self.resources = dict(settings), local, resources
+        self.factory, self.local, self.resources = factory, local, resources
         self.workers, self.address = int(workers), address
-        self.trainer_callbacks = list(trainer_callbacks)
         self.in_flight = 0
         self.busy_seconds = 0.0
         self.startup_seconds: list[float] = []  # per worker start: building its evaluator in its first task
         self.connect_seconds = 0.0  # starting or joining Ray
         self._started_ray = False
         self._task: Any = None
-        self._settings_ref: Any = None
+        self._factory_ref: Any = None
         self._pending: deque[Candidate] = deque()
         self._running: dict[Any, tuple[Candidate, float]] = {}
 
@@ -127,7 +123,7 @@ class RayEvaluator:
             self._check_capacity()
             options = {"num_cpus": self.resources.cpu, "num_gpus": self.resources.gpu, "max_retries": 1}
             self._task = self.ray.remote(evaluate_in_task).options(**options)
-            self._settings_ref = self.ray.put(self.settings)
+            self._factory_ref = self.ray.put(self.factory)
         return classes
 
     def _connect(self) -> None:
@@ -193,7 +189,7 @@ class RayEvaluator:
         threads = max(1, round(self.resources.cpu))
         while self._pending and len(self._running) < self.workers:
             candidate = self._pending.popleft()
-            ref = self._task.remote(self._settings_ref, candidate, self.trainer_callbacks, threads)
+            ref = self._task.remote(self._factory_ref, candidate, threads)
             self._running[ref] = (candidate, time.perf_counter())
         self.in_flight = len(self._running)
         (done,), _ = self.ray.wait(list(self._running), num_returns=1)

@@ -27,9 +27,10 @@ from pymoo.core.population import Population
 from nsga_lightning.search.core.evaluator import Candidate, check_evaluation
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow
 from nsga_lightning.search.evolution.generation_state import population_of, recorded_population, restore_rng
+from nsga_lightning.search.evolution.operators import NSGANetOperators
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsga_lightning.search.runner import SearchRunner
+    from nsga_lightning.search.recording.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +39,24 @@ class ReplayDivergedError(RuntimeError):
     """The recorded history cannot be replayed (the archive was changed, or the code behaves differently)."""
 
 
-def supports_async(evaluator: object) -> bool:
-    """Whether an evaluator takes submissions one at a time (``submit``/``next_completed``)."""
-    return all(callable(getattr(evaluator, name, None)) for name in ("submit", "next_completed", "cancel"))
-
-
 class AsynchronousSteadyState:
-    """The asynchronous steady-state loop of one runner (see the module docstring).
+    """The asynchronous steady-state loop of one search (see the module docstring).
 
     Args:
-        runner: the search runner (archive, operators, evaluator, callbacks).
+        recorder: the search's recorder (archive, evaluator, callbacks, ``commit``, ``record``).
+        operators: the NSGA-Net operators (mating, sampling, survival).
+        pop_size: population size.
+        n_gens: generations including the initial one (one child told per generation).
         window: children in flight at once.
     """
 
-    def __init__(self, runner: SearchRunner, window: int) -> None:
-        self.runner, self.window = runner, int(window)
-        self.archive = runner.archive
+    def __init__(self, recorder: Recorder, operators: NSGANetOperators, pop_size: int, n_gens: int,
+                 window: int) -> None:
+        self.recorder, self.window = recorder, int(window)
+        self.operators, self.pop_size, self.n_gens = operators, int(pop_size), int(n_gens)
+        self.archive = recorder.archive
         gen0 = self.archive.generation(0)
-        self.pop = recorded_population(self.archive, gen0, runner.objectives, runner.space.n_var)
+        self.pop = recorded_population(self.archive, gen0, recorder.objectives, recorder.space.n_var)
         self.rng = restore_rng(gen0.rng_state)
         self.known = self.archive.keys(before_generation=1)
         completed = [r for r in self.archive.rows(order="completion") if r.generation >= 1]
@@ -66,7 +67,7 @@ class AsynchronousSteadyState:
 
     def run(self) -> GenerationRow:
         """Replay what the archive holds, then run live to ``n_gens``; returns the last generation row."""
-        budget = self.runner.n_gens - 1
+        budget = self.n_gens - 1
         if self.replay:
             log.info("asynchronous steady state: replaying %d recorded completions", len(self.replay))
         last = self.archive.generation(0)
@@ -77,31 +78,29 @@ class AsynchronousSteadyState:
                 row = self._next_completion()
                 self.told += 1
                 self.known.add(row.key)
-                merged = Population.merge(self.pop, population_of([row], self.runner.objectives,
-                                                                  self.runner.space.n_var))
-                self.pop = self.runner.operators.survive(merged, self.runner.pop_size, self.rng)
+                merged = Population.merge(self.pop, population_of([row], self.recorder.objectives,
+                                                                  self.recorder.space.n_var))
+                self.pop = self.operators.survive(merged, self.pop_size, self.rng)
                 last = self._record(self.told)
                 if self.mated < budget:
                     self._mate()
         finally:
-            cancel = getattr(self.runner.evaluator, "cancel", None)
-            if callable(cancel):
-                cancel()
+            self.recorder.evaluator.cancel()
         return last
 
     def _mate(self) -> None:
         """Mate one new child from the current population and submit it (when live)."""
         excluded = self.known | set(self.in_flight)
         generation = self.told + 1
-        off = self.runner.operators.mate(self.pop, 1, self.rng, excluded)
+        off = self.operators.mate(self.pop, 1, self.rng, excluded)
         if len(off) == 0:
             log.warning("generation %d: mating found no new architecture; drawing a fresh sample", generation)
-            off = self.runner.operators.sample(1, self.rng, excluded)
+            off = self.operators.sample(1, self.rng, excluded)
         if len(off) == 0:
             log.warning("generation %d: no new architecture could be found", generation)
             self.mated += 1
             return
-        child = self.runner.candidate(off[0].X, generation, off[0].get("key"))
+        child = self.recorder.candidate(off[0].X, generation, off[0].get("key"))
         self.in_flight[child.key] = child
         self.mated += 1
         if not self.replay:
@@ -110,7 +109,7 @@ class AsynchronousSteadyState:
     def _submit(self, child: Candidate) -> None:
         if child.key not in self.submitted:
             self.submitted.add(child.key)
-            self.runner.evaluator.submit(child)
+            self.recorder.evaluator.submit(child)
 
     def _next_completion(self) -> ArchiveRow:
         """The next finished child: from the recorded order while replaying, else from the evaluator."""
@@ -129,12 +128,12 @@ class AsynchronousSteadyState:
             self._submit(child)
         start = time.perf_counter()
         try:
-            evaluation = check_evaluation(self.runner.evaluator.next_completed(), self.runner.objectives)
+            evaluation = check_evaluation(self.recorder.evaluator.next_completed(), self.recorder.objectives)
         finally:
-            self.runner.evaluation_wall += time.perf_counter() - start
+            self.recorder.evaluation_wall += time.perf_counter() - start
         candidate = self.in_flight.pop(evaluation.key)
-        self.runner._call("on_generation_start", self.runner, self.told + 1, [candidate])
-        return self.runner.commit(replace(candidate, generation=self.told + 1), evaluation)
+        self.recorder.call("on_generation_start", self.told + 1, [candidate])
+        return self.recorder.commit(replace(candidate, generation=self.told + 1), evaluation)
 
     def _record(self, generation: int) -> GenerationRow:
         """Record (or, replaying, check) the population after ``generation``'s child was told."""
@@ -142,7 +141,7 @@ class AsynchronousSteadyState:
         try:
             stored = self.archive.generation(generation)
         except KeyError:
-            return self.runner.record(generation, self.pop, self.rng)
+            return self.recorder.record(generation, self.pop, self.rng)
         if stored.population != keys or stored.rng_state != _plain(self.rng.bit_generator.state):
             raise ReplayDivergedError(f"replaying generation {generation} gives another population than the "
                                       "archive records; the run directory cannot be resumed by this version")

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from pymoo.core.population import Population
 
     from nsga_lightning.search.core.evaluator import Candidate
-    from nsga_lightning.search.runner import SearchRunner
+    from nsga_lightning.search.recording.recorder import Recorder
 
 log = logging.getLogger("nsga_lightning.search.runner")
 
@@ -92,12 +92,12 @@ def selection_order(rows: Sequence[ScreenRow], complexity: Sequence[str]) -> lis
     return order + sorted(np.flatnonzero(~finite).tolist(), key=lambda i: rows[i].key)
 
 
-def screen_children(runner: SearchRunner, children: Population, generation: int, scorer: Scorer,
+def screen_children(recorder: Recorder, children: Population, generation: int, scorer: Scorer,
                     prescreen: Prescreen, n: int) -> Population:
     """The ``n`` children of ``children`` chosen for training, in their mated order; every child's score stored.
 
     Args:
-        runner: the search (its archive, space, objectives and ``candidate``).
+        recorder: the search's recorder (its archive, space, objectives and ``candidate``).
         children: the generation's new children (keys new to the archive).
         generation: the generation that mated them.
         scorer: scores candidates (``ZeroCostScorer``).
@@ -106,8 +106,8 @@ def screen_children(runner: SearchRunner, children: Population, generation: int,
     """
     keys = [ind.get("key") for ind in children]
     # a key screened before (this generation in an interrupted attempt, or an earlier one) keeps its score
-    known = {r.key: r for r in runner.archive.screening() if r.score_name == prescreen.score}
-    todo = [runner.candidate(ind.X, generation, key) for key, ind in zip(keys, children) if key not in known]
+    known = {r.key: r for r in recorder.archive.screening() if r.score_name == prescreen.score}
+    todo = [recorder.candidate(ind.X, generation, key) for key, ind in zip(keys, children) if key not in known]
     scored = dict(zip((c.key for c in todo), scorer(todo))) if todo else {}
     rows = []
     for key in keys:
@@ -119,10 +119,33 @@ def screen_children(runner: SearchRunner, children: Population, generation: int,
         else:
             score, objectives, error_text = known[key].score, known[key].objectives, known[key].error_text
         rows.append(ScreenRow(generation, key, prescreen.score, score, dict(objectives), False, error_text))
-    complexity = [name for name in runner.objectives if name != "error"]
+    complexity = [name for name in recorder.objectives if name != "error"]
     chosen = set(selection_order(rows, complexity)[:n])
     rows = [replace(r, selected=i in chosen) for i, r in enumerate(rows)]
-    runner.archive.record_screening(generation, rows)
+    recorder.archive.record_screening(generation, rows)
     log.info("generation %d: %d of %d children chosen by %s (%d scored now)", generation, len(chosen), len(rows),
              prescreen.score, len(todo))
     return children[[i for i in range(len(rows)) if i in chosen]]
+
+
+class PrescreenProposer:
+    """Asks its inner proposer for ``factor`` times the children and keeps the best ``n`` by zero-cost score
+    (:func:`screen_children`); every screened child is stored.
+
+    Args:
+        inner: the proposer whose children are screened.
+        prescreen: the score and factor.
+        scorer: scores candidates (``ZeroCostScorer``).
+    """
+
+    def __init__(self, inner: Any, prescreen: Prescreen, scorer: Scorer) -> None:
+        self.inner, self.prescreen, self.scorer = inner, prescreen, scorer
+
+    def propose(self, recorder: Recorder, ask: Any) -> Population:
+        """The ``ask.n`` chosen of ``factor * ask.n`` proposed children, in their proposed order."""
+        off = self.inner.propose(recorder, replace(ask, n=ask.n * self.prescreen.factor))
+        return screen_children(recorder, off, ask.generation, self.scorer, self.prescreen, ask.n)
+
+    def describe(self) -> dict[str, Any]:
+        """The inner proposer's blocks and the ``prescreen`` block."""
+        return {**self.inner.describe(), "prescreen": self.prescreen.describe()}

@@ -40,7 +40,7 @@ from nsga_lightning.search.loops.steady_state import ReplayDivergedError
 from nsga_lightning.search.store import rung_checkpoints
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsga_lightning.search.runner import SearchRunner
+    from nsga_lightning.search.recording.recorder import Recorder
 
 log = logging.getLogger("nsga_lightning.search.runner")
 
@@ -49,14 +49,14 @@ class AsynchronousHalving:
     """The asynchronous rungs of one generation (see the module docstring).
 
     Args:
-        runner: the search (archive, evaluator with ``submit``/``next_completed``/``cancel``, ``commit``).
+        recorder: the search's recorder (archive, evaluator with ``submit``/``next_completed``/``cancel``, ``commit``).
         children: the generation's new children, in candidate order.
         fidelity: the rungs and the share promoted.
         slots: jobs in flight at once (the workers).
     """
 
-    def __init__(self, runner: SearchRunner, children: Sequence[Candidate], fidelity: Fidelity, slots: int) -> None:
-        self.runner, self.fidelity, self.slots = runner, fidelity, max(1, int(slots))
+    def __init__(self, recorder: Recorder, children: Sequence[Candidate], fidelity: Fidelity, slots: int) -> None:
+        self.recorder, self.fidelity, self.slots = recorder, fidelity, max(1, int(slots))
         self.children = {child.key: child for child in children}
         self.new: deque[str] = deque(self.children)  # not started yet, in candidate order
         top = len(fidelity.rungs) - 1
@@ -66,7 +66,7 @@ class AsynchronousHalving:
         self.ready: deque[tuple[str, int]] = deque()  # decided jobs (key, rung index) waiting for a slot
         self.running: dict[str, int] = {}  # key -> rung index being trained (submitted unless replaying)
         self.rows: dict[str, ArchiveRow] = {}
-        self.complexity = [name for name in runner.objectives if name != "error"]
+        self.complexity = [name for name in recorder.objectives if name != "error"]
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -85,9 +85,9 @@ class AsynchronousHalving:
                 raise ReplayDivergedError(f"the archive records {len(replay)} result(s) the replay never asked for; "
                                           "the run directory cannot be resumed by this version")
         finally:
-            self.runner.evaluator.cancel()
+            self.recorder.evaluator.cancel()
         for key in self.children:  # final: no checkpoint is needed any more
-            rung_checkpoints.discard(self.runner.run_directory, key)
+            rung_checkpoints.discard(self.recorder.run_directory, key)
         return self.rows
 
     def _fill(self, live: bool) -> None:
@@ -102,7 +102,7 @@ class AsynchronousHalving:
                 self._submit(key, index)
 
     def _submit(self, key: str, index: int) -> None:
-        self.runner.evaluator.submit(replace(self.children[key], epochs=self.fidelity.rungs[index]))
+        self.recorder.evaluator.submit(replace(self.children[key], epochs=self.fidelity.rungs[index]))
 
     def _next(self, replay: deque[tuple[str, int, ArchiveRow]]) -> tuple[str, int, ArchiveRow]:
         """The next finished job: from the recorded order while replaying, else from the evaluator."""
@@ -118,13 +118,13 @@ class AsynchronousHalving:
                     if other != key:
                         self._submit(other, other_index)
             return key, index, row
-        evaluation = check_evaluation(self.runner.evaluator.next_completed(), self.runner.objectives)
-        key = evaluation.key  # (the runner times the whole generation's evaluation)
+        evaluation = check_evaluation(self.recorder.evaluator.next_completed(), self.recorder.objectives)
+        key = evaluation.key  # (the loop times the whole generation's evaluation)
         if key not in self.running:
             raise RuntimeError(f"the evaluator returned a result for {key!r}, which is not in flight")
         index = self.running[key]
         candidate = replace(self.children[key], epochs=self.fidelity.rungs[index])
-        return key, index, self.runner.commit(candidate, evaluation)
+        return key, index, self.recorder.commit(candidate, evaluation)
 
     def _complete(self, key: str, index: int, row: ArchiveRow) -> None:
         del self.running[key]
@@ -135,7 +135,7 @@ class AsynchronousHalving:
             complexity = row.fidelity.get("complexity") or row.objectives
             self.reached[index][key] = [row.rung_errors[epochs], *(float(complexity[n]) for n in self.complexity)]
         else:  # full fidelity or failed: final
-            rung_checkpoints.discard(self.runner.run_directory, key)
+            rung_checkpoints.discard(self.recorder.run_directory, key)
 
     # -- the rule ---------------------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ class AsynchronousHalving:
                     self.ready.append((key, index + 1))
             for key in self.reached[index]:
                 if key not in self.promoted[index]:
-                    rung_checkpoints.discard(self.runner.run_directory, key)  # final at this rung
+                    rung_checkpoints.discard(self.recorder.run_directory, key)  # final at this rung
             log.info("rung %d epochs closed: %d of %d children promoted to %d epochs", self.fidelity.rungs[index],
                      len(self.promoted[index]), len(self.reached[index]), self.fidelity.rungs[index + 1])
             return True
@@ -199,7 +199,7 @@ class AsynchronousHalving:
         events = []
         index_of = {epochs: i for i, epochs in enumerate(self.fidelity.rungs)}
         for key in self.children:
-            row = self.runner.archive.get(key)
+            row = self.recorder.archive.get(key)
             if row is None or row.fidelity is None:
                 continue
             completed = row.fidelity.get("completed")

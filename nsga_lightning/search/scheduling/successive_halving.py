@@ -27,32 +27,32 @@ from nsga_lightning.search.evolution.fidelity import Fidelity, promotion_order
 from nsga_lightning.search.store import rung_checkpoints
 
 if TYPE_CHECKING:
-    from nsga_lightning.search.runner import SearchRunner
+    from nsga_lightning.search.recording.recorder import Recorder
 
 log = logging.getLogger("nsga_lightning.search.runner")
 
 
-def train_in_rungs(runner: SearchRunner, children: Sequence[Candidate], fidelity: Fidelity) -> dict[str, ArchiveRow]:
+def train_in_rungs(recorder: Recorder, children: Sequence[Candidate], fidelity: Fidelity) -> dict[str, ArchiveRow]:
     """Train a generation's new children through the rungs and return their final rows by key.
 
     Args:
-        runner: the search (its archive, evaluator, objectives and ``commit``).
+        recorder: the search's recorder (its archive, evaluator, objectives and ``commit``).
         children: the generation's new children (keys not archived before this generation), in candidate order.
         fidelity: the rungs and the share promoted.
     """
     rows: dict[str, ArchiveRow] = {}
     current = list(children)
-    complexity = [name for name in runner.objectives if name != "error"]
+    complexity = [name for name in recorder.objectives if name != "error"]
     for index, epochs in enumerate(fidelity.rungs):
         todo = []
         for child in current:
-            row = runner.archive.get(child.key)
+            row = recorder.archive.get(child.key)
             if row is None or (row.is_ok and row.epochs < epochs):
                 todo.append(replace(child, epochs=epochs))
             else:
                 rows[child.key] = row  # reached in an interrupted attempt (or failed there: final)
-        for candidate, evaluation in evaluate_all(runner.evaluator, todo, runner.objectives):
-            rows[candidate.key] = runner.commit(candidate, evaluation)
+        for candidate, evaluation in evaluate_all(recorder.evaluator, todo, recorder.objectives):
+            rows[candidate.key] = recorder.commit(candidate, evaluation)
         if index == len(fidelity.rungs) - 1:
             break
         reached = [child for child in current if rows[child.key].is_ok]
@@ -62,11 +62,11 @@ def train_in_rungs(runner: SearchRunner, children: Sequence[Candidate], fidelity
         promoted = {reached[i].key for i in order[: fidelity.promoted(len(reached))]}
         for child in current:
             if child.key not in promoted:
-                rung_checkpoints.discard(runner.run_directory, child.key)  # final at this rung
+                rung_checkpoints.discard(recorder.run_directory, child.key)  # final at this rung
         log.info("rung %d epochs: %d of %d children promoted to %d epochs", epochs, len(promoted), len(reached),
                  fidelity.rungs[index + 1])
         current = [child for child in current if child.key in promoted]
     for child in children:  # final: no checkpoint is needed any more
-        rung_checkpoints.discard(runner.run_directory, child.key)
+        rung_checkpoints.discard(recorder.run_directory, child.key)
     return rows
 

@@ -205,17 +205,13 @@ class RunDirectory:
         search = self.read_config().get("search") or {}
         return dict(search.get("reference_point") or {})
 
-    def space(self, stored: Mapping[str, Any] | None = None) -> SearchSpace:
+    def space(self, stored: Mapping[str, Any]) -> SearchSpace:
         """The search space of this run, rebuilt from the archive's stored configuration.
 
         Args:
-            stored: the archive's stored configuration (``Archive.config()``); read from the archive if None.
+            stored: the archive's stored configuration (``Archive.config()``; the run directory never opens the
+                archive, which sits above it).
         """
-        if stored is None:
-            from nsga_lightning.search.store.archive import Archive
-
-            with Archive(self) as archive:
-                stored = archive.config()
         return space_from_config(stored)
 
 
