@@ -20,6 +20,7 @@ from typing import Any
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import check_signature, instantiate
@@ -70,8 +71,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")
     resolve_architectures(config.space.build(), search.initial_architectures)
-    fidelity_of(config)
-    prescreen_of(config)
+    check_config_modes(config)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
@@ -81,24 +81,24 @@ def check_config(config: ConfigLike) -> SearchConfig:
 def fidelity_of(config: SearchConfig) -> Fidelity:
     """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`)."""
     block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
-    fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
-    if fidelity.enabled and fidelity.asynchronous and config.search.workers == 1:
-        raise ValueError("search.fidelity.asynchronous needs search.workers > 1 (with one worker the rungs never "
-                         "wait for anyone); set workers or asynchronous: false")
-    if fidelity.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
-        raise ValueError("search.fidelity needs the generational mode; with n_offspring 1 and several workers the "
-                         "search runs the asynchronous steady state, which has no generation to promote from")
-    return fidelity
+    return make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
 
 
 def prescreen_of(config: SearchConfig) -> Prescreen:
     """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
     block = config.search.prescreen
-    prescreen = make_prescreen(block.score, block.factor)
-    if prescreen.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
-        raise ValueError("search.prescreen needs the generational mode; with n_offspring 1 and several workers the "
-                         "search runs the asynchronous steady state, which mates one child at a time")
-    return prescreen
+    return make_prescreen(block.score, block.factor)
+
+
+def check_config_modes(config: SearchConfig) -> None:
+    """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
+    worker means a parallel backend, which takes candidates one at a time."""
+    search, fidelity, prescreen = config.search, fidelity_of(config), prescreen_of(config)
+    parallel = search.workers > 1
+    check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
+                exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
+                asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
+                workers=search.workers)
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:

@@ -15,13 +15,12 @@ from typing import Any, Literal
 
 from nsga_lightning.search.core.evaluator import OBJECTIVES
 from nsga_lightning.search.core.options import check_keys
+from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
 from nsga_lightning.spaces import make_space
 from nsga_lightning.spaces.registry import SearchSpace
 
 Objective = Literal[OBJECTIVES]  # type: ignore[valid-type]  # the names come from evaluator.OBJECTIVES
 
-# Each candidate's Trainer options unless the trainer block sets them (the one place they are written).
-CANDIDATE_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 20, "accelerator": "auto", "gradient_clip_val": 5.0}
 # The final-training Trainer options of a Pareto architecture's config unless retrain.trainer sets them.
 RETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 600, "gradient_clip_val": 5.0}
 BACKENDS = ("local", "ray")

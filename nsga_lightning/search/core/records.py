@@ -215,3 +215,7 @@ class ScreenRow:
     objectives: dict[str, float] = field(default_factory=dict)
     selected: bool = False
     error_text: str | None = None
+
+
+class ReplayDivergedError(RuntimeError):
+    """The recorded history cannot be replayed (the archive was changed, or the code behaves differently)."""

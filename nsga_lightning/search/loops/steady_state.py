@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from pymoo.core.population import Population
 
 from nsga_lightning.search.core.evaluator import Candidate, check_evaluation
-from nsga_lightning.search.core.records import ArchiveRow, GenerationRow
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, ReplayDivergedError
 from nsga_lightning.search.evolution.generation_state import population_of, recorded_population, restore_rng
 from nsga_lightning.search.evolution.operators import NSGANetOperators
 
@@ -33,10 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from nsga_lightning.search.recording.recorder import Recorder
 
 log = logging.getLogger(__name__)
-
-
-class ReplayDivergedError(RuntimeError):
-    """The recorded history cannot be replayed (the archive was changed, or the code behaves differently)."""
 
 
 class AsynchronousSteadyState:

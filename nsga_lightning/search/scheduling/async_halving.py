@@ -34,9 +34,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from nsga_lightning.search.core.evaluator import Candidate, check_evaluation
-from nsga_lightning.search.core.records import ArchiveRow
+from nsga_lightning.search.core.records import ArchiveRow, ReplayDivergedError
 from nsga_lightning.search.evolution.fidelity import Fidelity, promotion_order
-from nsga_lightning.search.loops.steady_state import ReplayDivergedError
 from nsga_lightning.search.store import rung_checkpoints
 
 if TYPE_CHECKING:  # pragma: no cover

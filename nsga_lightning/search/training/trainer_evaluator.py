@@ -29,13 +29,13 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.assemble.settings import CANDIDATE_TRAINER_DEFAULTS
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
 from nsga_lightning.search.core.options import defaults
 from nsga_lightning.search.execution.dispatch_order import layer_count
 from nsga_lightning.search.store import rung_checkpoints
 from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
 from nsga_lightning.search.training.fit_support import (
     candidate_hparams,
     channels_last_input,
@@ -83,7 +83,7 @@ class TrainerEvaluator:
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
         model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
         trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...), on top of
-            :data:`~nsga_lightning.search.assemble.settings.CANDIDATE_TRAINER_DEFAULTS`.
+            :data:`~nsga_lightning.search.training.defaults.CANDIDATE_TRAINER_DEFAULTS`.
         run_dir: the run directory, whose candidate logs receive the TensorBoard runs; ``None`` disables
             logging.
         callbacks: extra Lightning callbacks added to every candidate's Trainer (the same instances each
