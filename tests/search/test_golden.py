@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from search_helpers import StopAfter
 
 from nsga_lightning.search import (
     Archive,
@@ -29,7 +30,6 @@ from nsga_lightning.search import (
     Evaluation,
     Fidelity,
     Prescreen,
-    SearchCallback,
     SearchRunner,
     safe_evaluate,
 )
@@ -96,18 +96,6 @@ def key_scorer(candidates: list[Candidate]) -> list[tuple[float | None, dict[str
         out.append((None, complexity, "ValueError: no path") if digest % 11 == 0
                    else (float(digest % 997) / 10, complexity, None))
     return out
-
-
-class StopAfter(SearchCallback):
-    """Raise KeyboardInterrupt right after the n-th committed candidate."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.seen = n, 0
-
-    def on_candidate_end(self, runner, candidate, evaluation) -> None:
-        self.seen += 1
-        if self.seen == self.n:
-            raise KeyboardInterrupt
 
 
 BASE = {"space": "micro", "pop_size": 8, "n_offspring": 4, "n_gens": 4, "seed": 3}
