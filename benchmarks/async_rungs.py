@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from fidelity_savings import config_of, front_hypervolume
 
-from nsga_lightning.search.settings import FidelitySettings
+from nsga_lightning.search.assemble.settings import FidelitySettings
 
 
 def run(name: str, seed: int, folder: str) -> dict[str, Any]:

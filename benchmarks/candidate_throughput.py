@@ -30,7 +30,7 @@ from lightning.pytorch import Callback
 
 from nsga_lightning.data import CIFAR10DataModule, write_cifar_files
 from nsga_lightning.search import Candidate, derive_seed
-from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
 from nsga_lightning.spaces import MICRO_ZOO, make_space
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from nsga_lightning.search.settings import FidelitySettings
+from nsga_lightning.search.assemble.settings import FidelitySettings
 
 EPOCHS = 9
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -96,7 +96,7 @@ def run_one(args: tuple[str, int, str]) -> dict[str, Any]:
                      "epochs": r.epochs, "error": r.objectives.get("error"), "madds": r.objectives.get("madds"),
                      "rung_errors": r.rung_errors} for r in rows]}
     if name == "full":
-        from nsga_lightning.search.zero_cost_scorer import ZeroCostScorer
+        from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 
         evaluator = build_evaluator(config)
         for score in ("synflow", "naswot"):
@@ -107,7 +107,7 @@ def run_one(args: tuple[str, int, str]) -> dict[str, Any]:
 
 def front_hypervolume(rows: list[dict[str, Any]], reference: np.ndarray) -> float:
     """Normalised hypervolume of the full-fidelity rows (the search's own measure, ``search.pareto``)."""
-    from nsga_lightning.search.pareto import hypervolume
+    from nsga_lightning.search.core.pareto import hypervolume
 
     F = np.array([[r["error"], r["madds"]] for r in rows if r["ok"] and not r["stopped"]], dtype=float)
     return hypervolume(F.reshape(-1, 2), reference)

@@ -102,7 +102,7 @@ class LandscapeEvaluator:
         return {"kind": "search-quality landscape", "version": 1}
 
     def evaluate(self, candidates):
-        from nsga_lightning.search.evaluator import safe_evaluate
+        from nsga_lightning.search.core.evaluator import safe_evaluate
 
         for candidate in candidates:
             genome = np.asarray(candidate.genome)
@@ -135,7 +135,7 @@ def run_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[float], fl
     landscape = Landscape()
     start = time.perf_counter()
     if VARIANTS[name] is None:  # random search: uniform, no duplicate key
-        from nsga_lightning.search.operators import NSGANetOperators
+        from nsga_lightning.search.evolution.operators import NSGANetOperators
 
         pop = NSGANetOperators(landscape.space, 2).sample(BUDGETS[-1], np.random.default_rng(seed))
         F = np.array([[landscape.error(x), landscape.madds(x)] for x in pop.get("X")])

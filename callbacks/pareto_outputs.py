@@ -17,10 +17,10 @@ from nsga_lightning.search import (
     SearchRunner,
     write_pareto_csv,
 )
-from nsga_lightning.search.history import summarize
-from nsga_lightning.search.pareto import format_objective, pareto_front
-from nsga_lightning.search.run_directory import RunDirectory
-from nsga_lightning.search.settings import RetrainSettings, training_config
+from nsga_lightning.search.assemble.settings import RetrainSettings, training_config
+from nsga_lightning.search.core.pareto import format_objective, pareto_front
+from nsga_lightning.search.store.history import summarize
+from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.viz import plot_pareto
 
 

@@ -9,8 +9,8 @@ from torch.utils.tensorboard import SummaryWriter
 from typing_extensions import override
 
 from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
-from nsga_lightning.search.history import summarize
-from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.store.history import summarize
+from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.viz import figure_for_genotype, pareto_figure
 
 
@@ -27,7 +27,7 @@ class SearchTensorBoard(SearchCallback):
 
     Args:
         objectives: the searched objectives.
-        reference_point: hypervolume reference overrides (see ``nsga_lightning.search.history``).
+        reference_point: hypervolume reference overrides (see ``nsga_lightning.search.store.history``).
         draw_limit: draw at most this many Pareto architectures at the end.
     """
 

@@ -14,7 +14,7 @@ from nsga_lightning.cli.main import command_parser
 
 def _open_archive(run_dir: str):
     from nsga_lightning.search import Archive
-    from nsga_lightning.search.run_directory import RunDirectory
+    from nsga_lightning.search.store.run_directory import RunDirectory
 
     run = RunDirectory(run_dir)
     if not run.has_archive():
@@ -24,7 +24,7 @@ def _open_archive(run_dir: str):
 
 
 def _space_of(archive: Any):
-    from nsga_lightning.search.run_directory import space_from_config
+    from nsga_lightning.search.store.run_directory import space_from_config
 
     return space_from_config(archive.config())
 
@@ -87,7 +87,7 @@ def run_draw(args: list[str]) -> int:
 def run_report(args: list[str]) -> int:
     """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
     from nsga_lightning.search import pareto_front
-    from nsga_lightning.search.history import summarize
+    from nsga_lightning.search.store.history import summarize
     from nsga_lightning.viz import build_report
 
     parser = command_parser("nsga-lightning report",
@@ -96,7 +96,7 @@ def run_report(args: list[str]) -> int:
     parser.add_argument("run_dir", type=str)
     parser.add_argument("--output", "-o", type=str | None, default=None, help="default: the run's report file")
     config = parser.parse_args(args)
-    from nsga_lightning.search.run_directory import RunDirectory
+    from nsga_lightning.search.store.run_directory import RunDirectory
 
     run = RunDirectory(config.run_dir)
     archive = _open_archive(config.run_dir)

@@ -15,7 +15,7 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning.pytorch import LightningDataModule
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.settings import (
+from nsga_lightning.search.assemble.settings import (
     CANDIDATE_TRAINER_DEFAULTS,
     RetrainSettings,
     SearchSettings,
@@ -50,7 +50,7 @@ def run_search(args: list[str]) -> int:
     """``nsga-lightning search``: run or resume a search; print the Pareto front."""
     from nsga_lightning.search import format_objective
     from nsga_lightning.search.build import build_search
-    from nsga_lightning.search.run_directory import RunDirectory
+    from nsga_lightning.search.store.run_directory import RunDirectory
 
     parser = search_parser()
     try:
@@ -99,7 +99,7 @@ def run_search(args: list[str]) -> int:
 def _explained(error: argparse.ArgumentError) -> Exception:
     """A parse error of a class_path block (jsonargparse lists every member of the union it tried) as one line
     naming the bad option of the class and the closest valid names; other errors unchanged."""
-    from nsga_lightning.search.options import check_keys, import_class, parameters
+    from nsga_lightning.search.core.options import check_keys, import_class, parameters
 
     texts, cause = [], error
     while cause is not None:

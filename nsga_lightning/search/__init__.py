@@ -4,9 +4,8 @@ This is the only package that imports pymoo. It never imports ``nsga_lightning.d
 (the trainer-based evaluator, ``trainer_evaluator`` with ``fit_support``, is imported explicitly).
 """
 
-from nsga_lightning.search.archive import Archive
 from nsga_lightning.search.callback import SearchCallback
-from nsga_lightning.search.evaluator import (
+from nsga_lightning.search.core.evaluator import (
     OBJECTIVES,
     Candidate,
     Evaluation,
@@ -16,14 +15,7 @@ from nsga_lightning.search.evaluator import (
     derive_seed,
     safe_evaluate,
 )
-from nsga_lightning.search.operators import (
-    IntegerPolynomialMutation,
-    KeyDuplicateElimination,
-    NSGANetOperators,
-    SpaceSampling,
-    binary_tournament,
-)
-from nsga_lightning.search.pareto import (
+from nsga_lightning.search.core.pareto import (
     format_objective,
     hypervolume,
     non_dominated_ranks,
@@ -31,8 +23,18 @@ from nsga_lightning.search.pareto import (
     pareto_front,
     write_pareto_csv,
 )
-from nsga_lightning.search.records import ArchiveRow, GenerationRow, fingerprint
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, fingerprint
+from nsga_lightning.search.evolution.fidelity import Fidelity
+from nsga_lightning.search.evolution.operators import (
+    IntegerPolynomialMutation,
+    KeyDuplicateElimination,
+    NSGANetOperators,
+    SpaceSampling,
+    binary_tournament,
+)
+from nsga_lightning.search.proposers.prescreen import Prescreen
 from nsga_lightning.search.runner import SearchResult, SearchRunner
+from nsga_lightning.search.store.archive import Archive
 
 __all__ = [
     "OBJECTIVES",
@@ -41,11 +43,13 @@ __all__ = [
     "Candidate",
     "Evaluation",
     "Evaluator",
+    "Fidelity",
     "FunctionEvaluator",
     "GenerationRow",
     "IntegerPolynomialMutation",
     "KeyDuplicateElimination",
     "NSGANetOperators",
+    "Prescreen",
     "SearchCallback",
     "SearchResult",
     "SearchRunner",

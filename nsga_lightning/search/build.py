@@ -14,20 +14,27 @@ This is the search's composition root: it is the one module of ``search`` that i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.evaluator import Evaluator
-from nsga_lightning.search.fidelity import Fidelity, make_fidelity
-from nsga_lightning.search.homogeneous_crossover import CROSSOVERS
-from nsga_lightning.search.initialization import INITIALIZATIONS, resolve_architectures
-from nsga_lightning.search.options import check_signature, instantiate
-from nsga_lightning.search.prescreen import Prescreen, make_prescreen
+from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
+from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
+from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.options import check_signature, instantiate
+from nsga_lightning.search.core.records import fingerprint
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
+from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
+from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
 from nsga_lightning.search.runner import SearchRunner
-from nsga_lightning.search.settings import BACKENDS, SearchConfig
-from nsga_lightning.search.trainer_evaluator import OWNED_TRAINER_OPTIONS, SEARCH_SETS, TrainerEvaluator
+from nsga_lightning.search.training.trainer_evaluator import (
+    OWNED_TRAINER_OPTIONS,
+    SEARCH_SETS,
+    TrainerEvaluator,
+)
 
 ConfigLike = SearchConfig | Mapping[str, Any]
 
@@ -64,8 +71,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")
     resolve_architectures(config.space.build(), search.initial_architectures)
-    fidelity_of(config)
-    prescreen_of(config)
+    check_config_modes(config)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
@@ -73,26 +79,26 @@ def check_config(config: ConfigLike) -> SearchConfig:
 
 
 def fidelity_of(config: SearchConfig) -> Fidelity:
-    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.fidelity.make_fidelity`)."""
+    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`)."""
     block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
-    fidelity = make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
-    if fidelity.enabled and fidelity.asynchronous and config.search.workers == 1:
-        raise ValueError("search.fidelity.asynchronous needs search.workers > 1 (with one worker the rungs never "
-                         "wait for anyone); set workers or asynchronous: false")
-    if fidelity.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
-        raise ValueError("search.fidelity needs the generational mode; with n_offspring 1 and several workers the "
-                         "search runs the asynchronous steady state, which has no generation to promote from")
-    return fidelity
+    return make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
 
 
 def prescreen_of(config: SearchConfig) -> Prescreen:
-    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.prescreen.make_prescreen`)."""
+    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
     block = config.search.prescreen
-    prescreen = make_prescreen(block.score, block.factor)
-    if prescreen.enabled and config.search.n_offspring == 1 and config.search.workers > 1:
-        raise ValueError("search.prescreen needs the generational mode; with n_offspring 1 and several workers the "
-                         "search runs the asynchronous steady state, which mates one child at a time")
-    return prescreen
+    return make_prescreen(block.score, block.factor)
+
+
+def check_config_modes(config: SearchConfig) -> None:
+    """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
+    worker means a parallel backend, which takes candidates one at a time."""
+    search, fidelity, prescreen = config.search, fidelity_of(config), prescreen_of(config)
+    parallel = search.workers > 1
+    check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
+                exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
+                asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
+                workers=search.workers)
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
@@ -116,6 +122,28 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     return TrainerEvaluator(config.space.name, datamodule, model=config.model, trainer=config.trainer,
                             run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
                             num_threads=config.num_threads)
+
+
+@dataclass(frozen=True)
+class SettingsFactory:
+    """Builds a worker's evaluator from the search's plain settings (the factory the parallel backends get).
+
+    Attributes:
+        settings: the search's plain settings (``SearchConfig.to_dict()``).
+        trainer_callbacks: picklable Lightning callbacks for every candidate's Trainer in the workers.
+    """
+
+    settings: dict[str, Any]
+    trainer_callbacks: tuple[Callback, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The settings' fingerprint: one cached evaluator per search in a Ray worker."""
+        return fingerprint(self.settings)
+
+    def __call__(self) -> TrainerEvaluator:
+        """The in-process evaluator of these settings (:func:`build_evaluator`)."""
+        return build_evaluator(self.settings, self.trainer_callbacks)
 
 
 def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> None:
@@ -165,7 +193,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
         prescreen = prescreen_of(config)
         scorer = None
         if prescreen.enabled:
-            from nsga_lightning.search.zero_cost_scorer import ZeroCostScorer
+            from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 
             scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), prescreen.score, search.seed)
         return SearchRunner(
@@ -193,21 +221,22 @@ def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] =
         ValueError: for resources this machine cannot give (more GPUs than exist, oversubscribed cores), or
             ``backend: ray`` without Ray installed.
     """
-    from nsga_lightning.search.resources import candidate_resources, local_plan
+    from nsga_lightning.search.assemble.resources import candidate_resources, local_plan
 
     search = config.search
     resources = candidate_resources(config)
     if search.backend == "ray":
-        from nsga_lightning.search.ray_backend import RayEvaluator
+        from nsga_lightning.search.execution.ray_backend import RayEvaluator
 
-        return RayEvaluator(config.to_dict(), build_evaluator(config, trainer_callbacks), resources,
-                            search.workers, search.ray_address, trainer_callbacks)
+        return RayEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)),
+                            build_evaluator(config, trainer_callbacks), resources, search.workers, search.ray_address)
     if search.workers == 1:
         return build_evaluator(config, trainer_callbacks)
-    from nsga_lightning.search.local_pool import LocalPoolEvaluator
+    from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
 
     plans = local_plan(config, search.workers)
-    return LocalPoolEvaluator(config.to_dict(), plans, build_evaluator(config, trainer_callbacks), trainer_callbacks)
+    return LocalPoolEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)), plans,
+                              build_evaluator(config, trainer_callbacks))
 
 
 def default_callbacks(config: SearchConfig) -> list[Any]:

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nsga_lightning.search.archive import Archive
-    from nsga_lightning.search.evaluator import Candidate, Evaluation
-    from nsga_lightning.search.records import ArchiveRow
+    from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+    from nsga_lightning.search.core.records import ArchiveRow
     from nsga_lightning.search.runner import SearchResult, SearchRunner
+    from nsga_lightning.search.store.archive import Archive
 
 HOOKS = ("on_search_start", "on_generation_start", "on_candidate_end", "on_generation_end", "on_search_end",
          "on_search_complete")

@@ -20,7 +20,6 @@ running a finished search again changes nothing.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,26 +27,23 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
-from nsga_lightning.search.archive import Archive
-from nsga_lightning.search.async_halving import AsynchronousHalving
-from nsga_lightning.search.evaluator import OBJECTIVES, Candidate, Evaluator, derive_seed, evaluate_all
-from nsga_lightning.search.exploitation import ALPHA, TRIES, exploited_offspring
-from nsga_lightning.search.fidelity import Fidelity
-from nsga_lightning.search.generation_state import (
-    check_runtime,
-    last_line,
-    log_generation,
-    population_of,
-    recorded_population,
-    restore_rng,
-)
-from nsga_lightning.search.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
-from nsga_lightning.search.pareto import pareto_front
-from nsga_lightning.search.prescreen import Prescreen, Scorer, screen_children
-from nsga_lightning.search.records import ArchiveRow, GenerationRow, SearchResult
-from nsga_lightning.search.run_directory import RunDirectory
-from nsga_lightning.search.steady_state import AsynchronousSteadyState, supports_async
-from nsga_lightning.search.successive_halving import train_in_rungs
+from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.pareto import pareto_front
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
+from nsga_lightning.search.evolution.fidelity import Fidelity
+from nsga_lightning.search.evolution.generation_state import check_runtime
+from nsga_lightning.search.evolution.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
+from nsga_lightning.search.execution.protocols import Execution
+from nsga_lightning.search.loops.generational import GenerationalLoop
+from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState
+from nsga_lightning.search.proposers.exploitation import ExploitationProposer
+from nsga_lightning.search.proposers.mating import MatingProposer
+from nsga_lightning.search.proposers.prescreen import Prescreen, PrescreenProposer, Scorer
+from nsga_lightning.search.recording.recorder import Recorder
+from nsga_lightning.search.scheduling.batch import AsynchronousRungs, OneBatch, SynchronousRungs
+from nsga_lightning.search.store.archive import Archive
+from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -133,38 +129,58 @@ class SearchRunner:
                                           initial_architectures=initial_architectures)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
-        self.workers = int(getattr(evaluator, "workers", 1) or 1)
-        # n_offspring 1 with several workers: asynchronous steady state (see steady_state.py)
-        asynchronous = self.n_offspring == 1 and self.workers > 1 and supports_async(evaluator)
-        self.window = self.workers if asynchronous else None
+        self.execution = Execution(evaluator)
+        self.workers = self.execution.workers
+        self.window = steady_state_window(self.n_offspring, self.workers, self.execution.asynchronous)
         self.exploitation_gens = int(exploitation_gens)
-        if self.exploitation_gens >= self.n_gens:
-            raise ValueError(f"exploitation_gens ({self.exploitation_gens}) must be below n_gens ({self.n_gens}): "
-                             "generation 0 is the initial population, and the network needs an archive to learn from")
-        if self.window and self.exploitation_gens:
-            raise ValueError("exploitation_gens needs the generational mode; the asynchronous steady state "
-                             "(n_offspring 1 with several workers) has no last generations to exploit in")
         self.fidelity = fidelity if fidelity is not None and fidelity.enabled else None
-        if self.window and self.fidelity:
-            raise ValueError("search.fidelity needs the generational mode; the asynchronous steady state (n_offspring "
-                             "1 with several workers) has no generation of children to promote from")
-        if self.fidelity and self.fidelity.asynchronous and not supports_async(evaluator):
-            raise ValueError("search.fidelity.asynchronous needs an evaluator that takes candidates one at a time "
-                             "(search.workers > 1)")
         self.prescreen = prescreen if prescreen is not None and prescreen.enabled else None
         if self.prescreen and scorer is None:
             raise ValueError(f"search.prescreen.score {self.prescreen.score!r} needs a scorer")
-        if self.window and self.prescreen:
-            raise ValueError("search.prescreen needs the generational mode; the asynchronous steady state (n_offspring "
-                             "1 with several workers) mates one child at a time")
+        check_modes(n_gens=self.n_gens, window=self.window, exploitation_gens=self.exploitation_gens,
+                    fidelity=bool(self.fidelity), asynchronous_fidelity=bool(self.fidelity and self.fidelity.asynchronous),
+                    prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers)
         self.scorer = scorer
+        self.proposer = self._proposer()
+        self.schedule = self._schedule()
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
         self.archive = Archive(self.run_directory, self.config())
-        self.n_evaluated = 0
+        self.recorder = Recorder(self, self.archive, self.execution, space, objectives, self.seed, self.callbacks,
+                                 self.fidelity.max_epochs if self.fidelity else None,
+                                 record_order=bool(self.fidelity and self.fidelity.asynchronous))
         self.interrupt_reported = False
-        self.busy_seconds = 0.0  # sum of the evaluations' own times (training, in whichever process)
-        self.evaluation_wall = 0.0  # wall time spent waiting for evaluations
+
+    def _proposer(self) -> Any:
+        """Mating, wrapped by the exploitation of the last generations and the pre-screen where they are on."""
+        proposer: Any = MatingProposer(self.operators, self.max_mating_rounds)
+        if self.exploitation_gens:
+            proposer = ExploitationProposer(proposer, self.exploitation_gens, self.n_gens)
+        if self.prescreen:
+            proposer = PrescreenProposer(proposer, self.prescreen, self.scorer)
+        return proposer
+
+    def _schedule(self) -> Any:
+        """One batch, or the rungs (synchronous or asynchronous)."""
+        if self.fidelity and self.fidelity.asynchronous:
+            return AsynchronousRungs(self.fidelity, self.workers)
+        return SynchronousRungs(self.fidelity) if self.fidelity else OneBatch()
+
+    # the session's meters live in the recorder
+    @property
+    def n_evaluated(self) -> int:
+        """Evaluator results received in this session."""
+        return self.recorder.n_evaluated
+
+    @property
+    def busy_seconds(self) -> float:
+        """Sum of the evaluations' own times in this session."""
+        return self.recorder.busy_seconds
+
+    @property
+    def evaluation_wall(self) -> float:
+        """Wall time spent waiting for evaluations in this session."""
+        return self.recorder.evaluation_wall
 
     def config(self) -> dict[str, Any]:
         """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded)."""
@@ -173,7 +189,6 @@ class SearchRunner:
         for extra in ("n_blocks", "n_nodes"):
             if hasattr(self.space, extra):
                 space[extra] = getattr(self.space, extra)
-        fingerprint = getattr(self.evaluator, "fingerprint", None)
         return {
             "format": CONFIG_FORMAT,
             "space": space,
@@ -182,11 +197,9 @@ class SearchRunner:
             "seed": self.seed,
             "objectives": list(self.objectives),
             "operators": self.operators.describe(),
-            "evaluator": dict(fingerprint()) if callable(fingerprint) else None,
-        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | (
-            {"exploitation": {"gens": self.exploitation_gens, "network": "chain", "alpha": ALPHA, "tries": TRIES}}
-            if self.exploitation_gens else {}) | ({"fidelity": self.fidelity.describe()} if self.fidelity else {}) | (
-            {"prescreen": self.prescreen.describe()} if self.prescreen else {})
+            "evaluator": self.execution.fingerprint(),
+        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | self.proposer.describe() | (
+            self.schedule.describe())
 
     # -- the loop -------------------------------------------------------------------------------------------
 
@@ -202,29 +215,30 @@ class SearchRunner:
             result = self.result("already complete")
             log.debug("search already complete (%d architectures, %d on the front); outputs are up to date",
                      result.n_archived, len(result.pareto))
-            self._call("on_search_complete", self, result)
+            self.recorder.call("on_search_complete", result)
             return result
         if self.settings is not None:
             self.run_directory.write_config(self.settings)
-        check_runtime(self.archive, self.evaluator)
-        start = getattr(self.evaluator, "start", None)
-        if callable(start):  # worker processes build their evaluators while this process prepares
-            start()
-        self._call("on_search_start", self)
+        check_runtime(self.archive, self.execution.runtime())
+        self.execution.start()  # worker processes build their evaluators while this process prepares
+        self.recorder.call("on_search_start")
         if last is not None:
             log.info("resuming %s after generation %d (%d architectures archived)", self.run_dir,
                      last.generation, len(self.archive))
         try:
+            loop = GenerationalLoop(self.recorder, self.operators, self.proposer, self.schedule, self.pop_size,
+                                    self.n_offspring, self.seed)
             if last is None:
-                last = self._initial_generation()
+                last = loop.initial_generation()
             if self.window is not None and last.generation + 1 < self.n_gens:
-                last = AsynchronousSteadyState(self, self.window).run()
+                last = AsynchronousSteadyState(self.recorder, self.operators, self.pop_size, self.n_gens,
+                                               self.window).run()
             while last.generation + 1 < self.n_gens:
-                last = self._next_generation(last)
+                last = loop.next_generation(last)
         except KeyboardInterrupt:
             result = self.result("interrupted")
             try:
-                self._call("on_search_end", self, result)  # first: a progress bar closes before the message
+                self.recorder.call("on_search_end", result)  # first: a progress bar closes before the message
             except KeyboardInterrupt:  # a second Ctrl-C while shutting down: still say what is saved
                 pass
             log.warning("search interrupted after %d complete generation(s); %d architectures archived in %s; "
@@ -235,7 +249,7 @@ class SearchRunner:
         result = self.result("completed")
         log.info("search finished: %d generations, %d architectures, %d on the Pareto front", result.generations,
                  result.n_archived, len(result.pareto))
-        self._call("on_search_end", self, result)
+        self.recorder.call("on_search_end", result)
         return result
 
     def result(self, status: str = "completed") -> SearchResult:
@@ -252,118 +266,22 @@ class SearchRunner:
             busy_share=self.busy_seconds / (self.workers * self.evaluation_wall) if self.evaluation_wall else None,
         )
 
-    def _initial_generation(self) -> GenerationRow:
-        rng = np.random.default_rng(self.seed)
-        pop = self.operators.initial(self.pop_size, rng)
-        if len(pop) < self.pop_size:
-            log.warning("only %d distinct architectures found for an initial population of %d", len(pop),
-                        self.pop_size)
-        pop = self._evaluated(pop, 0)
-        return self.record(0, self.operators.rank(pop, rng), rng)
+    def candidate(self, genome: Sequence[int], generation: int, key: str | None = None) -> Candidate:
+        """The :class:`Candidate` of a genome asked for in ``generation`` (its seed derives from the key)."""
+        return self.recorder.candidate(genome, generation, key)
 
-    def _next_generation(self, last: GenerationRow) -> GenerationRow:
-        generation = last.generation + 1
-        rng = restore_rng(last.rng_state)
-        pop = recorded_population(self.archive, last, self.objectives, self.space.n_var)
-        excluded = self.archive.keys(before_generation=generation)
-        wanted = self.n_offspring * (self.prescreen.factor if self.prescreen else 1)
-        off = self._offspring(pop, generation, rng, excluded, wanted)
-        if len(off) < self.n_offspring:
-            missing = self.n_offspring - len(off)
-            log.warning("generation %d: mating found only %d of %d new architectures in %d rounds; filling %d "
-                        "with fresh samples", generation, len(off), self.n_offspring, self.max_mating_rounds,
-                        missing)
-            taken = excluded | {ind.get("key") for ind in off}
-            off = Population.merge(off, self.operators.sample(missing, rng, taken))
-            if len(off) < self.n_offspring:
-                log.warning("generation %d: only %d new architectures could be found", generation, len(off))
-        if self.prescreen:
-            off = screen_children(self, off, generation, self.scorer, self.prescreen, self.n_offspring)
-        merged = Population.merge(pop, self._evaluated(off, generation))
-        return self.record(generation, self.operators.survive(merged, self.pop_size, rng), rng)
-
-    def _offspring(self, pop: Population, generation: int, rng: np.random.Generator, excluded: set[str],
-                   n: int) -> Population:
-        """``n`` children of a generation: mated, or drawn from the archive's Bayesian network (``exploitation``)."""
-        if not self.exploitation_gens or generation < self.n_gens - self.exploitation_gens:
-            return self.operators.mate(pop, n, rng, excluded)
-        history = [r for r in self.archive.rows("ok") if r.generation < generation and not r.stopped_early]
-        return exploited_offspring(self.space, self.operators, history, self.objectives, pop, n, generation, rng,
-                                   excluded)
+    def commit(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
+        """Archive one result at once, log a failure and call ``on_candidate_end``."""
+        return self.recorder.commit(candidate, evaluation)
 
     def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
         """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""
-        keys = [ind.get("key") for ind in pop]
-        row = self.archive.record_generation(generation, keys, [ind.get("rank") for ind in pop],
-                                             [ind.get("crowding") for ind in pop], rng.bit_generator.state)
-        rows = self.archive.get_many(keys)
-        log_generation(generation, rows, self.objectives)
-        self._call("on_generation_end", self, generation, rows, self.archive)
-        return row
-
-    # -- evaluation -----------------------------------------------------------------------------------------
-
-    def candidate(self, genome: Sequence[int], generation: int, key: str | None = None) -> Candidate:
-        """The :class:`Candidate` of a genome asked for in ``generation`` (its seed derives from the key)."""
-        genome = [int(g) for g in genome]
-        key = key if key is not None else self.space.key(genome)
-        return Candidate(key, genome, generation, derive_seed(self.seed, key), self.space.decode(genome))
-
-    def _evaluated(self, pop: Population, generation: int) -> Population:
-        """``pop`` with objectives: known keys from the archive, new ones evaluated and committed."""
-        keys = [ind.get("key") for ind in pop]
-        rows: dict[str, ArchiveRow] = {}
-        todo = []
-        for key, ind in zip(keys, pop):
-            known = self.archive.get(key)
-            # with rungs, this generation's own children (an interrupted attempt's) may still be promoted
-            if known is not None and not (self.fidelity and known.generation == generation):
-                rows[key] = known
-            else:
-                todo.append(self.candidate(ind.X, generation, key))
-        if rows:
-            log.info("generation %d: %d architecture(s) answered from the archive", generation, len(rows))
-        self._call("on_generation_start", self, generation, list(todo))
-        start = time.perf_counter()
-        try:
-            if self.fidelity and self.fidelity.asynchronous:
-                rows.update(AsynchronousHalving(self, todo, self.fidelity, self.workers).run())
-            elif self.fidelity:
-                rows.update(train_in_rungs(self, todo, self.fidelity))
-            else:
-                for candidate, evaluation in evaluate_all(self.evaluator, todo, self.objectives):
-                    rows[candidate.key] = self.commit(candidate, evaluation)
-        finally:
-            self.evaluation_wall += time.perf_counter() - start
-        ordered = [rows[key] for key in keys]  # told in candidate order, whatever the order of completion
-        return population_of(ordered, self.objectives, self.space.n_var)
-
-    def commit(self, candidate: Candidate, evaluation: Any) -> ArchiveRow:
-        """Archive one result at once, log a failure and call ``on_candidate_end``."""
-        self.n_evaluated += 1
-        self.busy_seconds += float(evaluation.seconds)
-        fidelity = self.fidelity
-        row = self.archive.add(candidate, evaluation, fidelity.max_epochs if fidelity else None,
-                               record_order=bool(fidelity and fidelity.asynchronous))
-        if not evaluation.is_ok:
-            log.warning("architecture %s failed: %s", candidate.key, last_line(evaluation.error_text))
-        self._call("on_candidate_end", self, candidate, evaluation)
-        return row
-
-    # -- helpers --------------------------------------------------------------------------------------------
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for callback in self.callbacks:
-            method = getattr(callback, hook, None)
-            if callable(method):
-                method(*args)
+        return self.recorder.record(generation, pop, rng)
 
     def close(self) -> None:
         """Close the archive (and the evaluator's workers, if it has any)."""
-        closer = getattr(self.evaluator, "close", None)
         try:
-            if callable(closer):
-                closer()
+            self.execution.close()
         finally:
             self.archive.close()
 

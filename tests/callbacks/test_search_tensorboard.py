@@ -5,7 +5,7 @@ from __future__ import annotations
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from nsga_lightning.callbacks import SearchTensorBoard
-from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.store.run_directory import RunDirectory
 
 
 def _scalars(folder) -> dict[str, list[int]]:

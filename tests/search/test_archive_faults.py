@@ -17,7 +17,7 @@ from search_helpers import AnalyticEvaluator, make_runner, snapshot
 
 from nsga_lightning.errors import ArchiveError, ArchiveWriteError, RunDirectoryError
 from nsga_lightning.search import Archive
-from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.store.run_directory import RunDirectory
 
 
 def _finished(run_dir: Path, **settings) -> Path:

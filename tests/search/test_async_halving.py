@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from search_helpers import StopAfter, analytic_objectives, space_by_name
 
-from nsga_lightning.search.archive import Archive
-from nsga_lightning.search.async_halving import AsynchronousHalving
 from nsga_lightning.search.build import check_config
-from nsga_lightning.search.evaluator import Candidate, Evaluation, safe_evaluate
-from nsga_lightning.search.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation, safe_evaluate
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.loops.steady_state import ReplayDivergedError
 from nsga_lightning.search.runner import SearchRunner
-from nsga_lightning.search.steady_state import ReplayDivergedError
+from nsga_lightning.search.scheduling.async_halving import AsynchronousHalving
+from nsga_lightning.search.store.archive import Archive
 
 ASYNC = Fidelity((1, 3, 9), 1 / 3, asynchronous=True)
 

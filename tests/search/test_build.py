@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from nsga_lightning.cli import main
+from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.build import check_config
-from nsga_lightning.search.settings import SearchConfig
 
 DIGITS = {"class_path": "nsga_lightning.data.DigitsDataModule", "init_args": {"image_size": 16, "val_split": 0.2}}
 
@@ -99,8 +99,8 @@ def test_a_changed_trainer_default_refuses_the_resume_and_an_explicit_default_do
     from lightning.pytorch import LightningDataModule  # noqa: F401 - torch side of the test
     from search_helpers import make_runner
 
-    from nsga_lightning.search import settings
-    from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+    from nsga_lightning.search.assemble import settings
+    from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
 
     class Data:
         hparams = {"kind": "fake"}

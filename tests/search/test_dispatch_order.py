@@ -9,8 +9,8 @@ import torch
 import yaml
 
 from nsga_lightning.search.build import build_evaluator
-from nsga_lightning.search.dispatch_order import layer_count, longest_first
-from nsga_lightning.search.evaluator import Candidate
+from nsga_lightning.search.core.evaluator import Candidate
+from nsga_lightning.search.execution.dispatch_order import layer_count, longest_first
 from nsga_lightning.spaces import make_space
 
 ROOT = Path(__file__).resolve().parents[2]

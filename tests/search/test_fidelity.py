@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from search_helpers import analytic_objectives, space_by_name
 
-from nsga_lightning.search.archive import Archive
-from nsga_lightning.search.evaluator import Candidate, safe_evaluate
-from nsga_lightning.search.fidelity import Fidelity, make_fidelity, promotion_order
-from nsga_lightning.search.operators import NSGANetOperators, make_population
-from nsga_lightning.search.pareto import pareto_front
+from nsga_lightning.search.core.evaluator import Candidate, safe_evaluate
+from nsga_lightning.search.core.pareto import pareto_front
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity, promotion_order
+from nsga_lightning.search.evolution.operators import NSGANetOperators, make_population
 from nsga_lightning.search.runner import SearchRunner
+from nsga_lightning.search.store.archive import Archive
 
 FIDELITY = Fidelity((1, 3, 9), 1 / 3)
 
@@ -180,7 +180,7 @@ def test_tensorboard_and_the_summaries_count_each_rung_and_the_epochs_saved(tmp_
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     from nsga_lightning.callbacks import SearchTensorBoard
-    from nsga_lightning.search.history import summarize
+    from nsga_lightning.search.store.history import summarize
 
     evaluator = RungEvaluator()
     with SearchRunner(space_by_name("micro"), evaluator, tmp_path / "run", pop_size=9, n_offspring=6, n_gens=3,
@@ -196,7 +196,7 @@ def test_tensorboard_and_the_summaries_count_each_rung_and_the_epochs_saved(tmp_
         assert summary.rung_counts[3] == asked.count(3) and summary.rung_counts[9] == asked.count(9)
         assert summary.epochs_trained == sum(r.epochs for r in ok)
         assert summary.epochs_saved == 9 * len(ok) - summary.epochs_trained > 0
-    from nsga_lightning.search.run_directory import RunDirectory
+    from nsga_lightning.search.store.run_directory import RunDirectory
 
     accumulator = EventAccumulator(str(RunDirectory(tmp_path / "run").search_log), size_guidance={"scalars": 0})
     accumulator.Reload()

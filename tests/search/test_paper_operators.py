@@ -11,11 +11,11 @@ import pytest
 from search_helpers import AnalyticEvaluator, make_runner, snapshot, space_by_name
 
 from nsga_lightning.search.build import check_config
-from nsga_lightning.search.exploitation import ChainNetwork, better_half, exploit
-from nsga_lightning.search.homogeneous_crossover import macro_children, micro_children
-from nsga_lightning.search.initialization import initial_genomes, macro_phase_bits
-from nsga_lightning.search.operators import NSGANetOperators
-from nsga_lightning.search.records import ArchiveRow
+from nsga_lightning.search.core.records import ArchiveRow
+from nsga_lightning.search.evolution.homogeneous_crossover import macro_children, micro_children
+from nsga_lightning.search.evolution.initialization import initial_genomes, macro_phase_bits
+from nsga_lightning.search.evolution.operators import NSGANetOperators
+from nsga_lightning.search.proposers.exploitation import ChainNetwork, better_half, exploit
 from nsga_lightning.spaces import MICRO_ZOO, make_space
 from nsga_lightning.spaces.macro import bits_per_phase
 

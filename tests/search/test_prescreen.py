@@ -11,9 +11,9 @@ import re
 import pytest
 from search_helpers import AnalyticEvaluator, make_runner, snapshot
 
-from nsga_lightning.search.archive import Archive
-from nsga_lightning.search.prescreen import Prescreen, make_prescreen, selection_order
-from nsga_lightning.search.records import ScreenRow
+from nsga_lightning.search.core.records import ScreenRow
+from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen, selection_order
+from nsga_lightning.search.store.archive import Archive
 
 PRESCREEN = Prescreen("synflow", 3)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from nsga_lightning.search.run_directory import RunDirectory
+from nsga_lightning.search.store.run_directory import RunDirectory
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = re.compile(r"archive\.sqlite|search\.lock|config\.yaml|pareto\.csv|pareto\.png|report\.html|"
@@ -14,7 +14,7 @@ NAMES = re.compile(r"archive\.sqlite|search\.lock|config\.yaml|pareto\.csv|paret
 
 
 def test_only_run_directory_spells_the_run_directory_file_names():
-    owner = ROOT / "nsga_lightning" / "search" / "run_directory.py"
+    owner = ROOT / "nsga_lightning" / "search" / "store" / "run_directory.py"
     offenders = []
     for path in [*(ROOT / "nsga_lightning").rglob("*.py"), *(ROOT / "callbacks").rglob("*.py"),
                  *(ROOT / "benchmarks").rglob("*.py")]:

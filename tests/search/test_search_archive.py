@@ -14,7 +14,7 @@ import pytest
 from search_helpers import space_by_name
 
 from nsga_lightning.search import Archive, Candidate, Evaluation
-from nsga_lightning.search.run_lock import RunDirectoryInUseError
+from nsga_lightning.search.store.run_lock import RunDirectoryInUseError
 
 CONFIG = {"space": {"name": "micro"}, "pop_size": 10, "seed": 0}
 
@@ -105,7 +105,7 @@ def test_a_second_writer_is_refused_while_readers_are_welcome(tmp_path):
 
 def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
     script = (
-        "import time; from nsga_lightning.search.run_lock import RunDirectoryLock; "
+        "import time; from nsga_lightning.search.store.run_lock import RunDirectoryLock; "
         f"lock = RunDirectoryLock({str(tmp_path)!r}); print('locked', flush=True); time.sleep(60)"
     )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

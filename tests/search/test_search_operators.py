@@ -7,7 +7,11 @@ import pytest
 from pymoo.core.population import Population
 from search_helpers import space_by_name
 
-from nsga_lightning.search.operators import KeyDuplicateElimination, NSGANetOperators, make_population
+from nsga_lightning.search.evolution.operators import (
+    KeyDuplicateElimination,
+    NSGANetOperators,
+    make_population,
+)
 
 SPACE_NAMES = ["micro", "macro4", "macro6"]
 

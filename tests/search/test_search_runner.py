@@ -14,7 +14,7 @@ import pytest
 from search_helpers import AnalyticEvaluator, make_runner, snapshot, space_by_name
 
 from nsga_lightning.search import Candidate, Evaluation, SearchCallback, SearchRunner, pareto_front
-from nsga_lightning.search.evaluator import safe_evaluate
+from nsga_lightning.search.core.evaluator import safe_evaluate
 
 HERE = Path(__file__).resolve().parent
 

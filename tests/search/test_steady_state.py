@@ -12,10 +12,10 @@ import pytest
 from search_helpers import StopAfter, analytic_objectives, make_runner, snapshot
 
 from nsga_lightning.search import Candidate, Evaluation
-from nsga_lightning.search.evaluator import safe_evaluate
-from nsga_lightning.search.fidelity import Fidelity
-from nsga_lightning.search.prescreen import Prescreen
-from nsga_lightning.search.steady_state import ReplayDivergedError
+from nsga_lightning.search.core.evaluator import safe_evaluate
+from nsga_lightning.search.evolution.fidelity import Fidelity
+from nsga_lightning.search.loops.steady_state import ReplayDivergedError
+from nsga_lightning.search.proposers.prescreen import Prescreen
 
 
 def _rank(key: str) -> str:

@@ -16,8 +16,8 @@ from e2e_helpers import TINY_PROXY, sample_candidates
 
 from nsga_lightning.callbacks import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import trainer_evaluator
-from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.search.training import trainer_evaluator
+from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
 
 MODEL = TINY_PROXY
 NO_CUDA = not torch.cuda.is_available()

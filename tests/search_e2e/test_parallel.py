@@ -81,7 +81,7 @@ KILL_DRIVER = """
 import json, os, signal, sys
 from nsga_lightning.search import SearchCallback
 from nsga_lightning.search.build import build_search, default_callbacks
-from nsga_lightning.search.settings import SearchConfig
+from nsga_lightning.search.assemble.settings import SearchConfig
 
 config = SearchConfig.from_dict(json.loads(sys.argv[1]))
 

@@ -12,8 +12,8 @@ import torch
 import yaml
 
 from nsga_lightning.search.build import build_evaluator, build_search
-from nsga_lightning.search.evaluator import Candidate, derive_seed
-from nsga_lightning.search.zero_cost_scorer import ZeroCostScorer
+from nsga_lightning.search.core.evaluator import Candidate, derive_seed
+from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 from nsga_lightning.spaces import make_space
 
 ROOT = Path(__file__).resolve().parents[2]

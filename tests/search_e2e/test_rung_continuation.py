@@ -8,8 +8,8 @@ from dataclasses import replace
 import torch
 from e2e_helpers import TINY_PROXY, sample_candidates
 
-from nsga_lightning.search.run_directory import RunDirectory
-from nsga_lightning.search.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
 
 TRAINER = {"max_epochs": 3, "accelerator": "cpu"}
 

@@ -208,7 +208,7 @@ def test_a_proxy_with_drop_path_gets_the_ramp(monkeypatch, tmp_path):
     """The CLI hands the search evaluator a DropPathSchedule exactly when the proxy uses drop path."""
     from nsga_lightning.callbacks import DropPathSchedule
     from nsga_lightning.cli import main
-    from nsga_lightning.search import trainer_evaluator
+    from nsga_lightning.search.training import trainer_evaluator
 
     seen = []
 

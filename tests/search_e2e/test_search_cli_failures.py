@@ -15,8 +15,9 @@ from e2e_helpers import N_CANDIDATES, N_GENS, run_cli, write_search
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import Archive, pareto_front, trainer_evaluator
-from nsga_lightning.search.run_lock import RunDirectoryLock
+from nsga_lightning.search import Archive, pareto_front
+from nsga_lightning.search.store.run_lock import RunDirectoryLock
+from nsga_lightning.search.training import trainer_evaluator
 
 
 class ScriptedModule(ArchitectureModule):

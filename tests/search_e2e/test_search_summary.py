@@ -7,8 +7,8 @@ import logging
 
 from e2e_helpers import N_CANDIDATES, run_cli, write_search
 
-from nsga_lightning.search import trainer_evaluator
 from nsga_lightning.search.runner import SearchRunner
+from nsga_lightning.search.training import trainer_evaluator
 
 
 def test_a_search_whose_candidates_all_fail_says_why_and_exits_1(workdir, monkeypatch):

@@ -15,10 +15,10 @@ from lightning.pytorch import Callback
 
 from nsga_lightning.data import CIFAR10DataModule
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search import trainer_evaluator
-from nsga_lightning.search.options import defaults
-from nsga_lightning.search.settings import CANDIDATE_TRAINER_DEFAULTS
-from nsga_lightning.search.trainer_evaluator import SEARCH_SETS, TrainerEvaluator
+from nsga_lightning.search.assemble.settings import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.search.core.options import defaults
+from nsga_lightning.search.training import trainer_evaluator
+from nsga_lightning.search.training.trainer_evaluator import SEARCH_SETS, TrainerEvaluator
 
 MODEL = TINY_PROXY
 TRAINER = {"max_epochs": 1, "accelerator": "cpu"}

@@ -1,0 +1,1 @@
+"""The search's assemble part (see docs/search-parts.md)."""

@@ -1,0 +1,48 @@
+"""Every rule on how the search's modes combine, in one place (the runner and the config checks both ask here).
+
+The mode follows from ``n_offspring`` and the evaluator: ``n_offspring`` 1 with several workers and an evaluator
+that takes single submissions runs the asynchronous steady state; anything else is generational. Exploitation,
+rungs and the pre-screen need the generational mode; asynchronous rungs need an evaluator that takes single
+submissions and several workers.
+"""
+
+from __future__ import annotations
+
+STEADY = "the asynchronous steady state (n_offspring 1 with several workers)"
+
+
+def steady_state_window(n_offspring: int, workers: int, asynchronous: bool) -> int | None:
+    """Children in flight in the asynchronous steady state, or ``None`` for the generational mode."""
+    return workers if n_offspring == 1 and workers > 1 and asynchronous else None
+
+
+def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fidelity: bool,
+                asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int) -> None:
+    """Refuse a combination of modes that cannot run together.
+
+    Args:
+        n_gens: generations including the initial one.
+        window: the steady state's children in flight (:func:`steady_state_window`), ``None`` if generational.
+        exploitation_gens: the last generations that exploit.
+        fidelity: whether rungs are on; ``asynchronous_fidelity``: whether they promote asynchronously.
+        prescreen: whether the pre-screen is on.
+        asynchronous: whether the evaluator takes single submissions; ``workers``: candidates trained at once.
+
+    Raises:
+        ValueError: one line naming the setting and why it cannot run.
+    """
+    if exploitation_gens >= n_gens:
+        raise ValueError(f"exploitation_gens ({exploitation_gens}) must be below n_gens ({n_gens}): generation 0 "
+                         "is the initial population, and the network needs an archive to learn from")
+    if window and exploitation_gens:
+        raise ValueError(f"exploitation_gens needs the generational mode; {STEADY} has no last generations to "
+                         "exploit in")
+    if window and fidelity:
+        raise ValueError(f"search.fidelity needs the generational mode; {STEADY} has no generation of children to "
+                         "promote from")
+    if window and prescreen:
+        raise ValueError(f"search.prescreen needs the generational mode; {STEADY} mates one child at a time")
+    if fidelity and asynchronous_fidelity and (not asynchronous or workers < 2):
+        raise ValueError("search.fidelity.asynchronous needs search.workers > 1 and an evaluator that takes "
+                         "candidates one at a time (with one worker the rungs never wait for anyone); set workers "
+                         "or asynchronous: false")

@@ -1,0 +1,274 @@
+"""Plain settings of a search: every block of a search config (``search``, ``space``, ``model``, ``data``,
+``trainer``, ``retrain`` and the process options), the defaults they fall back on, and the training config
+written for every Pareto architecture.
+
+These are plain data (no torch): the CLI parses YAML into them, :func:`~nsga_lightning.search.build.build_search`
+turns them into a ready runner, and worker processes rebuild their evaluator from :meth:`SearchConfig.to_dict`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nsga_lightning.search.core.evaluator import OBJECTIVES
+from nsga_lightning.search.core.options import check_keys
+from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.spaces import make_space
+from nsga_lightning.spaces.registry import SearchSpace
+
+Objective = Literal[OBJECTIVES]  # type: ignore[valid-type]  # the names come from evaluator.OBJECTIVES
+
+# The final-training Trainer options of a Pareto architecture's config unless retrain.trainer sets them.
+RETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 600, "gradient_clip_val": 5.0}
+BACKENDS = ("local", "ray")
+
+
+@dataclass
+class FidelitySettings:
+    """The ``search.fidelity`` block: successive halving over epochs within each generation.
+
+    Args:
+        rungs: epochs of each rung, increasing, the last equal to ``trainer.max_epochs`` (e.g. ``[1, 3, 9]``);
+            empty (default) or ``[max_epochs]``: every child trains fully.
+        keep: share of a rung's children promoted to the next rung, in (0, 1) (default 1/3).
+        eta: reduction factor instead of ``keep`` (``keep = 1 / eta``).
+        asynchronous: with several workers, promote as results arrive (MO-ASHA) instead of waiting at each rung
+            for all children; faster, but the promotions then depend on the order of completion.
+    """
+
+    rungs: list[int] = field(default_factory=list)
+    keep: float | None = None
+    eta: float | None = None
+    asynchronous: bool = False
+
+
+@dataclass
+class PrescreenSettings:
+    """The ``search.prescreen`` block: zero-cost pre-screening of mated children (``search/prescreen.py``).
+
+    Args:
+        score: ``none`` (off), ``synflow`` or ``naswot`` (scores of the untrained network on one fixed batch).
+        factor: children mated and scored per child trained (e.g. 4: 80 scored, the best 20 trained).
+    """
+
+    score: Literal["none", "synflow", "naswot"] = "none"
+    factor: int = 4
+
+
+@dataclass
+class SearchSettings:
+    """The ``search`` block.
+
+    Args:
+        pop_size: population size (paper: 40).
+        n_offspring: children per generation (paper micro: 20, macro: 40; 1 = steady state).
+        n_gens: generations including the initial population (paper: 30).
+        seed: run seed: operators' RNG and, with each architecture's key, its training seed.
+        objectives: 2 or 3 of ``error`` (validation error, %), ``madds``, ``params``; all minimised.
+        run_dir: run directory (archive, TensorBoard, outputs); running again on it resumes.
+        reference_point: fixed hypervolume reference per objective; unset ones default to error 100 and
+            1.1 x the largest value in the initial population.
+        workers: candidates trained at the same time (not part of the run fingerprint: a generational search
+            gives the same archive for any number).
+        backend: ``local`` (worker processes on this machine) or ``ray`` (Ray tasks; ``pip install
+            "nsga-lightning[ray]"``). With ``workers: 1`` and ``local`` candidates train in this process.
+        ray_address: ``null`` starts a local Ray instance sized to ``workers``; ``auto`` or ``HOST:PORT`` joins a
+            running cluster (``ray start --head``).
+        resources_per_candidate: override of what one candidate gets, e.g. ``{cpu: 2, gpu: 1}`` (Ray allows
+            fractional GPUs such as 0.5). Default: one GPU when the trainer's accelerator is a GPU, and
+            ``num_threads`` CPUs.
+        initialization: ``prior`` (default; the paper: hand-crafted designs first, macro VGG/ResNet/DenseNet-like
+            phases, micro the zoo's published cells that fit, then random) or ``random`` (uniform, as the published
+            code; the shipped ``configs/search`` recipes of the published code set it). ``prior`` is the default
+            because it helped on both benchmark landscapes (README: proxy HV 1.386 vs 1.343; quickstart median
+            1.30x). ``SearchRunner`` itself keeps ``random`` as its default (the published loop).
+        initial_architectures: zoo names or genomes put into the initial population first (either mode).
+        crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper: what both parents share
+            is kept; see ``search/homogeneous_crossover.py``).
+        exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
+            better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
+        fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
+        prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
+    """
+
+    pop_size: int = 40
+    n_offspring: int = 20
+    n_gens: int = 30
+    seed: int = 0
+    objectives: list[Objective] = field(default_factory=lambda: ["error", "madds"])
+    run_dir: str = "runs/search"
+    reference_point: dict[str, float] = field(default_factory=dict)
+    workers: int = 1
+    backend: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+    resources_per_candidate: dict[str, float] = field(default_factory=dict)
+    initialization: Literal["random", "prior"] = "prior"
+    initial_architectures: list[str | list[int]] = field(default_factory=list)
+    crossover: Literal["two_point", "homogeneous"] = "two_point"
+    exploitation_gens: int = 0
+    fidelity: FidelitySettings = field(default_factory=FidelitySettings)
+    prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fidelity, FidelitySettings):  # a plain block from YAML or from_dict
+            self.fidelity = _block("search.fidelity", self.fidelity, FidelitySettings)
+        if not isinstance(self.prescreen, PrescreenSettings):
+            self.prescreen = _block("search.prescreen", self.prescreen, PrescreenSettings)
+
+
+@dataclass
+class SpaceSettings:
+    """The ``space`` block.
+
+    Args:
+        name: ``micro`` (cells) or ``macro`` (phases).
+        n_blocks: micro: blocks per cell.
+        n_nodes: macro: nodes per phase (paper: 6).
+    """
+
+    name: Literal["micro", "macro"] = "micro"
+    n_blocks: int = 5
+    n_nodes: int = 6
+
+    def build(self) -> SearchSpace:
+        """The search space these settings describe."""
+        return make_space(self.name, n_blocks=self.n_blocks, n_nodes=self.n_nodes)
+
+
+@dataclass
+class RetrainSettings:
+    """The ``retrain`` block: the final-training recipe written into each Pareto architecture's config.
+
+    Args:
+        model: ArchitectureModule options for final training (e.g. 20 cells, 34 channels, aux head).
+        trainer: Trainer options for final training (e.g. 600 epochs).
+        data: datamodule in class_path form; ``None`` reuses the search's data with ``val_split: 0``.
+    """
+
+    model: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] | None = None
+
+
+@dataclass
+class SearchConfig:
+    """Every block of a search config, as ``nsga-lightning search --config`` reads it.
+
+    Args:
+        data: the datamodule in class_path form: ``{"class_path": "nsga_lightning.data.DigitsDataModule",
+            "init_args": {...}}``; it must hold out a validation split of its training set.
+        search: the ``search`` block.
+        space: the ``space`` block.
+        model: ArchitectureModule options of the proxy network (not ``space``, ``genotype``, ``num_classes``
+            or ``image_size``: the search and the data set them).
+        trainer: each candidate's Trainer options (defaults: :data:`CANDIDATE_TRAINER_DEFAULTS`).
+        retrain: the final-training recipe of the Pareto configs.
+        num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
+            count can change trained errors in the last bits; it is recorded in the archive, and a resume with
+            another value warns.
+        progress_bar: show the progress bar.
+    """
+
+    data: dict[str, Any]
+    search: SearchSettings = field(default_factory=SearchSettings)
+    space: SpaceSettings = field(default_factory=SpaceSettings)
+    model: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    retrain: RetrainSettings = field(default_factory=RetrainSettings)
+    num_threads: int | None = 1
+    progress_bar: bool = True
+
+    @classmethod
+    def from_dict(cls, mapping: Mapping[str, Any]) -> SearchConfig:
+        """Build from plain blocks (a parsed YAML); unknown keys are refused with the closest valid names.
+
+        Raises:
+            ValueError: for an unknown key, a missing data block or a block of the wrong type.
+        """
+        if isinstance(mapping, SearchConfig):
+            return mapping
+        if not isinstance(mapping, Mapping):
+            raise ValueError(f"a search config is a mapping of blocks, got {type(mapping).__name__}")
+        mapping = {k: v for k, v in mapping.items() if k != "config"}  # the CLI's --config entry
+        check_keys("search config", mapping, [f.name for f in dataclasses.fields(cls)])
+        if not isinstance(mapping.get("data"), Mapping) or "class_path" not in mapping["data"]:
+            raise ValueError("the search config needs a data block in class_path form, e.g. data: {class_path: "
+                             "nsga_lightning.data.DigitsDataModule, init_args: {val_split: 0.2}}")
+        blocks = {"search": SearchSettings, "space": SpaceSettings, "retrain": RetrainSettings}
+        values: dict[str, Any] = {}
+        for name, value in mapping.items():
+            if name in blocks:
+                values[name] = _block(name, value, blocks[name])
+            elif name in ("model", "trainer"):
+                values[name] = dict(_mapping(name, value))
+            elif name == "data":
+                values[name] = _class_path_block("data", value)
+            else:
+                values[name] = value
+        config = cls(**values)
+        if config.retrain.data is not None:
+            config.retrain.data = _class_path_block("retrain.data", config.retrain.data)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds)."""
+        return dataclasses.asdict(self)
+
+    @property
+    def candidate_trainer(self) -> dict[str, Any]:
+        """Each candidate's Trainer options with the defaults filled in."""
+        return {**CANDIDATE_TRAINER_DEFAULTS, **self.trainer}
+
+
+def _mapping(name: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"the {name} block must be a mapping of options, got {type(value).__name__}")
+    return value
+
+
+def _block(name: str, value: Any, kind: type) -> Any:
+    if isinstance(value, kind):
+        return value
+    value = _mapping(name, value)
+    check_keys(name, value, [f.name for f in dataclasses.fields(kind)])
+    return kind(**value)
+
+
+def _class_path_block(name: str, value: Any) -> dict[str, Any]:
+    value = dict(_mapping(name, value))
+    check_keys(name, value, ["class_path", "init_args", "dict_kwargs"])
+    if not isinstance(value.get("class_path"), str):
+        raise ValueError(f"{name} needs a class_path (e.g. nsga_lightning.data.CIFAR10DataModule)")
+    init_args = {**dict(_mapping(f"{name}.init_args", value.get("init_args"))), **(value.get("dict_kwargs") or {})}
+    return {"class_path": value["class_path"], "init_args": init_args}
+
+
+def training_config(
+    key: str, genotype: dict[str, Any] | list[int], space: str, retrain: RetrainSettings,
+    search_data: dict[str, Any], seed: int = 0,
+) -> dict[str, Any]:
+    """A ``nsga-lightning fit`` config for one architecture with the final-training recipe.
+
+    Args:
+        key: the architecture's canonical key (names its TensorBoard run).
+        genotype: the genotype mapping (micro) or ``{"genome": [...], "n_nodes": n}`` (macro).
+        space: ``micro`` or ``macro``.
+        retrain: the recipe.
+        search_data: the search's data block (class_path form), used when the recipe names no data.
+        seed: ``seed_everything`` of the training run.
+    """
+    if retrain.data is not None:
+        data = retrain.data
+    else:
+        data = {"class_path": search_data["class_path"],
+                "init_args": {**search_data.get("init_args", {}), "val_split": 0}}
+    logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+              "init_args": {"save_dir": "runs", "name": f"retrain-{key}"}}
+    trainer = {**RETRAIN_TRAINER_DEFAULTS, "logger": logger, **retrain.trainer}
+    model = {"space": space, "genotype": genotype, **retrain.model}
+    return {"seed_everything": seed, "trainer": trainer, "model": model, "data": data}

@@ -1,0 +1,1 @@
+"""The search's core part (see docs/search-parts.md)."""

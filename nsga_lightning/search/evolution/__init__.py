@@ -1,0 +1,1 @@
+"""The search's evolution part (see docs/search-parts.md)."""

@@ -1,0 +1,1 @@
+"""The search's execution part (see docs/search-parts.md)."""

@@ -1,0 +1,335 @@
+"""LocalPoolEvaluator: candidates trained in parallel by worker processes on this machine.
+
+Each worker is a spawned process that builds its evaluator once with the factory it is given (the search's
+builder rebuilds the trainer evaluator from the plain settings: datamodule, proxy options, Trainer options; never
+pickled live objects; a user's own evaluator arrives as a pickled copy), and then
+trains the candidates the driver sends it, one at a time, with the same per-candidate seed, thread count and
+TensorBoard run name as a sequential search. The driver dispatches a candidate as soon as a worker is free and
+yields each result as it arrives; only the driver writes the archive.
+
+Every worker has its own pipe to the driver (a dying worker cannot corrupt a shared queue) and is watched by its
+process sentinel: a worker that dies mid-candidate (killed, out of memory) is replaced and its candidate tried
+once more, then recorded as failed; a search never hangs on a lost worker. Workers ignore Ctrl-C (the driver
+stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their next message).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from nsga_lightning.errors import UserError
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+from nsga_lightning.search.execution.dispatch_order import longest_first
+from nsga_lightning.search.execution.factory import EvaluatorFactory
+from nsga_lightning.search.execution.plans import WorkerPlan
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 2  # a candidate whose worker dies is tried once more
+POLL_SECONDS = 1.0
+
+
+class WorkerStartError(UserError, RuntimeError):
+    """A worker process could not build its evaluator (the same settings would fail every candidate)."""
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when the driver dies (no orphan keeps training)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker stops at its next message instead
+        pass
+
+
+def worker_main(conn: Connection, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
+    """Body of a worker process: build the evaluator once, then train candidates until told to stop."""
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops the workers
+    os.environ.update(plan.env)  # before torch is imported: CUDA device and thread counts
+    if plan.cores:
+        os.sched_setaffinity(0, plan.cores)
+    try:
+        evaluator = factory()
+        evaluator.prepare()
+    except BaseException:  # noqa: BLE001 - reported to the driver, which stops the search
+        conn.send(("error", traceback.format_exc()))
+        return
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            candidate = conn.recv()
+        except (EOFError, OSError):  # the driver is gone
+            return
+        if candidate is None:
+            _exit_now()
+        for evaluation in evaluator.evaluate([candidate]):
+            conn.send(("result", evaluation))
+
+
+def _exit_now() -> None:
+    """End a worker told to stop without the interpreter's teardown.
+
+    Tearing down a process that imported torch and Lightning takes about 2 s on a laptop core (measured), paid by
+    every worker at the end of every search; nothing in a stopped worker needs it: every candidate's Trainer has
+    closed its logger at the end of its fit and every result has been sent.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    os._exit(0)
+
+
+class _Worker:
+    """The driver's handle of one worker process."""
+
+    def __init__(self, context: Any, index: int, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
+        self.index = index
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=worker_main, args=(child, factory, plan),
+                                       name=f"nsga-lightning-worker-{index}", daemon=True)
+        self.started = time.perf_counter()
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.busy: tuple[Candidate, int, float] | None = None  # candidate, attempt, start time
+
+    def ask_to_stop(self) -> None:
+        """Tell the worker to exit after its current message (it does not wait)."""
+        if self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):
+                pass
+
+    def wait_or_kill(self, timeout: float = 5.0) -> None:
+        """Wait for a worker told to stop to exit; kill it if it has not within ``timeout`` seconds."""
+        if self.process.is_alive():
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout)
+        self.conn.close()
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5.0)
+        self.conn.close()
+
+
+class LocalPoolEvaluator:
+    """Evaluate candidates with ``workers`` local worker processes (see the module docstring).
+
+    Args:
+        factory: builds every worker's evaluator in the worker (see :mod:`~nsga_lightning.search.execution.factory`).
+        plans: one :class:`WorkerPlan` per worker (device, pinned cores, threads).
+        local: the driver's own in-process evaluator, used for the fingerprint, the runtime record and the
+            checks before the search starts (it trains nothing).
+        start_timeout: seconds a worker may take to build its evaluator.
+    """
+
+    def __init__(self, factory: EvaluatorFactory, plans: Sequence[WorkerPlan], local: Any,
+                 start_timeout: float = 600.0) -> None:
+        self.factory = factory
+        self.plans = list(plans)
+        self.local = local
+        self.start_timeout = start_timeout
+        self.workers = len(self.plans)
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: list[_Worker | None] = [None] * self.workers
+        self.in_flight = 0
+        self.busy_seconds = 0.0
+        self.startup_seconds: list[float] = []  # per worker process: from its start to its evaluator built
+        self._pending: deque[tuple[Candidate, int]] = deque()
+        self._done: deque[Evaluation] = deque()
+
+    # the driver-side checks and records are the in-process evaluator's
+    def fingerprint(self) -> dict[str, Any]:
+        """The in-process evaluator's fingerprint: workers never change results."""
+        return self.local.fingerprint()
+
+    def runtime(self) -> dict[str, Any]:
+        """The in-process evaluator's runtime record (threads per candidate)."""
+        return self.local.runtime()
+
+    def prepare(self) -> int:
+        """Check the data and options in the driver before any worker starts."""
+        return self.local.prepare()
+
+    @property
+    def datamodule(self) -> Any:
+        """The driver's datamodule (checks only)."""
+        return self.local.datamodule
+
+    def start(self) -> None:
+        """Start every worker now (they build their evaluators while the driver prepares the generation)."""
+        self._dispatch(self.workers)
+
+    def worker_pids(self) -> list[int]:
+        """Process ids of the running workers."""
+        return [w.process.pid for w in self._pool if w is not None and w.process.is_alive()]
+
+    # -- evaluation -----------------------------------------------------------------------------------------
+
+    def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
+        """Train the candidates on the workers; yield each result as it arrives (any order).
+
+        The longest expected trainings start first (:func:`~nsga_lightning.search.execution.dispatch_order.longest_first`).
+        """
+        for candidate in longest_first(candidates, getattr(self.local, "cost_hint", None)):
+            self.submit(candidate)
+        try:
+            while self.outstanding():
+                yield self.next_completed()
+        finally:
+            self.cancel()  # a stopped evaluation (Ctrl-C, an error in the driver) abandons what is in flight
+
+    def submit(self, candidate: Candidate) -> None:
+        """Queue one candidate; it starts as soon as a worker is free."""
+        self._pending.append((candidate, 1))
+
+    def outstanding(self) -> int:
+        """Candidates submitted whose results have not been taken yet."""
+        return len(self._pending) + len(self._busy()) + len(self._done)
+
+    def next_completed(self) -> Evaluation:
+        """Block until a submitted candidate finishes (or fails for good) and return its result.
+
+        Raises:
+            RuntimeError: if nothing is outstanding.
+            WorkerStartError: if a worker cannot build its evaluator.
+        """
+        while not self._done:
+            if not self._pending and not self._busy():
+                raise RuntimeError("next_completed() with nothing submitted")
+            self._dispatch(min(self.workers, len(self._pending) + len(self._busy())))
+            for worker, message in self._messages():
+                self._handle(worker, message)
+        return self._done.popleft()
+
+    def cancel(self) -> None:
+        """Abandon everything submitted: busy workers are killed (and replaced when next needed)."""
+        for worker in self._busy():
+            self._pool[worker.index] = None
+            worker.kill()
+        self._pending.clear()
+        self._done.clear()
+        self.in_flight = 0
+
+    def _handle(self, worker: _Worker, message: Any) -> None:
+        if message is None:  # the worker died
+            if worker.busy is not None:
+                failed = self._lost(worker)
+                if failed is not None:
+                    self._done.append(failed)
+                return
+            self._pool[worker.index] = None
+            worker.kill()
+            if not worker.ready:
+                raise WorkerStartError(f"worker process {worker.index} exited while starting "
+                                       f"(exit code {worker.process.exitcode})")
+            return
+        kind, value = message
+        if kind == "ready":
+            worker.ready = True
+            self.startup_seconds.append(time.perf_counter() - worker.started)
+        elif kind == "error":
+            raise WorkerStartError(f"worker process {worker.index} could not build its evaluator from the "
+                                   f"search settings: {_last_line(value)}")
+        elif kind == "result" and worker.busy is not None:
+            started = worker.busy[2]
+            worker.busy = None
+            self.in_flight -= 1
+            self.busy_seconds += time.perf_counter() - started
+            self._done.append(value)
+
+    def _busy(self) -> list[_Worker]:
+        return [w for w in self._pool if w is not None and w.busy is not None]
+
+    def _dispatch(self, wanted: int) -> None:
+        """Start workers up to ``wanted`` and give every idle, ready worker the next pending candidate."""
+        pending = self._pending
+        for i in range(self.workers):
+            if self._pool[i] is None and sum(w is not None for w in self._pool) < wanted:
+                self._pool[i] = _Worker(self._context, i, self.factory, self.plans[i])
+        for worker in self._pool:
+            if pending and worker is not None and worker.ready and worker.busy is None:
+                candidate, attempt = pending.popleft()
+                worker.conn.send(candidate)
+                worker.busy = (candidate, attempt, time.perf_counter())
+                self.in_flight += 1
+
+    def _messages(self) -> Iterator[tuple[_Worker, Any]]:
+        """Wait for messages or deaths of the workers; ``(worker, None)`` for a worker that died."""
+        live = [w for w in self._pool if w is not None]
+        if not live:
+            return
+        handles = {w.conn: w for w in live} | {w.process.sentinel: w for w in live}
+        start = time.perf_counter()
+        while True:
+            ready = wait(list(handles), timeout=POLL_SECONDS)
+            if ready:
+                break
+            starting = [w for w in live if not w.ready]
+            if starting and time.perf_counter() - start > self.start_timeout:
+                raise WorkerStartError(f"worker process {starting[0].index} did not start within "
+                                       f"{self.start_timeout:.0f} s")
+        seen: set[int] = set()
+        for handle in ready:
+            worker = handles[handle]
+            if id(worker) in seen:
+                continue
+            seen.add(id(worker))
+            while worker.conn.poll():  # deliver what it sent before it died
+                try:
+                    yield worker, worker.conn.recv()
+                except (EOFError, OSError):
+                    break
+            if not worker.process.is_alive():
+                yield worker, None
+
+    def _lost(self, worker: _Worker) -> Evaluation | None:
+        """A worker died holding a candidate: replace it, retry the candidate once, else fail it."""
+        candidate, attempt, started = worker.busy
+        code = worker.process.exitcode
+        self._pool[worker.index] = None
+        worker.kill()
+        self.in_flight -= 1
+        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        if attempt < ATTEMPTS:
+            log.warning("worker process %d died while training %s (%s); trying it again", worker.index,
+                        candidate.key, why)
+            self._pending.appendleft((candidate, attempt + 1))
+            return None
+        return Evaluation.failed(candidate.key, f"the worker process died while training it, {ATTEMPTS} times "
+                                 f"(last: {why}; out of memory or killed)", time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Stop every worker process (all are told first, so they exit at the same time)."""
+        workers = [w for w in self._pool if w is not None]
+        for worker in workers:
+            worker.ask_to_stop()
+        for worker in workers:
+            worker.wait_or_kill()
+        self._pool = [None] * self.workers
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no error text)"

@@ -1,0 +1,1 @@
+"""The search's loops part (see docs/search-parts.md)."""

@@ -1,0 +1,1 @@
+"""The search's proposers part (see docs/search-parts.md)."""

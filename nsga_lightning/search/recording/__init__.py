@@ -1,0 +1,1 @@
+"""The search's recording part (see docs/search-parts.md)."""

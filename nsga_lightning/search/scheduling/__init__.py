@@ -1,0 +1,1 @@
+"""The search's scheduling part (see docs/search-parts.md)."""

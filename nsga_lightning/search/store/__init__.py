@@ -1,0 +1,1 @@
+"""The search's store part (see docs/search-parts.md)."""

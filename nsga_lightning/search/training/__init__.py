@@ -1,0 +1,1 @@
+"""The search's training part (see docs/search-parts.md)."""

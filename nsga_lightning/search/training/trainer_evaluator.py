@@ -1,0 +1,345 @@
+"""TrainerEvaluator: each new candidate is an ArchitectureModule trained by a fresh ``Trainer.fit``.
+
+Per-candidate fixed costs are kept small (the search benchmark, ``benchmarks/search_overhead.py``, measures
+them): Lightning's per-Trainer banner, tips and known-harmless warnings are silenced while a candidate trains,
+the objects that exist when a generation's candidates start are moved out of the garbage collector's way
+(``gc.freeze``) so that the collection that frees each candidate scans only that candidate's objects, and
+step metrics are written every 50 steps but at least once per epoch (``log_every_n_steps``).
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import logging
+import math
+import time
+import traceback
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from nsga_lightning.callbacks.rung_stop import RungStop
+from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
+from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
+from nsga_lightning.search.core.options import defaults
+from nsga_lightning.search.execution.dispatch_order import layer_count
+from nsga_lightning.search.store import rung_checkpoints
+from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.search.training.fit_support import (
+    candidate_hparams,
+    channels_last_input,
+    count_batches,
+    has_batches,
+    intra_op_threads,
+    limited_batches,
+    plain_hparams,
+    release_memory,
+)
+from nsga_lightning.spaces import genotype_to_data
+
+log = logging.getLogger(__name__)
+
+# ArchitectureModule arguments the search sets itself (the rest are the proxy's model options).
+SEARCH_SETS = ("space", "genotype", "num_classes", "image_size", "log_complexity")
+# Trainer options the evaluator owns: one candidate is one quiet, single-process, checkpoint-free fit.
+OWNED_TRAINER_OPTIONS = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
+          "num_sanity_val_steps", "strategy", "devices", "num_nodes", "default_root_dir")
+# Loggers whose INFO output (device banner, tips, "`Trainer.fit` stopped") is repeated by every Trainer.
+_CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+# Warnings every candidate would repeat and that say nothing about the candidate.
+_HARMLESS_WARNINGS = (
+    (FutureWarning, r".*LeafSpec.* is deprecated"),  # torch's pytree deprecation, hit inside Lightning
+    (UserWarning, r"The number of training batches .* is smaller than the logging interval"),
+    (UserWarning, r".*does not have many workers which may be a bottleneck"),
+)
+
+
+class TrainerEvaluator:
+    """Evaluate candidates by training them with Lightning and measuring the held-out validation error.
+
+    For every candidate: seed from the candidate, build an :class:`ArchitectureModule`, fit it with a fresh
+    single-device Trainer on the shared datamodule (validating only once, after the last epoch, on the
+    validation split of the *training* set), then count parameters and MAdds. Memory is released between
+    candidates. Each candidate logs to its own TensorBoard run (``RunDirectory.candidate_log(key)``) with its
+    hyperparameters and objectives (HParams view).
+
+    A candidate whose training raises (an exception, out of memory, a non-finite loss) is returned as failed
+    with the error text; the next one is trained. Ctrl-C inside a candidate's ``fit`` (which Lightning turns
+    into ``SystemExit``) is raised as ``KeyboardInterrupt`` so that the search stops cleanly.
+
+    Args:
+        space: ``"micro"`` or ``"macro"``.
+        datamodule: any LightningDataModule with a validation split; shared by all candidates.
+        model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
+        trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...), on top of
+            :data:`~nsga_lightning.search.training.defaults.CANDIDATE_TRAINER_DEFAULTS`.
+        run_dir: the run directory, whose candidate logs receive the TensorBoard runs; ``None`` disables
+            logging.
+        callbacks: extra Lightning callbacks added to every candidate's Trainer (the same instances each
+            time, e.g. a timer or ``DropPathSchedule`` for proxies with drop path).
+        num_threads: torch intra-op threads while a candidate trains (the previous setting is restored
+            afterwards); ``None`` keeps torch's setting (one per core). Where other processes keep the cores
+            busy, more than one thread per core makes the threads stall each other (measured 2.5-3x slower steps
+            with 2 threads on 2 busy cores); the search's default is 1, and ``workers`` use the other cores.
+        quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
+        channels_last: train in the channels-last memory format (network and input images); ``None`` does
+            so on the CPU in 32-bit precision, where it makes the steps of the proxy networks 10-30% faster
+            (oneDNN convolutions; ``benchmarks/candidate_throughput.py``) and changes results only in the last
+            bits, and keeps the default format on accelerators and in CPU mixed precision: there, torch's
+            channels-last backward of the dilated depthwise convolutions (``dil_conv_*``) returns wrong or NaN
+            weight gradients (measured with torch 2.14 under bf16 autocast: up to 98% off, NaN for 5x5;
+            ``tests/search_e2e/test_devices.py``).
+
+    Raises:
+        ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
+            ``model`` sets ``space``/``genotype``/``num_classes``, or ``num_threads`` is below 1.
+    """
+
+    def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
+                 trainer: Mapping[str, Any] | None = None, run_dir: str | Path | RunDirectory | None = None,
+                 callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True,
+                 channels_last: bool | None = None) -> None:
+        self.space = space
+        self.datamodule = datamodule
+        self.model_options = dict(model or {})
+        self.trainer_options = {**CANDIDATE_TRAINER_DEFAULTS, **(trainer or {})}
+        clash = [k for k in SEARCH_SETS if k in self.model_options]
+        if clash:
+            raise ValueError(f"model options may not set {clash}: the search chooses them")
+        owned = [k for k in OWNED_TRAINER_OPTIONS if k in self.trainer_options]
+        if owned:
+            raise ValueError(f"trainer options {owned} are managed by the search; allowed are the others, "
+                             "e.g. max_epochs, precision, accelerator, gradient_clip_val")
+        if num_threads is not None and (isinstance(num_threads, bool) or num_threads < 1):
+            raise ValueError(f"num_threads must be None or an integer >= 1, got {num_threads!r}")
+        self.run_directory = RunDirectory(run_dir) if run_dir is not None else None
+        self.callbacks = list(callbacks)
+        self.num_threads = num_threads
+        self.quiet = quiet
+        self.channels_last = channels_last
+        self._num_classes: int | None = None
+        self._train_batches = 1
+        self._cost_hints: dict[str, float] = {}  # key -> layer count (cost_hint)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Settings that change results, after defaults are merged (an option written with its default value
+        equals an omitted one): space, model options, trainer options, datamodule hyperparameters and the
+        memory format.
+
+        ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
+        of reductions, and a run must stay resumable on another machine or with a different thread count
+        (:meth:`runtime` records it instead).
+        """
+        data_hparams = plain_hparams(getattr(self.datamodule, "hparams", {}))
+        model = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options}
+        return {"space": self.space, "model": plain_hparams(model),
+                "trainer": plain_hparams(self.trainer_options),
+                "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
+                "channels_last": self.channels_last}
+
+    def runtime(self) -> dict[str, Any]:
+        """What may change results in the last bits without being part of the configuration: the intra-op
+        thread count of a candidate (the archive records it; a resume with another value warns)."""
+        return {"num_threads": self.num_threads if self.num_threads is not None else torch.get_num_threads()}
+
+    def prepare(self) -> int:
+        """Prepare and set up the datamodule (once) and return its number of classes.
+
+        The search calls it before the first generation, so that missing data or a missing validation split
+        stops the search with a clear error instead of failing every candidate.
+
+        Raises:
+            ValueError: if the datamodule holds out no validation split, or the model or trainer options would
+                fail every candidate.
+        """
+        if self._num_classes is None:
+            self.datamodule.prepare_data()
+            self.datamodule.setup("fit")
+            has_validation = getattr(self.datamodule, "has_validation", None)
+            if has_validation is None:
+                has_validation = has_batches(self.datamodule.val_dataloader)
+            if not has_validation:
+                raise ValueError("the search measures error on a held-out split of the training set: set a "
+                                 "non-zero val_split in the data block")
+            num_classes = int(self.datamodule.num_classes)
+            self._train_batches = count_batches(self.datamodule.train_dataloader)
+            self._check_options(num_classes)
+            self._num_classes = num_classes
+        return self._num_classes
+
+    def _check_options(self, num_classes: int) -> None:
+        """Build one proxy network and one Trainer with the search's options, so that an option every
+        candidate would fail on (a misspelt Trainer argument, an accelerator this machine lacks, odd channels)
+        stops the search with one clear error instead of failing every architecture."""
+        try:
+            ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
+                               log_complexity=False, **self._data_options(), **self.model_options)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"the search's proxy network cannot be built from the model block on this data "
+                             f"({error}); fix model or data") from None
+        try:
+            with self._quiet():
+                self._trainer(None)
+        except (TypeError, ValueError, MisconfigurationException) as error:
+            raise ValueError(f"invalid trainer options {self.trainer_options}: {error}") from None
+
+    def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
+        """Train and measure each candidate in turn, yielding its result as soon as it is known."""
+        num_classes = self.prepare()
+        # What exists now (libraries, data, the search) outlives these candidates: freezing it keeps it out of
+        # the collection that frees each candidate, which then scans only that candidate's objects (a full
+        # collection costs ~0.4 s with Lightning, matplotlib and friends loaded). Unfrozen when done.
+        frozen = gc.get_freeze_count() == 0
+        if frozen:
+            gc.freeze()
+        try:
+            for candidate in candidates:
+                start = time.perf_counter()
+                try:
+                    with self._quiet(), intra_op_threads(self.num_threads):
+                        objectives = self._train_one(candidate, num_classes)
+                except Exception:  # noqa: BLE001 - one candidate's error is that candidate's failure
+                    evaluation = Evaluation.failed(candidate.key, traceback.format_exc(),
+                                                   time.perf_counter() - start)
+                else:
+                    evaluation = Evaluation.ok(candidate.key, objectives, time.perf_counter() - start)
+                finally:
+                    release_memory()
+                yield evaluation
+        finally:
+            if frozen:
+                gc.unfreeze()
+
+    def _train_one(self, candidate: Candidate, num_classes: int) -> dict[str, float]:
+        seed_everything(candidate.seed, workers=True, verbose=False)
+        module = self.build_module(candidate, num_classes)
+        module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
+        trainer = self._trainer(candidate)
+        resume = (rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs)
+                  if candidate.epochs is not None else None)
+        if self._use_channels_last(trainer):
+            module.to(memory_format=torch.channels_last)
+            module.network.register_forward_pre_hook(channels_last_input)
+        sigint = sigint_handler()
+        try:
+            trainer.fit(module, datamodule=self.datamodule, ckpt_path=resume, weights_only=True if resume else None)
+        except SystemExit:
+            # Lightning turns Ctrl-C inside fit into SystemExit(1) and ignores SIGINT from then on; the search
+            # stops cleanly on KeyboardInterrupt instead, with Ctrl-C working again.
+            restore_sigint(sigint)
+            raise KeyboardInterrupt from None
+        finally:
+            # the shared datamodule would keep this trainer (and the network) alive until the next fit
+            if getattr(self.datamodule, "trainer", None) is trainer:
+                self.datamodule.trainer = None
+        if "val/error" not in trainer.callback_metrics:
+            raise RuntimeError("training finished without a validation error; the data has no validation split "
+                               "or max_epochs is unset")
+        if candidate.epochs is not None:
+            if trainer.current_epoch != candidate.epochs:
+                raise RuntimeError(f"training stopped after {trainer.current_epoch} epochs, {candidate.epochs} asked for")
+            if candidate.epochs < trainer.max_epochs:
+                rung_checkpoints.save_rung(trainer, self.run_directory, candidate.key)
+            else:
+                rung_checkpoints.discard(self.run_directory, candidate.key)
+        error = float(trainer.callback_metrics["val/error"])
+        if not math.isfinite(error):
+            raise NonFiniteLossError(f"validation error is {error}")
+        complexity = module.compute_complexity()
+        objectives = {"error": error, "madds": float(complexity["madds"]), "params": float(complexity["params"])}
+        if trainer.logger is not None:
+            trainer.logger.log_hyperparams(candidate_hparams(candidate, module),
+                                           {f"hp/{name}": value for name, value in objectives.items()})
+            trainer.logger.finalize("success")
+        return objectives
+
+    def build_module(self, candidate: Candidate, num_classes: int) -> ArchitectureModule:
+        """The candidate's proxy network as this evaluator trains it, initialised from the global torch RNG
+        (seed it first)."""
+        # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
+        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
+                                  log_complexity=False, **self._data_options(), **self.model_options)
+
+    def cost_hint(self, candidate: Candidate) -> float:
+        """Expected relative training cost of a candidate: its network's layer count (see
+        :mod:`~nsga_lightning.search.execution.dispatch_order`); the global torch RNG is left as it was.
+
+        Raises:
+            RuntimeError: before :meth:`prepare`.
+        """
+        if self._num_classes is None:
+            raise RuntimeError("cost_hint() before prepare()")
+        hint = self._cost_hints.get(candidate.key)
+        if hint is None:  # a later rung, or a batch resubmitted after a crash, asks again
+            with torch.random.fork_rng(devices=[]):
+                hint = self._cost_hints[candidate.key] = float(layer_count(self.build_module(candidate,
+                                                                                           self._num_classes)))
+        return hint
+
+    def _data_options(self) -> dict[str, Any]:
+        """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
+        size = getattr(self.datamodule, "image_size", None)
+        if size is None or "image_size" not in inspect.signature(ArchitectureModule).parameters:
+            return {}
+        return {"image_size": int(size)}
+
+    def _use_channels_last(self, trainer: Trainer) -> bool:
+        """The memory format of a candidate: see ``channels_last`` in the class docstring."""
+        if self.channels_last is not None:
+            return self.channels_last
+        full_precision = str(trainer.precision) in ("32-true", "64-true")
+        return trainer.strategy.root_device.type == "cpu" and full_precision
+
+    def _trainer(self, candidate: Candidate | None) -> Trainer:
+        """The Trainer of one candidate; ``None``: the same options without a logger (to check them)."""
+        options = dict(self.trainer_options)
+        epochs = options["max_epochs"]
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
+        options.setdefault("check_val_every_n_epoch", epochs)  # validate once, after the last epoch
+        # step metrics every 50 steps or at least once per epoch (no "fewer batches than the logging interval")
+        options.setdefault("log_every_n_steps", max(1, min(50, limited_batches(self._train_batches,
+                                                                        options.get("limit_train_batches")))))
+        callbacks: list[Callback] = [StopOnNonFiniteLoss(), *self.callbacks]
+        if candidate is not None and candidate.epochs is not None:
+            callbacks.append(RungStop(candidate.epochs))
+        logger: TensorBoardLogger | bool = False
+        if self.run_directory is not None and candidate is not None:
+            save_dir, name = self.run_directory.candidate_logger_location
+            logger = TensorBoardLogger(save_dir, name=name, version=candidate.key, default_hp_metric=False)
+        if candidate is not None:
+            log.debug("training %s for %s of %s epochs", candidate.key, candidate.epochs or epochs, epochs)
+        return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
+                       enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
+                       devices=1, default_root_dir=str(self.run_directory) if self.run_directory else None)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        """Silence Lightning's per-Trainer INFO lines and the harmless warnings while one candidate trains."""
+        if not self.quiet:
+            yield
+            return
+        levels = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
+        for name in _CHATTY_LOGGERS:
+            if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+                logging.getLogger(name).setLevel(logging.WARNING)
+        try:
+            with warnings.catch_warnings():
+                for category, message in _HARMLESS_WARNINGS:
+                    warnings.filterwarnings("ignore", message=message, category=category)
+                yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
