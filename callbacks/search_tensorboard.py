@@ -11,6 +11,7 @@ from typing_extensions import override
 from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.surrogate.quality import surrogate_quality
 from nsga_lightning.viz import figure_for_genotype, pareto_figure
 
 
@@ -22,7 +23,9 @@ class SearchTensorBoard(SearchCallback):
     scatter as the figure ``search/pareto`` (children stopped early hollow). With rungs (``search.fidelity``):
     ``rungs/reached_<epochs>`` (children of the generation that reached each rung), ``rungs/epochs_trained``
     and ``rungs/epochs_saved`` (against training every child fully); with the pre-screen:
-    ``search/screened``. At the end, a drawing of every Pareto architecture
+    ``search/screened``; with the surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse`` (predicted vs measured
+    error of the generation's children, never of the rows it was fitted to), ``surrogate/measured``,
+    ``surrogate/fit_rows`` and ``surrogate/seconds`` (the driver's time for the proposal). At the end, a drawing of every Pareto architecture
     (``pareto/<key>``). Each candidate's own training run (with its HParams) is logged by the evaluator.
 
     Args:
@@ -53,6 +56,7 @@ class SearchTensorBoard(SearchCallback):
         if self.writer is None:
             return
         summaries = summarize(archive, self.objectives, self.reference_point)
+        quality = {q.generation: q for q in surrogate_quality(archive.predictions(), archive.rows())}
         for summary in summaries:
             if summary.generation in self.logged:
                 continue  # on resume, generations logged before are not written twice
@@ -68,6 +72,11 @@ class SearchTensorBoard(SearchCallback):
                 self.writer.add_scalar("rungs/epochs_saved", summary.epochs_saved, step)
             if summary.screened:
                 self.writer.add_scalar("search/screened", summary.screened, step)
+            if step in quality:
+                for name in ("kendall_tau", "rmse", "measured", "fit_rows", "seconds"):
+                    value = float(getattr(quality[step], name))
+                    if math.isfinite(value):
+                        self.writer.add_scalar(f"surrogate/{name}", value, step)
             self.logged.add(step)
             self.new_generations += 1
         rows = [row.as_dict() for row in archive.rows()]

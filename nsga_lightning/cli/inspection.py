@@ -3,6 +3,7 @@ both start in about a second)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,7 @@ def run_report(args: list[str]) -> int:
     """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
     from nsga_lightning.search import pareto_front
     from nsga_lightning.search.store.history import summarize
+    from nsga_lightning.search.surrogate.quality import surrogate_quality
     from nsga_lightning.viz import build_report
 
     parser = command_parser("nsga-lightning report",
@@ -107,6 +109,7 @@ def run_report(args: list[str]) -> int:
     summaries = summarize(archive, objectives, reference)
     rows = archive.rows()
     front = pareto_front(rows, objectives)
+    quality = [dataclasses.asdict(q) for q in surrogate_quality(archive.predictions(), rows)]
     space = _space_of(archive)
     archive.close()
     output = config.output or str(run.report)
@@ -116,7 +119,7 @@ def run_report(args: list[str]) -> int:
         hypervolume=[s.hypervolume for s in summaries], fronts=[s.front for s in summaries] or None,
         genotypes={r.key: space.decode(r.genome) for r in front}, run_dir=config.run_dir,
         config_text=search_config.read_text() if search_config.is_file() else None,
-        objectives=objectives[:2],
+        objectives=objectives[:2], surrogate=quality,
     )
     print(f"wrote {path}")
     return 0

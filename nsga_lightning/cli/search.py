@@ -51,6 +51,7 @@ def run_search(args: list[str]) -> int:
     from nsga_lightning.search import format_objective
     from nsga_lightning.search.build import build_search
     from nsga_lightning.search.store.run_directory import RunDirectory
+    from nsga_lightning.search.surrogate.quality import surrogate_line, surrogate_quality
 
     parser = search_parser()
     try:
@@ -63,6 +64,7 @@ def run_search(args: list[str]) -> int:
         with build_search(config) as runner:
             result = runner.run()
             failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
+            quality = surrogate_quality(runner.archive.predictions(), runner.archive.rows())
     except KeyboardInterrupt:
         if runner is None:
             print("nsga-lightning: interrupted before the search started; nothing was trained", file=sys.stderr)
@@ -84,6 +86,8 @@ def run_search(args: list[str]) -> int:
     if result.workers > 1 and result.busy_share is not None:
         print(f"{result.workers} candidates trained at once; the workers were busy {100 * result.busy_share:.0f}% "
               "of the wall time")
+    if quality:
+        print(surrogate_line(quality))
     if result.n_failed:
         reason, count = failures.most_common(1)[0]
         print(f"{result.n_failed} of {result.n_archived} architectures failed; most common reason ({count}): {reason}")

@@ -30,6 +30,7 @@ from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
 from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
 from nsga_lightning.search.runner import SearchRunner
+from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
 from nsga_lightning.search.training.trainer_evaluator import (
     OWNED_TRAINER_OPTIONS,
     SEARCH_SETS,
@@ -90,15 +91,24 @@ def prescreen_of(config: SearchConfig) -> Prescreen:
     return make_prescreen(block.score, block.factor)
 
 
+def surrogate_of(config: SearchConfig) -> Surrogate:
+    """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`)."""
+    block = config.search.surrogate
+    return make_surrogate(block.model, block.start, block.inner_pop, block.inner_gens, block.selection,
+                          block.explore)
+
+
 def check_config_modes(config: SearchConfig) -> None:
     """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
     worker means a parallel backend, which takes candidates one at a time."""
     search, fidelity, prescreen = config.search, fidelity_of(config), prescreen_of(config)
+    surrogate = surrogate_of(config)
     parallel = search.workers > 1
     check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
                 exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
                 asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
-                workers=search.workers)
+                workers=search.workers, surrogate_start=surrogate.start if surrogate.enabled else None,
+                objectives=tuple(search.objectives))
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
@@ -201,7 +211,8 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
             initialization=search.initialization, initial_architectures=search.initial_architectures,
             crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
-            prescreen=prescreen, scorer=scorer,
+            prescreen=prescreen, scorer=scorer, surrogate=surrogate_of(config),
+            complexity=getattr(evaluator, "local", evaluator).complexity,
             callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )

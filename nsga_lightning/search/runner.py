@@ -40,10 +40,12 @@ from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState
 from nsga_lightning.search.proposers.exploitation import ExploitationProposer
 from nsga_lightning.search.proposers.mating import MatingProposer
 from nsga_lightning.search.proposers.prescreen import Prescreen, PrescreenProposer, Scorer
+from nsga_lightning.search.proposers.surrogate import Complexity, SurrogateProposer
 from nsga_lightning.search.recording.recorder import Recorder
 from nsga_lightning.search.scheduling.batch import AsynchronousRungs, OneBatch, SynchronousRungs
 from nsga_lightning.search.store.archive import Archive
 from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.surrogate.settings import Surrogate
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,9 @@ class SearchRunner:
         prescreen, scorer: zero-cost pre-screening of mated children (``prescreen.py``): ``prescreen.factor``
             times ``n_offspring`` children are mated and scored by ``scorer``, and the best ``n_offspring``
             trained; ``None`` or score ``none``: off.
+        surrogate, complexity: surrogate-assisted proposals from generation ``surrogate.start`` on
+            (``proposers/surrogate.py``): a predictor fitted to the archive, an inner NSGA-II on predicted error
+            and the exact complexity ``complexity`` counts without training; ``None`` or model ``none``: off.
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -105,6 +110,8 @@ class SearchRunner:
         fidelity: Fidelity | None = None,
         prescreen: Prescreen | None = None,
         scorer: Scorer | None = None,
+        surrogate: Surrogate | None = None,
+        complexity: Complexity | None = None,
     ) -> None:
         objectives = tuple(objectives)
         unknown = [name for name in objectives if name not in OBJECTIVES]
@@ -135,11 +142,18 @@ class SearchRunner:
         self.exploitation_gens = int(exploitation_gens)
         self.fidelity = fidelity if fidelity is not None and fidelity.enabled else None
         self.prescreen = prescreen if prescreen is not None and prescreen.enabled else None
+        self.surrogate = surrogate if surrogate is not None and surrogate.enabled else None
+        if self.surrogate and complexity is None:
+            raise ValueError("search.surrogate needs the exact complexity of a genome without training (the trainer "
+                             "evaluator's analytic count, or complexity= for your own evaluator)")
+        self.complexity = complexity
         if self.prescreen and scorer is None:
             raise ValueError(f"search.prescreen.score {self.prescreen.score!r} needs a scorer")
         check_modes(n_gens=self.n_gens, window=self.window, exploitation_gens=self.exploitation_gens,
-                    fidelity=bool(self.fidelity), asynchronous_fidelity=bool(self.fidelity and self.fidelity.asynchronous),
-                    prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers)
+                    fidelity=bool(self.fidelity),
+                    asynchronous_fidelity=bool(self.fidelity and self.fidelity.asynchronous),
+                    prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers,
+                    surrogate_start=self.surrogate.start if self.surrogate else None, objectives=objectives)
         self.scorer = scorer
         self.proposer = self._proposer()
         self.schedule = self._schedule()
@@ -158,6 +172,8 @@ class SearchRunner:
             proposer = ExploitationProposer(proposer, self.exploitation_gens, self.n_gens)
         if self.prescreen:
             proposer = PrescreenProposer(proposer, self.prescreen, self.scorer)
+        if self.surrogate:
+            proposer = SurrogateProposer(proposer, self.surrogate, self.operators, self.complexity, self.seed)
         return proposer
 
     def _schedule(self) -> Any:

@@ -17,7 +17,8 @@ def steady_state_window(n_offspring: int, workers: int, asynchronous: bool) -> i
 
 
 def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fidelity: bool,
-                asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int) -> None:
+                asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int,
+                surrogate_start: int | None = None, objectives: tuple[str, ...] = ("error", "madds")) -> None:
     """Refuse a combination of modes that cannot run together.
 
     Args:
@@ -27,6 +28,8 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
         fidelity: whether rungs are on; ``asynchronous_fidelity``: whether they promote asynchronously.
         prescreen: whether the pre-screen is on.
         asynchronous: whether the evaluator takes single submissions; ``workers``: candidates trained at once.
+        surrogate_start: the surrogate's first generation, ``None`` when it is off; ``objectives``: the search's
+            objectives.
 
     Raises:
         ValueError: one line naming the setting and why it cannot run.
@@ -46,3 +49,18 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
         raise ValueError("search.fidelity.asynchronous needs search.workers > 1 and an evaluator that takes "
                          "candidates one at a time (with one worker the rungs never wait for anyone); set workers "
                          "or asynchronous: false")
+    if surrogate_start is not None:
+        if surrogate_start >= n_gens:
+            raise ValueError(f"search.surrogate.start ({surrogate_start}) must be below n_gens ({n_gens}): the "
+                             "surrogate would never propose a child")
+        if window:
+            raise ValueError(f"search.surrogate needs the generational mode; {STEADY} proposes one child at a time")
+        if exploitation_gens:
+            raise ValueError("search.surrogate and exploitation_gens both propose children; use one (set "
+                             "exploitation_gens: 0 or surrogate.model: none)")
+        if prescreen:
+            raise ValueError("search.surrogate and search.prescreen both choose which children train; use one (set "
+                             "prescreen.score: none or surrogate.model: none)")
+        if "error" not in objectives:
+            raise ValueError(f"search.surrogate predicts the error: objectives must include error, got "
+                             f"{list(objectives)}")

@@ -59,6 +59,30 @@ class PrescreenSettings:
 
 
 @dataclass
+class SurrogateSettings:
+    """The ``search.surrogate`` block: surrogate-assisted proposals, NSGANetV2's loop (``proposers/surrogate.py``).
+
+    Args:
+        model: ``none`` (off), ``rbf`` (cubic RBF with a linear tail), ``gp`` (Gaussian process), ``trees``
+            (extremely randomised trees), ``mlp`` (small MLP) or ``auto`` (the best k-fold Kendall tau, mean
+            minus std, among rbf, gp and trees, refitted on all rows).
+        start: the first generation the surrogate proposes for (earlier ones mate as usual).
+        inner_pop: population of the inner NSGA-II on predicted error and exact complexity.
+        inner_gens: its generations.
+        selection: ``hv_gain`` (greedy predicted hypervolume gain) or ``spread`` (even along the complexity
+            axis, NSGANetV2's rule).
+        explore: predicted error ``mean - explore x std`` (models with a std: gp, trees); 0: the mean.
+    """
+
+    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto"] = "none"
+    start: int = 1
+    inner_pop: int = 40
+    inner_gens: int = 20
+    selection: Literal["hv_gain", "spread"] = "hv_gain"
+    explore: float = 1.0
+
+
+@dataclass
 class SearchSettings:
     """The ``search`` block.
 
@@ -92,6 +116,7 @@ class SearchSettings:
             better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
         prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
+        surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); off by default.
     """
 
     pop_size: int = 40
@@ -111,12 +136,15 @@ class SearchSettings:
     exploitation_gens: int = 0
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
+    surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
 
     def __post_init__(self) -> None:
         if not isinstance(self.fidelity, FidelitySettings):  # a plain block from YAML or from_dict
             self.fidelity = _block("search.fidelity", self.fidelity, FidelitySettings)
         if not isinstance(self.prescreen, PrescreenSettings):
             self.prescreen = _block("search.prescreen", self.prescreen, PrescreenSettings)
+        if not isinstance(self.surrogate, SurrogateSettings):
+            self.surrogate = _block("search.surrogate", self.surrogate, SurrogateSettings)
 
 
 @dataclass

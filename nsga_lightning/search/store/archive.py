@@ -59,6 +59,7 @@ from nsga_lightning.search.store.archive_file import (
     refuse_lost_archive,
     row_columns,
 )
+from nsga_lightning.search.store.prediction_table import PredictionRow, read_predictions, write_predictions
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.store.run_lock import RunDirectoryLock
 from nsga_lightning.search.store.screening_table import read_screening, write_screening
@@ -366,6 +367,15 @@ class Archive:
     def screening(self, generation: int | None = None) -> list[ScreenRow]:
         """The screened children of one generation, or of all (by generation, then key)."""
         return read_screening(self._db, generation)
+
+    def record_predictions(self, rows: Sequence[PredictionRow]) -> None:
+        """Commit the surrogate's chosen children with their predictions (``proposers/surrogate.py``)."""
+        with self._database_errors(), self._transaction():
+            write_predictions(self._db, rows)
+
+    def predictions(self, generation: int | None = None) -> list[PredictionRow]:
+        """The surrogate's predictions of one generation, or of all (by generation, then position)."""
+        return read_predictions(self._db, generation)
 
     # -- plumbing -------------------------------------------------------------------------------------------
 

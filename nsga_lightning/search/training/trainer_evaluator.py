@@ -29,6 +29,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.nn.analytic_complexity import count_complexity
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
 from nsga_lightning.search.core.options import defaults
@@ -271,6 +272,27 @@ class TrainerEvaluator:
         genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
         return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
                                   log_complexity=False, **self._data_options(), **self.model_options)
+
+    def complexity(self, candidates: Sequence[Candidate]) -> list[dict[str, float]]:
+        """MAdds and parameters of each candidate's proxy network as :meth:`evaluate` reports them, counted from
+        the genotype without building the network (``nn.analytic_complexity``; the surrogate's inner search
+        asks for thousands).
+
+        Raises:
+            RuntimeError: before :meth:`prepare`.
+        """
+        if self._num_classes is None:
+            raise RuntimeError("complexity() before prepare()")
+        wanted = inspect.signature(count_complexity).parameters
+        merged = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options, **self._data_options()}
+        options = {k: v for k, v in merged.items() if k in wanted}
+        out = []
+        for candidate in candidates:
+            genotype = (genotype_to_data(candidate.genotype) if candidate.genotype is not None
+                        else list(candidate.genome))
+            counted = count_complexity(self.space, genotype, num_classes=self._num_classes, **options)
+            out.append({"madds": float(counted.madds), "params": float(counted.params)})
+        return out
 
     def cost_hint(self, candidate: Candidate) -> float:
         """Expected relative training cost of a candidate: its network's layer count (see

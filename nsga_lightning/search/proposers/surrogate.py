@@ -1,0 +1,184 @@
+"""Surrogate-assisted proposals (NSGANetV2's MSuNAS loop) from generation ``start`` on.
+
+Each such generation:
+
+1. fit the predictor (``surrogate/models.py``) to the archive's fully trained, successful rows of the earlier
+   generations, in key order: one-hot features by the space's bounds, target the log of the validation error
+   (a few near-chance networks otherwise dominate the fit);
+2. run an inner NSGA-II with the project's operators on (predicted error, exact complexity objectives): the
+   current population and the archive's front seed it, children must have keys new to the archive and the
+   population, ``inner_gens`` generations of ``inner_pop``; the predicted error is the optimistic
+   ``mean - explore * std``; complexity comes from the analytic count (no network is built);
+3. choose ``n`` of the inner result's new architectures (``surrogate/selection.py``) against the archive's front;
+4. store every chosen child's genome and prediction (the ``predictions`` table) before any of them trains.
+
+The inner search draws from its own generator, seeded by (run seed, generation), never from the generation's
+RNG, and fits only rows of earlier generations: a resumed generation finds its stored choice and trains exactly
+those children, and an uninterrupted run, a resumed one and any worker count give the same archive.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pymoo.core.population import Population
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from nsga_lightning.search.core.pareto import pareto_front
+from nsga_lightning.search.evolution.operators import NSGANetOperators, make_population
+from nsga_lightning.search.proposers.mating import Ask, MatingProposer
+from nsga_lightning.search.store.prediction_table import PredictionRow
+from nsga_lightning.search.surrogate.features import OneHotFeatures
+from nsga_lightning.search.surrogate.models import make_model
+from nsga_lightning.search.surrogate.selection import select_children
+from nsga_lightning.search.surrogate.settings import Surrogate
+
+if TYPE_CHECKING:
+    from nsga_lightning.search.core.evaluator import Candidate
+    from nsga_lightning.search.core.records import ArchiveRow
+    from nsga_lightning.search.recording.recorder import Recorder
+
+log = logging.getLogger("nsga_lightning.search.runner")
+
+# The exact complexity objectives of candidates, counted without training (e.g. the analytic MAdds count).
+Complexity = Callable[[Sequence["Candidate"]], list[dict[str, float]]]
+MIN_ROWS = 4  # fewer trained architectures: mate as usual (nothing to learn from yet)
+
+
+def training_rows(rows: Sequence[ArchiveRow], generation: int) -> list[ArchiveRow]:
+    """The rows a generation's predictor is fitted to: successful, fully trained, of earlier generations, by
+    key."""
+    return sorted((r for r in rows if r.is_ok and not r.stopped_early and r.generation < generation
+                   and math.isfinite(float(r.objectives.get("error", math.nan)))), key=lambda r: r.key)
+
+
+class SurrogateProposer:
+    """Proposes children from a predictor fitted to the archive (see the module docstring); before ``start``
+    (or with too few trained rows) the wrapped mating proposer does.
+
+    Args:
+        inner: the mating proposer (also fills up when the inner search finds too few new architectures).
+        settings: the checked ``search.surrogate`` block.
+        operators: the NSGA-Net operators (the inner search mates and survives with them).
+        complexity: exact complexity objectives of genomes (see :data:`Complexity`).
+        seed: the run seed.
+    """
+
+    def __init__(self, inner: MatingProposer, settings: Surrogate, operators: NSGANetOperators,
+                 complexity: Complexity, seed: int) -> None:
+        self.inner, self.settings, self.operators = inner, settings, operators
+        self.complexity, self.seed = complexity, int(seed)
+        space = operators.space
+        self.features = OneHotFeatures(space.lower, space.upper)
+        self._complexity_cache: dict[str, dict[str, float]] = {}
+
+    def describe(self) -> dict[str, Any]:
+        """The ``surrogate`` fingerprint block."""
+        return {"surrogate": self.settings.describe()}
+
+    def propose(self, recorder: Recorder, ask: Ask) -> Population:
+        """The generation's children: stored ones on a resume, else a fresh proposal (stored before training)."""
+        if ask.generation < self.settings.start:
+            return self.inner.propose(recorder, ask)
+        stored = recorder.archive.predictions(ask.generation)
+        if stored:  # filled up exactly as the first attempt was: same RNG state, same archive before it
+            return self.inner.fill(self._population([r.genome for r in stored], [r.key for r in stored]), ask)
+        rows = training_rows(recorder.archive.rows(), ask.generation)
+        if len(rows) < MIN_ROWS:
+            log.info("generation %d: %d trained architectures, too few for the surrogate; mating", ask.generation,
+                     len(rows))
+            return self.inner.propose(recorder, ask)
+        started = time.perf_counter()
+        model = make_model(self.settings.model, self.seed)
+        model.fit(self.features(np.array([r.genome for r in rows])),
+                  np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6)))
+        rng = np.random.default_rng([self.seed, ask.generation, 0x5E])  # never the generation's own RNG
+        pool = self._inner_search(recorder, ask, model, rows, rng)
+        chosen = self._choose(recorder, pool, rows, ask.n)
+        seconds = time.perf_counter() - started
+        name = getattr(model, "chosen", None) or self.settings.model
+        mean, std = model.predict(self.features(np.array([pool["X"][i] for i in chosen]).reshape(-1, len(
+            self.features.lower))))
+        predictions = [PredictionRow(ask.generation, pool["keys"][i], position, tuple(int(g) for g in pool["X"][i]),
+                                     name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
+                       for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
+        recorder.archive.record_predictions(predictions)
+        log.info("generation %d: %d children proposed by the %s surrogate (fitted to %d, %.2f s)", ask.generation,
+                 len(predictions), name, len(rows), seconds)
+        off = self._population([r.genome for r in predictions], [r.key for r in predictions])
+        return self.inner.fill(off, ask)
+
+    # -- the inner search ------------------------------------------------------------------------------------
+
+    def _objectives(self, recorder: Recorder, ask: Ask, model: Any, genomes: np.ndarray, keys: Sequence[str],
+                    complexity_names: Sequence[str]) -> np.ndarray:
+        """(optimistic predicted error, exact complexity...) per genome, ``(n, 1 + len(complexity_names))``."""
+        mean, std = model.predict(self.features(genomes))
+        error = np.exp(mean - self.settings.explore * std)
+        todo = [recorder.candidate(g, ask.generation, k) for k, g in zip(keys, genomes)
+                if k not in self._complexity_cache]
+        if todo:
+            for candidate, values in zip(todo, self.complexity(todo)):
+                self._complexity_cache[candidate.key] = values
+        rest = np.array([[self._complexity_cache[k][name] for name in complexity_names] for k in keys], dtype=float)
+        return np.column_stack([error, rest.reshape(len(keys), len(complexity_names))])
+
+    def _inner_search(self, recorder: Recorder, ask: Ask, model: Any, rows: Sequence[ArchiveRow],
+                      rng: np.random.Generator) -> dict[str, Any]:
+        """Run the inner NSGA-II; returns every new architecture it met (``X``, ``keys``, ``F``, ``final``:
+        indices of those in its last population)."""
+        complexity_names = [n for n in recorder.objectives if n != "error"]
+        front = pareto_front(rows, recorder.objectives)
+        seeds = {ind.get("key"): np.asarray(ind.X, dtype=np.int64) for ind in ask.pop}
+        seeds.update({r.key: np.asarray(r.genome, dtype=np.int64) for r in front if r.key not in seeds})
+        keys = sorted(seeds)
+        X = np.array([seeds[k] for k in keys])
+        pop = make_population(X, keys, self._objectives(recorder, ask, model, X, keys, complexity_names), [0.0] * len(keys))
+        pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), rng)
+        met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        excluded = set(ask.excluded) | set(seeds)
+        for _ in range(self.settings.inner_gens):
+            off = self.operators.mate(pop, self.settings.inner_pop, rng, excluded | set(met))
+            if len(off) == 0:
+                break
+            off_keys = [ind.get("key") for ind in off]
+            off_X = np.array([ind.X for ind in off], dtype=np.int64)
+            F = self._objectives(recorder, ask, model, off_X, off_keys, complexity_names)
+            met.update({k: (x, f) for k, x, f in zip(off_keys, off_X, F)})
+            merged = Population.merge(pop, make_population(off_X, off_keys, F, [0.0] * len(off)))
+            pop = self.operators.survive(merged, self.settings.inner_pop, rng)
+        new_keys = sorted(met)
+        final = {ind.get("key") for ind in pop}
+        return {"keys": new_keys, "X": [met[k][0] for k in new_keys],
+                "F": np.array([met[k][1] for k in new_keys]).reshape(len(new_keys), 1 + len(complexity_names)),
+                "final": [i for i, k in enumerate(new_keys) if k in final]}
+
+    def _choose(self, recorder: Recorder, pool: dict[str, Any], rows: Sequence[ArchiveRow], n: int) -> list[int]:
+        """Indices into the pool of the ``n`` children to train: chosen among the inner search's last population
+        (then, if it holds too few new ones, among everything it met, by non-dominated rank then key)."""
+        if not pool["keys"]:
+            return []
+        candidates = list(pool["final"])
+        if len(candidates) < n:
+            ranks = NonDominatedSorting().do(pool["F"], return_rank=True)[1]
+            rest = sorted((i for i in range(len(pool["keys"])) if i not in set(candidates)),
+                          key=lambda i: (ranks[i], pool["keys"][i]))
+            candidates += rest[: n - len(candidates)]
+        front = pareto_front(rows, recorder.objectives)
+        front_F = np.array([[float(r.objectives[name]) for name in recorder.objectives] for r in front],
+                           dtype=float).reshape(len(front), len(recorder.objectives))
+        picked = select_children(self.settings.selection, pool["F"][candidates], front_F, min(n, len(candidates)))
+        return [candidates[j] for j in picked]
+
+    def _population(self, genomes: Sequence[Sequence[int]], keys: Sequence[str]) -> Population:
+        """Unevaluated children with their keys set."""
+        X = np.array(genomes, dtype=np.int64).reshape(len(keys), len(self.features.lower))
+        pop = Population.new("X", X)
+        for ind, key in zip(pop, keys):
+            ind.set("key", key)
+        return pop
