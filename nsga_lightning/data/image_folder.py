@@ -27,6 +27,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -94,7 +95,7 @@ class ImageFolderDataModule(BatchedImageDataModule):
         channels: 1 (grey) or 3 (RGB): colour files are converted to grey (luma) or grey files replicated.
             ``None`` detects it: 1 when every file is grey, else 3.
         val_split: Validation images held out of ``root`` (after the test split) when ``val_dir`` is not
-            given: a count (int) or a fraction (float in [0, 1)); 0 = no validation set. ``None`` = 0.1
+            given: a count (int) or a fraction (float in [0, 1)); 0 = no validation set. ``"auto"`` = 0.1
             without ``val_dir``, 0 with it.
         test_split: Test images held out of ``root`` when ``test_dir`` is not given (count or fraction;
             0 = no test set).
@@ -127,7 +128,7 @@ class ImageFolderDataModule(BatchedImageDataModule):
         test_dir: str | None = None,
         image_size: int | None = None,
         channels: int | None = None,
-        val_split: SplitSize | None = None,
+        val_split: SplitSize | Literal["auto"] = "auto",
         test_split: SplitSize = 0,
         split_seed: int = 0,
         batch_size: int = 96,
@@ -144,7 +145,9 @@ class ImageFolderDataModule(BatchedImageDataModule):
         pin_memory: bool = False,
     ) -> None:
         _check_settings(image_size, channels, cache_limit_mb, num_workers, mean)
-        if val_split is None:
+        # "auto", not None: jsonargparse parses "3" as 3.0 for an `int | float | None` argument of a datamodule
+        # given by class_path under LightningCLI
+        if val_split == "auto":
             val_split = 0 if val_dir is not None else 0.1
         for name, value, folder in (("val_split", val_split, val_dir), ("test_split", test_split, test_dir)):
             check_split(value, name)
@@ -304,7 +307,14 @@ class ImageFolderDataModule(BatchedImageDataModule):
     def prepare_data(self) -> None:
         """Read every file: the headers, and the pixels of a cached set (or of a streamed set's training split,
         for the statistics). Lightning calls it before it creates log or checkpoint folders, so a faulty file
-        stops a run before anything is written."""
+        stops a run before anything is written.
+
+        Raises:
+            ValueError: For a faulty file, or when a trainer tests or predicts without a test set.
+        """
+        trainer = self.trainer  # attached by Trainer.test/predict before it calls this hook
+        if trainer is not None and trainer.state.fn in ("test", "predict") and "test" not in self._parts:
+            raise _no_test_set()
         self._read_layout()
         if not self.streams:
             self._decode_cache()
@@ -342,7 +352,7 @@ class ImageFolderDataModule(BatchedImageDataModule):
             ValueError: If there is no test set.
         """
         if "test" not in self._parts:
-            raise ValueError("ImageFolderDataModule has no test set: give test_dir or a non-zero test_split")
+            raise _no_test_set()
         return super().test_dataloader()
 
     @override
@@ -350,6 +360,10 @@ class ImageFolderDataModule(BatchedImageDataModule):
         workers = self._workers()
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
                           pin_memory=self.pin_memory, collate_fn=pass_batch, persistent_workers=workers > 0)
+
+
+def _no_test_set() -> ValueError:
+    return ValueError("ImageFolderDataModule has no test set: give test_dir or a non-zero test_split")
 
 
 def _own_size(path: str, width: int, height: int) -> int:

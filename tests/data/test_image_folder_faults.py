@@ -197,3 +197,16 @@ def test_search_reports_folder_faults_in_one_line_and_creates_no_run_directory(
     code = main(["search", "--config", "search.yaml"])
     _assert_one_line(_cli_error(capsys, code), fragments)
     assert tree(tmp_path) == before and not (tmp_path / "run").exists()
+
+
+def test_test_command_without_a_test_set_is_one_line_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_image_folder(tmp_path / "data", **COLOUR_40)
+    monkeypatch.chdir(tmp_path)
+    before = tree(tmp_path)
+    code = main(["test", "--model.genotype", "NSGANet", "--model.init_channels", "4", "--model.layers", "5",
+                 "--trainer.accelerator", "cpu", "--data", "nsga_lightning.data.ImageFolderDataModule",
+                 "--data.root", "data"])
+    _assert_one_line(_cli_error(capsys, code), ["has no test set: give test_dir or a non-zero test_split"])
+    assert tree(tmp_path) == before
