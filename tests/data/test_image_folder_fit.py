@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +85,29 @@ def test_fit_command_trains_a_micro_network_on_colour_images(tmp_path: Path, mon
     assert hparams["num_classes"] == 3 and hparams["image_size"] == 40  # both linked from the image folder
     config = yaml.safe_load((version / "config.yaml").read_text())
     assert config["data"]["class_path"] == "nsga_lightning.data.ImageFolderDataModule"
+
+
+def _readme_search_config() -> str:
+    """The YAML search config of the README's "Search on your own data" section."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Search on your own data", 1)[1].split("\n## ", 1)[0]
+    (config,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
+    return config
+
+
+def test_the_readme_search_config_searches_an_image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           one_intra_op_thread: None) -> None:
+    """The README's config as written, on a folder at its path, with a tiny budget: the retrain configs train on
+    all of root."""
+    write_image_folder(tmp_path / "my-images" / "train", **COLOUR_40)  # 40x40 files, resized to 32 by the config
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-search.yaml").write_text(_readme_search_config())
+    tiny = ["--search.pop_size", "2", "--search.n_offspring", "1", "--search.n_gens", "1",
+            "--model.init_channels", "4", "--model.layers", "3", "--trainer", "{max_epochs: 1, accelerator: cpu}",
+            "--progress_bar", "false"]
+    assert main(["search", "--config", "my-search.yaml", *tiny]) == 0
+    retrain_configs = sorted((tmp_path / "runs" / "my-images" / "pareto").glob("*.yaml"))
+    assert retrain_configs
+    data = yaml.safe_load(retrain_configs[0].read_text())["data"]
+    assert data["class_path"] == "nsga_lightning.data.ImageFolderDataModule"
+    assert data["init_args"]["root"] == "my-images/train" and data["init_args"]["val_split"] == 0
