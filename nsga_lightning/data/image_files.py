@@ -28,11 +28,11 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageFileDataset",
     "ImageList",
-    "channel_statistics",
     "decode_image",
     "find_classes",
     "list_images",
     "read_header",
+    "read_headers",
 ]
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -147,6 +147,35 @@ def read_header(path: str) -> tuple[int, int, str]:
     return width, height, mode
 
 
+def read_headers(paths: Iterable[str], same_size: bool) -> tuple[bool, str, int, int]:
+    """Read the header of every file (the pixels are not decoded).
+
+    Args:
+        paths: The image files (at least one).
+        same_size: Refuse a file whose size differs from the first file's.
+
+    Returns:
+        ``(grey, first, width, height)``: whether every file is single-channel (:data:`GREY_MODES`), and the
+        first file with its size.
+
+    Raises:
+        ValueError: Naming the file, for an unreadable file or (``same_size``) the first file of another size.
+    """
+    first: tuple[str, int, int] | None = None
+    grey = True
+    for path in paths:
+        width, height, mode = read_header(path)
+        grey = grey and mode in GREY_MODES
+        if first is None:
+            first = (path, width, height)
+        elif same_size and (width, height) != first[1:]:
+            raise ValueError(f"image {path!r} is {width}x{height} but {first[0]!r} is {first[1]}x{first[2]}: the "
+                             "images differ in size; set image_size to resize them (shorter side, then centre crop)")
+    if first is None:
+        raise ValueError("no image files to read")
+    return grey, *first
+
+
 def _to_channels(image: Image.Image, channels: int) -> Image.Image:
     """``image`` as an 8-bit ``"L"`` (``channels`` 1) or ``"RGB"`` (3) image."""
     if image.mode in _SIXTEEN_BIT:  # Pillow's own conversion clips 16-bit values at 255 instead of scaling
@@ -216,42 +245,3 @@ class ImageFileDataset(Dataset):
     def __getitems__(self, indices: list[int]) -> tuple[Tensor, Tensor]:
         images = torch.stack([decode_image(self.paths[i], self.channels, self.image_size) for i in indices])
         return images, self.labels[torch.as_tensor(indices, dtype=torch.long)]  # (B, C, S, S), (B,)
-
-
-def channel_statistics(batches: Iterable[Tensor]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and (population) standard deviation of uint8 images, on the 0..1 scale.
-
-    Sums are kept as exact integers, so the result does not depend on how the images are batched or ordered
-    (the in-memory and the streamed sets give identical statistics).
-
-    Args:
-        batches: uint8 ``(B, C, H, W)`` batches, all with the same ``C``.
-
-    Returns:
-        ``(mean, std)``, one entry per channel each.
-
-    Raises:
-        ValueError: If there are no pixels, or a channel is constant (its std would be 0).
-    """
-    sums: list[int] | None = None
-    squares: list[int] = []
-    count = 0
-    for batch in batches:
-        wide = batch.to(torch.int64)  # (B, C, H, W)
-        batch_sums = wide.sum(dim=(0, 2, 3)).tolist()
-        batch_squares = (wide * wide).sum(dim=(0, 2, 3)).tolist()
-        if sums is None:
-            sums, squares = [0] * len(batch_sums), [0] * len(batch_sums)
-        sums = [a + b for a, b in zip(sums, batch_sums, strict=True)]
-        squares = [a + b for a, b in zip(squares, batch_squares, strict=True)]
-        count += wide.shape[0] * wide.shape[2] * wide.shape[3]
-    if sums is None or count == 0:
-        raise ValueError("no training pixels to compute normalisation statistics from")
-    mean = tuple(s / (255 * count) for s in sums)
-    # exact integer variance numerator: count * sum(x^2) - sum(x)^2
-    std = tuple(((count * q - s * s) ** 0.5) / (255 * count) for s, q in zip(sums, squares, strict=True))
-    constant = [c for c, value in enumerate(std) if value == 0]
-    if constant:
-        raise ValueError(f"channel {constant[0]} of the training images is constant (standard deviation 0); give "
-                         "mean and std explicitly")
-    return mean, std

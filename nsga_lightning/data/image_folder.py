@@ -1,23 +1,13 @@
 """Your own images: a datamodule over class folders (torchvision's ``ImageFolder`` layout).
 
-``root/<class>/<image>`` gives the training images (classes sorted by folder name, label ``i`` for the
-``i``-th). Validation and test images come from folders of the same layout (``val_dir``, ``test_dir``) or from
-seeded splits of ``root``: ``test_split`` is held out first, then ``val_split`` of the rest. Images are
-decoded by Pillow to grey or RGB (detected: grey when every file is grey; or set with ``channels``), and to
-``image_size`` (shorter side resized, then centre-cropped; without ``image_size`` every file must have the same
-square size). The per-channel normalisation statistics are computed from the training split unless given.
+Small sets are decoded once into the uint8 tensor cache of the CIFAR datamodules; sets larger than
+``cache_limit_mb`` are streamed from disk, each batch decoded by DataLoader workers. Either way the loaders hand
+out the same uint8 batches, and augmentation and normalisation run batched on the device, as for CIFAR.
 
-A set whose decoded images fit in ``cache_limit_mb`` is decoded once into the uint8 tensor cache of the CIFAR
-datamodules; a larger one is streamed from disk, each batch decoded by DataLoader workers. Either way the
-loaders hand out the same uint8 batches and the augmentation (crop with padding, flip, cutout) and
-normalisation run batched on the device, as for CIFAR.
-
-Faults in the folders (a missing folder, no class folder, an empty class folder, a file that is not a readable
-image, mixed sizes without ``image_size``, other class folders in ``val_dir``/``test_dir``) raise one
-``ValueError`` naming the folder or file: the structure when the module is built, the file headers when its
-size or channels are first read (the CLI does that when it builds the model) or at ``prepare_data``, the
-pixels at ``prepare_data`` (every image of a cached set; the training images of a streamed set, whose
-statistics need them); a streamed validation or test file that fails to decode raises when its batch loads.
+Faults raise one ``ValueError`` naming the folder or file: the folder structure when the module is built, the
+file headers when its size or channels are first read (the CLI does so when it builds the model), the pixels in
+``prepare_data`` (every file of a cached set, the training files of a streamed one: Lightning calls it before
+it creates any folder); a streamed validation or test file that fails to decode raises when its batch loads.
 """
 
 from __future__ import annotations
@@ -43,14 +33,13 @@ from nsga_lightning.data.base import (
     split_indices,
 )
 from nsga_lightning.data.image_files import (
-    GREY_MODES,
     ImageFileDataset,
     ImageList,
-    channel_statistics,
     find_classes,
     list_images,
-    read_header,
+    read_headers,
 )
+from nsga_lightning.data.normalize import channel_statistics
 
 __all__ = ["MIN_IMAGE_SIZE", "ImageFolderDataModule"]
 
@@ -60,14 +49,6 @@ MIN_IMAGE_SIZE = 8
 """Smallest image side served: a network's reductions leave no feature map of smaller images."""
 
 _DECODE_BATCH = 256  # images decoded per fetch when filling the cache or computing statistics
-
-
-@dataclass(frozen=True)
-class _Part:
-    """The files of one split."""
-
-    paths: tuple[str, ...]
-    labels: Tensor  # int64 (N,)
 
 
 @dataclass(frozen=True)
@@ -179,19 +160,19 @@ class ImageFolderDataModule(BatchedImageDataModule):
         self._cache: dict[str, Tensor] | None = None  # split name -> uint8 (N, C, S, S)
         self.save_hyperparameters(logger=False)
 
-    def _split_files(self) -> dict[str, _Part]:
+    def _split_files(self) -> dict[str, ImageList]:
         """The files of the ``train``, ``val`` and ``test`` splits (a split without files is left out)."""
         files = list_images(Path(self.root), self.classes, "root")
-        parts: dict[str, _Part] = {}
+        parts: dict[str, ImageList] = {}
         pool, test = split_indices(len(files.paths), self.test_split, self.split_seed, "test_split")
         kept, held = split_indices(len(pool), self.val_split, self.split_seed, "val_split")
         for name, index in (("train", pool[kept]), ("val", pool[held]), ("test", test)):
             if len(index):
-                parts[name] = _Part(tuple(files.paths[i] for i in index.tolist()), files.labels[index])
+                parts[name] = ImageList(files.folder, tuple(files.paths[i] for i in index.tolist()),
+                                        files.labels[index])
         for name, folder in (("val", self.val_dir), ("test", self.test_dir)):
             if folder is not None:
-                other = self._folder_files(folder, f"{name}_dir")
-                parts[name] = _Part(other.paths, other.labels)
+                parts[name] = self._folder_files(folder, f"{name}_dir")
         return parts
 
     def _folder_files(self, folder: str, name: str) -> ImageList:
@@ -237,26 +218,14 @@ class ImageFolderDataModule(BatchedImageDataModule):
     def _read_layout(self) -> _Layout:
         """Channels, size and caching, from the headers of every file (read once)."""
         if self._layout is None:
-            first: tuple[str, int, int] | None = None
-            grey, count = True, 0
-            for part in self._parts.values():
-                for path in part.paths:
-                    width, height, mode = read_header(path)
-                    grey = grey and mode in GREY_MODES
-                    count += 1
-                    if first is None:
-                        first = (path, width, height)
-                    elif self._size is None and (width, height) != first[1:]:
-                        raise ValueError(f"image {path!r} is {width}x{height} but {first[0]!r} is "
-                                         f"{first[1]}x{first[2]}: the images differ in size; set image_size to "
-                                         "resize them (shorter side, then centre crop)")
-            assert first is not None  # list_images refuses a class folder without images
+            paths = [path for part in self._parts.values() for path in part.paths]
+            grey, *first = read_headers(paths, same_size=self._size is None)
             size = self._size if self._size is not None else _own_size(*first)
             channels = self._channels if self._channels is not None else (1 if grey else 3)
             if self.mean is not None and len(self.mean) != channels:
                 raise ValueError(f"mean and std have {len(self.mean)} entries but the images have {channels} "
                                  f"channel(s); give one entry per channel or set channels")
-            megabytes = count * channels * size * size / 2**20
+            megabytes = len(paths) * channels * size * size / 2**20
             self._layout = _Layout(channels, size, megabytes > self.cache_limit_mb)
             log.info("%s: %d classes, %s images of %dx%dx%d (%.1f MiB decoded), %s", type(self).__name__,
                      self.num_classes, " / ".join(f"{len(p.paths)} {name}" for name, p in self._parts.items()),
@@ -285,7 +254,15 @@ class ImageFolderDataModule(BatchedImageDataModule):
     def _decode_cache(self) -> dict[str, Tensor]:
         """Every split decoded into uint8 tensors (once)."""
         if self._cache is None:
-            self._cache = {name: torch.cat(list(self._decoded_batches(name))) for name in self._parts}
+            layout, cache = self._read_layout(), {}
+            for name, part in self._parts.items():
+                images = torch.empty(len(part.paths), layout.channels, layout.size, layout.size, dtype=torch.uint8)
+                start = 0
+                for batch in self._decoded_batches(name):  # filled in place: no second copy of the set
+                    images[start : start + len(batch)] = batch
+                    start += len(batch)
+                cache[name] = images
+            self._cache = cache
         return self._cache
 
     def _compute_statistics(self) -> None:
@@ -357,9 +334,10 @@ class ImageFolderDataModule(BatchedImageDataModule):
 
     @override
     def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        workers = self._workers()
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=workers,
-                          pin_memory=self.pin_memory, collate_fn=pass_batch, persistent_workers=workers > 0)
+        # not persistent_workers: the search makes loaders for every candidate, and kept workers would outlive
+        # its trainer until a garbage collection
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=self._workers(),
+                          pin_memory=self.pin_memory, collate_fn=pass_batch)
 
 
 def _no_test_set() -> ValueError:

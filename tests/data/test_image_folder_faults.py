@@ -210,3 +210,17 @@ def test_test_command_without_a_test_set_is_one_line_and_creates_nothing(
                  "--data.root", "data"])
     _assert_one_line(_cli_error(capsys, code), ["has no test set: give test_dir or a non-zero test_split"])
     assert tree(tmp_path) == before
+
+
+def test_a_streamed_validation_file_that_fails_to_decode_is_named_when_its_batch_loads(tmp_path: Path) -> None:
+    """A streamed set decodes only its training files ahead (for the statistics)."""
+    write_image_folder(tmp_path / "data", **COLOUR_40)
+    val_files = write_image_folder(tmp_path / "val", **{**COLOUR_40, "per_class": 1})
+    val_files[1].write_bytes(val_files[1].read_bytes()[:300])
+    dm = ImageFolderDataModule(str(tmp_path / "data"), val_dir=str(tmp_path / "val"), cache_limit_mb=0,
+                               num_workers=0)
+    dm.prepare_data()
+    dm.setup("fit")
+    with pytest.raises(ValueError) as error:
+        list(dm.val_dataloader())
+    _assert_one_line(str(error.value), ["cannot read image file", f"{val_files[1]}'"])
