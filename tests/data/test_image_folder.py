@@ -236,3 +236,18 @@ def test_hyperparameters_are_saved(tmp_path: Path) -> None:
     dm = ImageFolderDataModule(str(tmp_path / "data"), image_size=32, cache_limit_mb=64)
     assert dm.hparams["root"] == str(tmp_path / "data") and dm.hparams["image_size"] == 32
     assert dm.hparams["cache_limit_mb"] == 64
+
+
+def test_channel_statistics_do_not_depend_on_batching_or_order() -> None:
+    from nsga_lightning.data.normalize import channel_statistics
+
+    images = torch.randint(0, 256, (13, 3, 5, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    whole = channel_statistics([images])
+    shuffled = images[torch.randperm(13, generator=torch.Generator().manual_seed(1))]
+    assert channel_statistics([shuffled[:4], shuffled[4:5], shuffled[5:]]) == whole
+    scaled = images.double() / 255
+    torch.testing.assert_close(torch.tensor(whole[0], dtype=torch.float64), scaled.mean(dim=(0, 2, 3)))
+    torch.testing.assert_close(torch.tensor(whole[1], dtype=torch.float64),
+                               scaled.transpose(0, 1).reshape(3, -1).std(dim=1, unbiased=False))
+    with pytest.raises(ValueError, match="channel 1 of the training images is constant"):
+        channel_statistics([torch.stack([images[:, 0], torch.full_like(images[:, 1], 7)], dim=1)])
