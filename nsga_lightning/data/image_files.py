@@ -2,7 +2,7 @@
 
 The layout is torchvision's ``ImageFolder`` one: ``root/<class>/**/<image>`` with classes sorted by folder name
 and files sorted by path within a class; only files with an image extension (:data:`IMAGE_EXTENSIONS`) count.
-Folders whose name starts with a dot (``.ipynb_checkpoints``, ``.git``) are not classes.
+Files and folders whose name starts with a dot (``.ipynb_checkpoints``, ``.DS_Store``) are skipped.
 
 Decoding goes through Pillow, like torchvision's default loader, then to one channel (``"L"``, ITU-R 601-2
 luma for colour files) or three (``"RGB"``, grey replicated): alpha is dropped, palette images take their
@@ -111,7 +111,8 @@ def list_images(folder: Path, classes: list[str], name: str) -> ImageList:
         class_dir = folder / cls
         found = [
             os.path.join(parent, file)
-            for parent, dirs, files in sorted(os.walk(class_dir, followlinks=True))
+            for parent, _, files in sorted(os.walk(class_dir, followlinks=True))
+            if not any(part.startswith(".") for part in Path(parent).relative_to(class_dir).parts)
             for file in sorted(files)
             if file.lower().endswith(IMAGE_EXTENSIONS) and not file.startswith(".")
         ]

@@ -251,3 +251,16 @@ def test_channel_statistics_do_not_depend_on_batching_or_order() -> None:
                                scaled.transpose(0, 1).reshape(3, -1).std(dim=1, unbiased=False))
     with pytest.raises(ValueError, match="channel 1 of the training images is constant"):
         channel_statistics([torch.stack([images[:, 0], torch.full_like(images[:, 1], 7)], dim=1)])
+
+
+def test_hidden_folders_and_files_are_skipped(tmp_path: Path) -> None:
+    write_image_folder(tmp_path / "data", **GREY_28)
+    write_image_folder(tmp_path / "data" / ".ipynb_checkpoints", ["x"], 1, size=28, mode="L")  # not a class
+    write_image_folder(tmp_path / "data" / "0" / ".cache", ["y"], 1, size=28, mode="L")  # not in class 0
+    Image.fromarray(image_array(0, 0, 28, "L")).save(tmp_path / "data" / "1" / ".hidden.png")
+    (tmp_path / "data" / "2" / "notes.txt").write_text("not an image")
+    write_image_folder(tmp_path / "data" / "3" / "more", ["z"], 2, size=28, mode="L")  # found recursively
+    dm = ImageFolderDataModule(str(tmp_path / "data"), val_split=0)
+    assert dm.classes == ["0", "1", "2", "3"]
+    dm.setup("fit")
+    assert torch.bincount(dm.train_set.tensors[1]).tolist() == [5, 5, 5, 7]  # type: ignore[union-attr]
