@@ -6,8 +6,9 @@ the batch travels to the device as uint8 (4x smaller than float). Augmentation a
 batched on the device in ``on_after_batch_transfer``: the training transform while the trainer is training,
 the evaluation transform (normalisation only) otherwise.
 
-:class:`BatchedImageDataModule` holds the loaders, the transforms and the datamodule contract (``num_classes``,
-``image_size``, ``in_channels``) for any dataset that hands out whole uint8 batches (``__getitems__``);
+:class:`BatchedImageDataModule` holds the loaders, the transforms and the datamodule contract
+(``num_classes``, ``image_size``, ``in_channels``) for any dataset that hands out whole uint8 batches
+(``__getitems__``);
 :class:`TensorImageDataModule` adds the in-memory sets with a seeded validation split.
 """
 
@@ -188,8 +189,8 @@ class BatchedImageDataModule(LightningDataModule, ABC):
             RuntimeError: If the normalisation statistics are not known yet (before ``setup``).
         """
         if self.mean is None or self.std is None:
-            raise RuntimeError(f"{type(self).__name__}: the normalisation statistics are computed in setup(); "
-                               "call setup() first")
+            raise RuntimeError(f"{type(self).__name__}: the normalisation statistics are computed in "
+                               "setup(); call setup() first")
         cutout_length = self.cutout_length if self.cutout else 0
         return BatchAugment(self.mean, self.std, self.crop_padding, self.hflip, cutout_length)
 

@@ -1,8 +1,8 @@
 """Image files in torchvision's class-folder layout: listing, header checks and decoding to uint8 tensors.
 
-The layout is torchvision's ``ImageFolder`` one: ``root/<class>/**/<image>`` with classes sorted by folder name
-and files sorted by path within a class; only files with an image extension (:data:`IMAGE_EXTENSIONS`) count.
-Files and folders whose name starts with a dot (``.ipynb_checkpoints``, ``.DS_Store``) are skipped.
+The layout is torchvision's ``ImageFolder`` one: ``root/<class>/**/<image>`` with classes sorted by folder
+name and files sorted by path within a class; only files with an image extension (:data:`IMAGE_EXTENSIONS`)
+count. Files and folders whose name starts with a dot (``.ipynb_checkpoints``, ``.DS_Store``) are skipped.
 
 Decoding goes through Pillow, like torchvision's default loader, then to one channel (``"L"``, ITU-R 601-2
 luma for colour files) or three (``"RGB"``, grey replicated): alpha is dropped, palette images take their
@@ -35,7 +35,9 @@ __all__ = [
     "read_headers",
 ]
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+IMAGE_EXTENSIONS: tuple[str, ...] = (
+    ".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"
+)
 """File extensions read as images (torchvision's ``IMG_EXTENSIONS``; checked by a test), case-insensitive."""
 
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N"})
@@ -86,8 +88,8 @@ def find_classes(folder: Path, name: str) -> list[str]:
                          "images per class (root/<class>/<image>)")
     classes = sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
     if not classes:
-        raise ValueError(f"{name} {str(folder)!r} holds no class folder; the layout is {name}/<class>/<image> "
-                         f"with images ending in {_extensions()}")
+        raise ValueError(f"{name} {str(folder)!r} holds no class folder; the layout is "
+                         f"{name}/<class>/<image> with images ending in {_extensions()}")
     return classes
 
 
@@ -118,8 +120,8 @@ def list_images(folder: Path, classes: list[str], name: str) -> ImageList:
         ]
         if not found:
             what = "is missing" if not class_dir.is_dir() else "holds no image file"
-            raise ValueError(f"class folder {str(class_dir)!r} of {name} {what}; every class needs at least one "
-                             f"image ending in {_extensions()}")
+            raise ValueError(f"class folder {str(class_dir)!r} of {name} {what}; every class needs at least "
+                             f"one image ending in {_extensions()}")
         paths += found
         labels += [label] * len(found)
     return ImageList(folder, tuple(paths), torch.tensor(labels, dtype=torch.long))
@@ -127,8 +129,8 @@ def list_images(folder: Path, classes: list[str], name: str) -> ImageList:
 
 def _unreadable(path: str, error: BaseException) -> ValueError:
     reason = " ".join(f"{type(error).__name__}: {error}".split())
-    return ValueError(f"cannot read image file {path!r} ({reason}); remove or replace it (readable: image files "
-                      f"ending in {_extensions()})")
+    return ValueError(f"cannot read image file {path!r} ({reason}); remove or replace it (readable: image "
+                      f"files ending in {_extensions()})")
 
 
 def read_header(path: str) -> tuple[int, int, str]:
@@ -143,8 +145,8 @@ def read_header(path: str) -> tuple[int, int, str]:
     except _DECODE_ERRORS as error:
         raise _unreadable(path, error) from None
     if mode == "F":
-        raise ValueError(f"image file {path!r} holds 32-bit float pixels (Pillow mode F), which are not supported; "
-                         "save it with 8-bit or 16-bit channels")
+        raise ValueError(f"image file {path!r} holds 32-bit float pixels (Pillow mode F), which are not "
+                         "supported; save it with 8-bit or 16-bit channels")
     return width, height, mode
 
 
@@ -170,8 +172,9 @@ def read_headers(paths: Iterable[str], same_size: bool) -> tuple[bool, str, int,
         if first is None:
             first = (path, width, height)
         elif same_size and (width, height) != first[1:]:
-            raise ValueError(f"image {path!r} is {width}x{height} but {first[0]!r} is {first[1]}x{first[2]}: the "
-                             "images differ in size; set image_size to resize them (shorter side, then centre crop)")
+            raise ValueError(f"image {path!r} is {width}x{height} but {first[0]!r} is {first[1]}x{first[2]}: "
+                             "the images differ in size; set image_size to resize them (shorter side, then "
+                             "centre crop)")
     if first is None:
         raise ValueError("no image files to read")
     return grey, *first

@@ -1,13 +1,14 @@
 """Your own images: a datamodule over class folders (torchvision's ``ImageFolder`` layout).
 
 Small sets are decoded once into the uint8 tensor cache of the CIFAR datamodules; sets larger than
-``cache_limit_mb`` are streamed from disk, each batch decoded by DataLoader workers. Either way the loaders hand
-out the same uint8 batches, and augmentation and normalisation run batched on the device, as for CIFAR.
+``cache_limit_mb`` are streamed from disk, each batch decoded by DataLoader workers. Either way the loaders
+hand out the same uint8 batches, and augmentation and normalisation run batched on the device, as for CIFAR.
 
-Faults raise one ``ValueError`` naming the folder or file: the folder structure when the module is built, the
-file headers when its size or channels are first read (the CLI does so when it builds the model), the pixels in
-``prepare_data`` (every file of a cached set, the training files of a streamed one: Lightning calls it before
-it creates any folder); a streamed validation or test file that fails to decode raises when its batch loads.
+Faults raise one ``ValueError`` naming the folder or file: the folder structure when the module is built,
+the file headers when its size or channels are first read (the CLI does so when it builds the model), the
+pixels in ``prepare_data`` (every file of a cached set, the training files of a streamed one: Lightning calls
+it before it creates any folder); a streamed validation or test file that fails to decode raises when its
+batch loads.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ class ImageFolderDataModule(BatchedImageDataModule):
         pin_memory: bool = False,
     ) -> None:
         _check_settings(image_size, channels, cache_limit_mb, num_workers, mean)
-        # "auto", not None: jsonargparse parses "3" as 3.0 for an `int | float | None` argument of a datamodule
-        # given by class_path under LightningCLI
+        # "auto", not None: jsonargparse parses "3" as 3.0 for an `int | float | None` argument of a
+        # datamodule given by class_path under LightningCLI
         if val_split == "auto":
             val_split = 0 if val_dir is not None else 0.1
         for name, value, folder in (("val_split", val_split, val_dir), ("test_split", test_split, test_dir)):
@@ -181,8 +182,8 @@ class ImageFolderDataModule(BatchedImageDataModule):
         if classes != self.classes:
             missing = sorted(set(self.classes) - set(classes))
             extra = sorted(set(classes) - set(self.classes))
-            raise ValueError(f"the class folders of {name} {folder!r} differ from root's {self.classes}: missing "
-                             f"{missing}, extra {extra}; give the same class folders")
+            raise ValueError(f"the class folders of {name} {folder!r} differ from root's {self.classes}: "
+                             f"missing {missing}, extra {extra}; give the same class folders")
         return list_images(Path(folder), self.classes, name)
 
     @property
@@ -201,7 +202,8 @@ class ImageFolderDataModule(BatchedImageDataModule):
     @property
     @override
     def in_channels(self) -> int:
-        """Channels of the images served: 1 (grey) or 3 (RGB). Reading it checks every file's header (once)."""
+        """Channels of the images served: 1 (grey) or 3 (RGB). Reading it checks every file's header
+        (once)."""
         return self._read_layout().channels
 
     @property
@@ -227,14 +229,15 @@ class ImageFolderDataModule(BatchedImageDataModule):
                                  f"channel(s); give one entry per channel or set channels")
             megabytes = len(paths) * channels * size * size / 2**20
             self._layout = _Layout(channels, size, megabytes > self.cache_limit_mb)
+            counts = " / ".join(f"{len(part.paths)} {name}" for name, part in self._parts.items())
             log.info("%s: %d classes, %s images of %dx%dx%d (%.1f MiB decoded), %s", type(self).__name__,
-                     self.num_classes, " / ".join(f"{len(p.paths)} {name}" for name, p in self._parts.items()),
-                     channels, size, size, megabytes,
+                     self.num_classes, counts, channels, size, size, megabytes,
                      "streamed from disk" if self._layout.streams else "cached in memory")
         return self._layout
 
     def _workers(self) -> int:
-        """The DataLoader workers: ``num_workers``, or by default 0 for a cached set, ``min(4, CPUs)`` else."""
+        """The DataLoader workers: ``num_workers``, or by default 0 for a cached set and ``min(4, CPUs)`` for
+        a streamed one."""
         if self.num_workers is not None:
             return self.num_workers
         return min(4, len(os.sched_getaffinity(0))) if self.streams else 0
@@ -256,7 +259,8 @@ class ImageFolderDataModule(BatchedImageDataModule):
         if self._cache is None:
             layout, cache = self._read_layout(), {}
             for name, part in self._parts.items():
-                images = torch.empty(len(part.paths), layout.channels, layout.size, layout.size, dtype=torch.uint8)
+                shape = (len(part.paths), layout.channels, layout.size, layout.size)
+                images = torch.empty(shape, dtype=torch.uint8)
                 start = 0
                 for batch in self._decoded_batches(name):  # filled in place: no second copy of the set
                     images[start : start + len(batch)] = batch
@@ -271,7 +275,7 @@ class ImageFolderDataModule(BatchedImageDataModule):
             return
         if self._cache is not None:
             train = self._cache["train"]
-            batches: Iterator[Tensor] = (train[i : i + _DECODE_BATCH] for i in range(0, len(train), _DECODE_BATCH))
+            batches: Iterator[Tensor] = iter(train.split(_DECODE_BATCH))
         else:
             batches = self._decoded_batches("train")
         self.mean, self.std = channel_statistics(batches)
@@ -282,9 +286,9 @@ class ImageFolderDataModule(BatchedImageDataModule):
 
     @override
     def prepare_data(self) -> None:
-        """Read every file: the headers, and the pixels of a cached set (or of a streamed set's training split,
-        for the statistics). Lightning calls it before it creates log or checkpoint folders, so a faulty file
-        stops a run before anything is written.
+        """Read every file: the headers, and the pixels of a cached set (or of a streamed set's training
+        split, for the statistics). Lightning calls it before it creates log or checkpoint folders, so a
+        faulty file stops a run before anything is written.
 
         Raises:
             ValueError: For a faulty file, or when a trainer tests or predicts without a test set.
@@ -347,16 +351,16 @@ def _no_test_set() -> ValueError:
 def _own_size(path: str, width: int, height: int) -> int:
     """The side of the files' own square size (``image_size`` not given)."""
     if width != height:
-        raise ValueError(f"image {path!r} is {width}x{height}, not square; set image_size to resize the shorter "
-                         "side and centre-crop a square")
+        raise ValueError(f"image {path!r} is {width}x{height}, not square; set image_size to resize the "
+                         "shorter side and centre-crop a square")
     if width < MIN_IMAGE_SIZE:
-        raise ValueError(f"the images are {width}x{height}, smaller than {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}; set "
-                         f"image_size >= {MIN_IMAGE_SIZE} to enlarge them")
+        raise ValueError(f"the images are {width}x{height}, smaller than {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}; "
+                         f"set image_size >= {MIN_IMAGE_SIZE} to enlarge them")
     return width
 
 
-def _check_settings(image_size: int | None, channels: int | None, cache_limit_mb: float, num_workers: int | None,
-                    mean: Sequence[float] | None) -> None:
+def _check_settings(image_size: int | None, channels: int | None, cache_limit_mb: float,
+                    num_workers: int | None, mean: Sequence[float] | None) -> None:
     """Check the settings that do not depend on the files."""
     if image_size is not None and (isinstance(image_size, bool) or not isinstance(image_size, int)
                                    or image_size < MIN_IMAGE_SIZE):
@@ -369,5 +373,5 @@ def _check_settings(image_size: int | None, channels: int | None, cache_limit_mb
     if num_workers is not None and num_workers < 0:
         raise ValueError(f"num_workers must be >= 0 or null (chosen by cached/streamed), got {num_workers}")
     if channels is not None and mean is not None and len(mean) != channels:
-        raise ValueError(f"mean and std have {len(mean)} entries but channels is {channels}; give one entry per "
-                         "channel")
+        raise ValueError(f"mean and std have {len(mean)} entries but channels is {channels}; give one entry "
+                         "per channel")

@@ -87,6 +87,6 @@ def channel_statistics(batches: Iterable[Tensor]) -> tuple[tuple[float, ...], tu
     std = tuple(((count * q - s * s) ** 0.5) / (255 * count) for s, q in zip(sums, squares, strict=True))
     constant = [c for c, value in enumerate(std) if value == 0]
     if constant:
-        raise ValueError(f"channel {constant[0]} of the training images is constant (standard deviation 0); give "
-                         "mean and std explicitly")
+        raise ValueError(f"channel {constant[0]} of the training images is constant (standard deviation 0); "
+                         "give mean and std explicitly")
     return mean, std

@@ -1,4 +1,5 @@
-"""Tiny image folders for the image-folder tests (imported as ``image_folder_helpers``; never ``import conftest``).
+"""Tiny image folders for the image-folder tests (imported as ``image_folder_helpers``; never
+``import conftest``).
 
 Each class has its own mean colour (or grey level) with seeded noise on top, so the classes are learnable
 and no channel is constant.

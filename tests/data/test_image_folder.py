@@ -154,7 +154,8 @@ def test_statistics_come_from_the_training_split_only(tmp_path: Path) -> None:
     torch.testing.assert_close(torch.tensor(dm.mean, dtype=torch.float64), expected_mean, rtol=0, atol=1e-12)
     torch.testing.assert_close(torch.tensor(dm.std, dtype=torch.float64), expected_std, rtol=0, atol=1e-12)
     every = torch.cat([train, dm.val_set.tensors[0].double() / 255])  # type: ignore[union-attr]
-    assert not torch.allclose(torch.tensor(dm.mean, dtype=torch.float64), every.mean(dim=(0, 2, 3)), atol=1e-9)
+    mean = torch.tensor(dm.mean, dtype=torch.float64)
+    assert not torch.allclose(mean, every.mean(dim=(0, 2, 3)), atol=1e-9)
     again = ImageFolderDataModule(str(tmp_path / "data"), val_split=6, split_seed=3)
     again.prepare_data()
     assert (again.mean, again.std) == (dm.mean, dm.std)  # deterministic, to the last bit
@@ -201,15 +202,16 @@ def test_streamed_batches_equal_the_cached_ones(tmp_path: Path, num_workers: int
     assert not cached.streams and streamed.streams
     cached.setup()
     streamed.setup()
-    assert isinstance(cached.train_set, IndexBatchDataset) and isinstance(streamed.train_set, ImageFileDataset)
+    assert isinstance(cached.train_set, IndexBatchDataset)
+    assert isinstance(streamed.train_set, ImageFileDataset)
     assert (streamed.mean, streamed.std) == (cached.mean, cached.std)
     for loader in ("val_dataloader", "test_dataloader"):  # not shuffled: the same batches in the same order
         for (a, ya), (b, yb) in zip(getattr(cached, loader)(), getattr(streamed, loader)(), strict=True):
             assert torch.equal(a, b) and torch.equal(ya, yb)
     torch.manual_seed(5)
-    cached_train = [batch for batch in cached.train_dataloader()]
+    cached_train = list(cached.train_dataloader())
     torch.manual_seed(5)
-    streamed_train = [batch for batch in streamed.train_dataloader()]  # the same shuffle, however many workers
+    streamed_train = list(streamed.train_dataloader())  # the same shuffle, however many workers
     assert [len(b[1]) for b in streamed_train] == [3, 1]
     for (a, ya), (b, yb) in zip(cached_train, streamed_train, strict=True):
         assert torch.equal(a, b) and torch.equal(ya, yb)
@@ -241,7 +243,8 @@ def test_hyperparameters_are_saved(tmp_path: Path) -> None:
 def test_channel_statistics_do_not_depend_on_batching_or_order() -> None:
     from nsga_lightning.data.normalize import channel_statistics
 
-    images = torch.randint(0, 256, (13, 3, 5, 5), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (13, 3, 5, 5), dtype=torch.uint8, generator=generator)
     whole = channel_statistics([images])
     shuffled = images[torch.randperm(13, generator=torch.Generator().manual_seed(1))]
     assert channel_statistics([shuffled[:4], shuffled[4:5], shuffled[5:]]) == whole

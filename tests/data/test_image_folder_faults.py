@@ -1,5 +1,6 @@
-"""Faults of image folders and ImageFolderDataModule settings: one ValueError line naming the folder or file,
-nothing created; through Python and through ``nsga-lightning fit`` / ``search`` (exit code 2, no traceback)."""
+"""Faults of image folders and ImageFolderDataModule settings: one ValueError line naming the folder or
+file, nothing created; through Python and through ``nsga-lightning fit`` / ``search`` (exit code 2, no
+traceback)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _file_root(tmp: Path) -> dict[str, Any]:
 
 def _no_classes(tmp: Path) -> dict[str, Any]:
     (tmp / "flat").mkdir()
-    Image.fromarray(image_array(0, 0, 16, "L")).save(tmp / "flat" / "loose.png")  # images without class folders
+    Image.fromarray(image_array(0, 0, 16, "L")).save(tmp / "flat" / "loose.png")  # no class folders
     return {"root": str(tmp / "flat")}
 
 
@@ -88,7 +89,8 @@ FOLDER_FAULTS: dict[str, tuple[Callable[[Path], dict[str, Any]], list[str]]] = {
     "mixed-sizes": (_mixed_sizes, ["odd_size.png' is 36x36", "40x40", "set image_size"]),
     "not-square": (_not_square, ["is 40x32, not square", "set image_size"]),
     "too-small": (_too_small, ["4x4, smaller than 8x8", "image_size >= 8"]),
-    "val-classes-differ": (_val_classes_differ, ["class folders of val_dir", "missing ['cat'], extra ['dog']"]),
+    "val-classes-differ": (_val_classes_differ,
+                           ["class folders of val_dir", "missing ['cat'], extra ['dog']"]),
     "test-dir-missing": (_test_dir_missing, ["test_dir", "no_test' does not exist"]),
 }
 
@@ -212,7 +214,7 @@ def test_test_command_without_a_test_set_is_one_line_and_creates_nothing(
     assert tree(tmp_path) == before
 
 
-def test_a_streamed_validation_file_that_fails_to_decode_is_named_when_its_batch_loads(tmp_path: Path) -> None:
+def test_a_streamed_validation_file_that_fails_to_decode_is_named_when_loaded(tmp_path: Path) -> None:
     """A streamed set decodes only its training files ahead (for the statistics)."""
     write_image_folder(tmp_path / "data", **COLOUR_40)
     val_files = write_image_folder(tmp_path / "val", **{**COLOUR_40, "per_class": 1})

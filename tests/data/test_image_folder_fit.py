@@ -97,14 +97,14 @@ def _readme_search_config() -> str:
 
 def test_the_readme_search_config_searches_an_image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            one_intra_op_thread: None) -> None:
-    """The README's config as written, on a folder at its path, with a tiny budget: the retrain configs train on
-    all of root."""
-    write_image_folder(tmp_path / "my-images" / "train", **COLOUR_40)  # 40x40 files, resized to 32 by the config
+    """The README's config as written, on a folder at its path, with a tiny budget: the retrain configs
+    train on all of root."""
+    write_image_folder(tmp_path / "my-images" / "train", **COLOUR_40)  # 40x40, resized to 32 by the config
     monkeypatch.chdir(tmp_path)
     (tmp_path / "my-search.yaml").write_text(_readme_search_config())
     tiny = ["--search.pop_size", "2", "--search.n_offspring", "1", "--search.n_gens", "1",
-            "--model.init_channels", "4", "--model.layers", "3", "--trainer", "{max_epochs: 1, accelerator: cpu}",
-            "--progress_bar", "false"]
+            "--model.init_channels", "4", "--model.layers", "3",
+            "--trainer", "{max_epochs: 1, accelerator: cpu}", "--progress_bar", "false"]
     assert main(["search", "--config", "my-search.yaml", *tiny]) == 0
     retrain_configs = sorted((tmp_path / "runs" / "my-images" / "pareto").glob("*.yaml"))
     assert retrain_configs
