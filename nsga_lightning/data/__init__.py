@@ -1,4 +1,5 @@
-"""LightningDataModules (CIFAR-10/100, scikit-learn digits) and batched on-device augmentation."""
+"""LightningDataModules (CIFAR-10/100, scikit-learn digits, your own image folders) and batched on-device
+augmentation."""
 
 from nsga_lightning.data.augment import (
     CIFAR10_MEAN,
@@ -13,7 +14,7 @@ from nsga_lightning.data.augment import (
     random_cutout,
     random_hflip,
 )
-from nsga_lightning.data.base import TensorImageDataModule, split_indices
+from nsga_lightning.data.base import BatchedImageDataModule, TensorImageDataModule, split_indices
 from nsga_lightning.data.cifar import (
     CIFAR10DataModule,
     CIFAR100DataModule,
@@ -22,6 +23,8 @@ from nsga_lightning.data.cifar import (
 )
 from nsga_lightning.data.cifar_files import cifar_files_present, read_cifar, read_cifar_file
 from nsga_lightning.data.digits import DigitsDataModule, load_digits_images
+from nsga_lightning.data.image_files import IMAGE_EXTENSIONS
+from nsga_lightning.data.image_folder import ImageFolderDataModule
 from nsga_lightning.data.synthetic import write_cifar_files
 
 __all__ = [
@@ -29,12 +32,15 @@ __all__ = [
     "CIFAR10_STD",
     "CIFAR100_MEAN",
     "CIFAR100_STD",
+    "IMAGE_EXTENSIONS",
     "BatchAugment",
+    "BatchedImageDataModule",
     "CIFAR10DataModule",
     "CIFAR100DataModule",
     "CIFARDataModule",
     "DatasetDownloadError",
     "DigitsDataModule",
+    "ImageFolderDataModule",
     "TensorImageDataModule",
     "cifar_files_present",
     "crop_flip",

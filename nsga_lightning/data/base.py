@@ -1,10 +1,15 @@
 """Shared machinery of the image datamodules: uint8 tensors, index-batched loaders, on-device augmentation.
 
-Every dataset is held as one uint8 tensor ``(N, 3, H, W)`` plus int64 labels. A loader fetches a whole batch
-with one tensor index (``images[indices]``) instead of collating ``batch_size`` single items, and the batch
-travels to the device as uint8 (4x smaller than float). Augmentation and normalisation then run batched on the
-device in ``on_after_batch_transfer``: the training transform while the trainer is training, the evaluation
-transform (normalisation only) otherwise.
+Every in-memory dataset is held as one uint8 tensor ``(N, C, H, W)`` plus int64 labels. A loader fetches a
+whole batch with one tensor index (``images[indices]``) instead of collating ``batch_size`` single items, and
+the batch travels to the device as uint8 (4x smaller than float). Augmentation and normalisation then run
+batched on the device in ``on_after_batch_transfer``: the training transform while the trainer is training,
+the evaluation transform (normalisation only) otherwise.
+
+:class:`BatchedImageDataModule` holds the loaders, the transforms and the datamodule contract
+(``num_classes``, ``image_size``, ``in_channels``) for any dataset that hands out whole uint8 batches
+(``__getitems__``);
+:class:`TensorImageDataModule` adds the in-memory sets with a seeded validation split.
 """
 
 from __future__ import annotations
@@ -18,12 +23,20 @@ import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 from typing_extensions import override
 
 from nsga_lightning.data.augment import BatchAugment
 
-__all__ = ["IndexBatchDataset", "SplitSize", "TensorImageDataModule", "check_split", "split_indices"]
+__all__ = [
+    "BatchedImageDataModule",
+    "IndexBatchDataset",
+    "SplitSize",
+    "TensorImageDataModule",
+    "check_split",
+    "pass_batch",
+    "split_indices",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +116,163 @@ def split_indices(n: int, value: SplitSize, seed: int, name: str = "val_split") 
     return perm[count:].sort().values, perm[:count].sort().values
 
 
-class TensorImageDataModule(LightningDataModule, ABC):
+class BatchedImageDataModule(LightningDataModule, ABC):
+    """Base class: datasets that hand out whole uint8 batches, augmented batched on the device.
+
+    Subclasses fill :attr:`train_set`, :attr:`val_set` and :attr:`test_set` in ``setup`` with datasets whose
+    ``__getitems__`` returns ``(uint8 images (B, C, H, W), int64 labels (B,))`` and define :attr:`num_classes`
+    (and :attr:`image_size`, :attr:`in_channels` when their images are not 3x32x32).
+
+    Args:
+        batch_size: Training batch size.
+        eval_batch_size: Batch size of the validation, test and predict loaders.
+        augment: Apply the training augmentation (crop, flip, cutout) to training batches; normalisation is
+            always applied.
+        hflip: Mirror training images left-right with probability 0.5.
+        crop_padding: Zero padding of the random crop; 0 disables cropping.
+        cutout: Apply cutout to training batches.
+        cutout_length: Side of the cutout square.
+        num_workers: DataLoader worker processes (0 = load in the main process, usually fastest here).
+        pin_memory: Pin loader batches in page-locked memory (useful with a GPU).
+        mean: Per-channel normalisation means on the 0..1 scale; ``None`` when a subclass computes them in
+            ``setup`` (it then sets :attr:`mean` and :attr:`std` before the first batch).
+        std: Per-channel normalisation standard deviations on the 0..1 scale (``None`` with ``mean``).
+
+    Raises:
+        ValueError: If a size is not positive or the augmentation or normalisation settings are invalid.
+    """
+
+    def __init__(
+        self,
+        batch_size: int,
+        eval_batch_size: int,
+        augment: bool,
+        hflip: bool,
+        crop_padding: int,
+        cutout: bool,
+        cutout_length: int,
+        num_workers: int,
+        pin_memory: bool,
+        mean: Sequence[float] | None,
+        std: Sequence[float] | None,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(
+                f"batch_size and eval_batch_size must be >= 1, got {batch_size}, {eval_batch_size}"
+            )
+        if num_workers < 0:
+            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
+        if cutout and cutout_length < 1:
+            raise ValueError(f"cutout_length must be >= 1 when cutout is on, got {cutout_length}")
+        if crop_padding < 0:
+            raise ValueError(f"crop_padding must be >= 0 (0 = no crop), got {crop_padding}")
+        if (mean is None) != (std is None):
+            raise ValueError(f"give both mean and std or neither, got mean={mean}, std={std}")
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.augment, self.hflip, self.crop_padding = augment, hflip, crop_padding
+        self.cutout, self.cutout_length = cutout, cutout_length
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.mean = None if mean is None else tuple(mean)
+        self.std = None if std is None else tuple(std)
+        if self.mean is not None:
+            _ = self.transform  # built once here so that bad mean/std fail now, not at the first batch
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
+        self.test_set: Dataset | None = None
+
+    @property
+    def transform(self) -> BatchAugment:
+        """The batch transforms for the current settings (``train`` for training, ``eval`` otherwise).
+
+        Raises:
+            RuntimeError: If the normalisation statistics are not known yet (before ``setup``).
+        """
+        if self.mean is None or self.std is None:
+            raise RuntimeError(f"{type(self).__name__}: the normalisation statistics are computed in "
+                               "setup(); call setup() first")
+        cutout_length = self.cutout_length if self.cutout else 0
+        return BatchAugment(self.mean, self.std, self.crop_padding, self.hflip, cutout_length)
+
+    @property
+    @abstractmethod
+    def has_validation(self) -> bool:
+        """Whether a validation set is served (without one ``val_dataloader`` is ``[]``)."""
+
+    @property
+    @abstractmethod
+    def num_classes(self) -> int:
+        """Number of classes (labels lie in ``0..num_classes-1``)."""
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square images served: 32 (CIFAR's); a subclass serving another size overrides it. The
+        CLI links it to the model's ``image_size``, so a network that cannot process it is refused when built."""
+        return 32
+
+    @property
+    def in_channels(self) -> int:
+        """Channels of the images served: 3 (colour); a subclass serving grey images overrides it."""
+        return 3
+
+    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,  # the sampler's permutation comes from the global torch RNG
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            collate_fn=pass_batch,
+        )
+
+    @override
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled uint8 training batches ``(images, labels)``."""
+        if self.train_set is None:
+            self.setup("fit")
+        return self._loader(cast(Dataset, self.train_set), self.batch_size, shuffle=True)
+
+    @override
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        """Validation batches, or ``[]`` (Lightning then skips validation) without a validation set."""
+        if self.train_set is None:
+            self.setup("fit")
+        return [] if self.val_set is None else self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    @override
+    def test_dataloader(self) -> DataLoader:
+        """Test batches."""
+        if self.test_set is None:
+            self.setup("test")
+        return self._loader(cast(Dataset, self.test_set), self.eval_batch_size, shuffle=False)
+
+    @override
+    def predict_dataloader(self) -> DataLoader:
+        """The test images, batched like :meth:`test_dataloader`."""
+        return self.test_dataloader()
+
+    @override
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        """Turn a uint8 batch on the device into a float32 network input.
+
+        While the attached trainer is training and ``augment`` is on: crop, flip, cutout (as configured) and
+        normalisation; otherwise normalisation only.
+
+        Args:
+            batch: ``(images, labels)`` with uint8 images ``(B, C, H, W)``.
+            dataloader_idx: Index of the loader (unused).
+
+        Returns:
+            ``(images, labels)`` with float32 images ``(B, C, H, W)``.
+        """
+        images, labels = batch
+        transform = self.transform
+        if self.augment and self.trainer is not None and self.trainer.training:
+            return transform.train(images), labels
+        return transform.eval(images), labels
+
+
+class TensorImageDataModule(BatchedImageDataModule):
     """Base class: images held in memory as uint8 tensors, augmented batched on the device.
 
     Subclasses load the data (:meth:`load_fit_pool`, :meth:`load_test`) and define :attr:`num_classes` (and
@@ -147,51 +316,28 @@ class TensorImageDataModule(LightningDataModule, ABC):
         mean: Sequence[float],
         std: Sequence[float],
     ) -> None:
-        super().__init__()
-        if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"batch_size and eval_batch_size must be >= 1, got {batch_size}, {eval_batch_size}"
-            )
-        if num_workers < 0:
-            raise ValueError(f"num_workers must be >= 0, got {num_workers}")
-        if cutout and cutout_length < 1:
-            raise ValueError(f"cutout_length must be >= 1 when cutout is on, got {cutout_length}")
-        if crop_padding < 0:
-            raise ValueError(f"crop_padding must be >= 0 (0 = no crop), got {crop_padding}")
+        super().__init__(
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            augment=augment,
+            hflip=hflip,
+            crop_padding=crop_padding,
+            cutout=cutout,
+            cutout_length=cutout_length,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+            mean=mean,
+            std=std,
+        )
         check_split(val_split, "val_split")
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_split, self.split_seed = val_split, split_seed
-        self.augment, self.hflip, self.crop_padding = augment, hflip, crop_padding
-        self.cutout, self.cutout_length = cutout, cutout_length
-        self.num_workers, self.pin_memory = num_workers, pin_memory
-        self.mean, self.std = tuple(mean), tuple(std)
-        _ = self.transform  # built once here so that bad mean/std fail now, not at the first batch
-        self.train_set: IndexBatchDataset | None = None
-        self.val_set: IndexBatchDataset | None = None
-        self.test_set: IndexBatchDataset | None = None
 
     @property
-    def transform(self) -> BatchAugment:
-        """The batch transforms for the current settings (``train`` for training, ``eval`` otherwise)."""
-        cutout_length = self.cutout_length if self.cutout else 0
-        return BatchAugment(self.mean, self.std, self.crop_padding, self.hflip, cutout_length)
-
-    @property
+    @override
     def has_validation(self) -> bool:
         """Whether a validation split is held out (``val_split != 0``); without one ``val_dataloader`` is
         ``[]`` and nothing can be monitored on validation metrics."""
         return self.val_split != 0
-
-    @property
-    @abstractmethod
-    def num_classes(self) -> int:
-        """Number of classes (labels lie in ``0..num_classes-1``)."""
-
-    @property
-    def image_size(self) -> int:
-        """Side of the square images served: 32 (CIFAR's); a subclass serving another size overrides it. The
-        CLI links it to the model's ``image_size``, so a network that cannot process it is refused when built."""
-        return 32
 
     @abstractmethod
     def load_fit_pool(self) -> tuple[Tensor, Tensor]:
@@ -220,59 +366,3 @@ class TensorImageDataModule(LightningDataModule, ABC):
         if stage in (None, "test", "predict") and self.test_set is None:
             self.test_set = IndexBatchDataset(*self.load_test())
             log.info("%s: %d test images", type(self).__name__, len(self.test_set))
-
-    def _loader(self, dataset: IndexBatchDataset, batch_size: int, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=batch_size,
-            shuffle=shuffle,  # the sampler's permutation comes from the global torch RNG
-            num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
-            collate_fn=pass_batch,
-        )
-
-    @override
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled uint8 training batches ``(images, labels)``."""
-        if self.train_set is None:
-            self.setup("fit")
-        return self._loader(cast(IndexBatchDataset, self.train_set), self.batch_size, shuffle=True)
-
-    @override
-    def val_dataloader(self) -> DataLoader | list[DataLoader]:
-        """Validation batches, or ``[]`` (Lightning then skips validation) when ``val_split`` is 0."""
-        if self.train_set is None:
-            self.setup("fit")
-        return [] if self.val_set is None else self._loader(self.val_set, self.eval_batch_size, shuffle=False)
-
-    @override
-    def test_dataloader(self) -> DataLoader:
-        """Test batches (the official test set for CIFAR)."""
-        if self.test_set is None:
-            self.setup("test")
-        return self._loader(cast(IndexBatchDataset, self.test_set), self.eval_batch_size, shuffle=False)
-
-    @override
-    def predict_dataloader(self) -> DataLoader:
-        """The test images, batched like :meth:`test_dataloader`."""
-        return self.test_dataloader()
-
-    @override
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> tuple[Tensor, Tensor]:
-        """Turn a uint8 batch on the device into a float32 network input.
-
-        While the attached trainer is training and ``augment`` is on: crop, flip, cutout (as configured) and
-        normalisation; otherwise normalisation only.
-
-        Args:
-            batch: ``(images, labels)`` with uint8 images ``(B, 3, H, W)``.
-            dataloader_idx: Index of the loader (unused).
-
-        Returns:
-            ``(images, labels)`` with float32 images ``(B, 3, H, W)``.
-        """
-        images, labels = batch
-        transform = self.transform
-        if self.augment and self.trainer is not None and self.trainer.training:
-            return transform.train(images), labels
-        return transform.eval(images), labels

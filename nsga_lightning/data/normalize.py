@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD", "normalize"]
+__all__ = ["CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD", "channel_statistics", "normalize"]
 
 CIFAR10_MEAN: tuple[float, float, float] = (0.49139968, 0.48215827, 0.44653124)
 CIFAR10_STD: tuple[float, float, float] = (0.24703233, 0.24348505, 0.26158768)
@@ -51,3 +51,42 @@ def _norm_coeffs(
     std_t = torch.tensor(std, dtype=torch.float64).view(1, -1, 1, 1)
     shift, factor = -mean_t / std_t, 1.0 / (scale * std_t)
     return shift.to(device, torch.float32), factor.to(device, torch.float32)
+
+
+def channel_statistics(batches: Iterable[Tensor]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and (population) standard deviation of uint8 images, on the 0..1 scale.
+
+    Sums are kept as exact integers, so the result does not depend on how the images are batched or ordered
+    (the in-memory and the streamed sets give identical statistics).
+
+    Args:
+        batches: uint8 ``(B, C, H, W)`` batches, all with the same ``C``.
+
+    Returns:
+        ``(mean, std)``, one entry per channel each.
+
+    Raises:
+        ValueError: If there are no pixels, or a channel is constant (its std would be 0).
+    """
+    sums: list[int] | None = None
+    squares: list[int] = []
+    count = 0
+    for batch in batches:
+        wide = batch.to(torch.int64)  # (B, C, H, W)
+        batch_sums = wide.sum(dim=(0, 2, 3)).tolist()
+        batch_squares = (wide * wide).sum(dim=(0, 2, 3)).tolist()
+        if sums is None:
+            sums, squares = [0] * len(batch_sums), [0] * len(batch_sums)
+        sums = [a + b for a, b in zip(sums, batch_sums, strict=True)]
+        squares = [a + b for a, b in zip(squares, batch_squares, strict=True)]
+        count += wide.shape[0] * wide.shape[2] * wide.shape[3]
+    if sums is None or count == 0:
+        raise ValueError("no training pixels to compute normalisation statistics from")
+    mean = tuple(s / (255 * count) for s in sums)
+    # exact integer variance numerator: count * sum(x^2) - sum(x)^2
+    std = tuple(((count * q - s * s) ** 0.5) / (255 * count) for s, q in zip(sums, squares, strict=True))
+    constant = [c for c, value in enumerate(std) if value == 0]
+    if constant:
+        raise ValueError(f"channel {constant[0]} of the training images is constant (standard deviation 0); "
+                         "give mean and std explicitly")
+    return mean, std
