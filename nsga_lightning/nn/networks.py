@@ -24,6 +24,8 @@ def build_network(
     channels: list[int] | None = None,
     n_nodes: int = 6,
     image_size: int = 32,
+    in_channels: int = 3,
+    stem: str = "auto",
 ) -> ArchitectureNetwork:
     """Build the network of ``genotype`` in ``space``.
 
@@ -44,14 +46,18 @@ def build_network(
         n_nodes: macro: nodes per phase when ``genotype`` is a flat genome.
         image_size: side of the square input images the network must process (the CLI links it from the
             datamodule): a size these options cannot process is refused here, naming the option to change
-            (:mod:`nsga_lightning.nn.input_size`). MAdds are counted at 32x32 whatever it is.
+            (:mod:`nsga_lightning.nn.input_size`). MAdds are counted at this size.
+        in_channels: channels of the input images (the CLI takes them from the datamodule).
+        stem: ``"cifar"`` (the published networks'), ``"imagenet"`` (the side divided by 8 before the first
+            cell or phase) or ``"auto"`` (imagenet from 96 pixels, else cifar); see
+            :mod:`nsga_lightning.nn.input_size`.
 
     Returns:
         A :class:`~nsga_lightning.nn.base.ArchitectureNetwork`.
 
     Raises:
-        ValueError: for an unknown space or decoder, an option the space does not support, or an
-            ``image_size`` the network cannot process.
+        ValueError: for an unknown space, decoder or stem, an option the space does not support, or an
+            ``image_size`` the network cannot process with this stem.
         KeyError: for an unknown zoo name.
     """
     if space not in SPACES:
@@ -74,6 +80,8 @@ def build_network(
             se=se,
             auxiliary=auxiliary,
             image_size=image_size,
+            in_channels=in_channels,
+            stem=stem,
         )
     if auxiliary or se or filter_increment is not None:
         raise ValueError(
@@ -85,4 +93,4 @@ def build_network(
     if channels is None:
         channels = [init_channels, 2 * init_channels, 4 * init_channels]
     return MacroNetwork(resolved, num_classes=num_classes, channels=channels, decoder=decoder,
-                        image_size=image_size)
+                        image_size=image_size, in_channels=in_channels, stem=stem)
