@@ -193,6 +193,13 @@ class TensorImageDataModule(LightningDataModule, ABC):
         CLI links it to the model's ``image_size``, so a network that cannot process it is refused when built."""
         return 32
 
+    @property
+    def in_channels(self) -> int:
+        """Channels of the images served: 3 (the sets are held as RGB ``(N, 3, H, W)``; the digits repeat their
+        grey channel); a subclass serving other images overrides it. The CLI and the search give it to the
+        model's ``in_channels``."""
+        return 3
+
     @abstractmethod
     def load_fit_pool(self) -> tuple[Tensor, Tensor]:
         """Return the images (uint8 ``(N, 3, H, W)``) and labels (int64 ``(N,)``) to train and validate on."""
