@@ -90,7 +90,8 @@ def test_the_fingerprint_holds_the_memory_format_but_not_the_thread_count(datamo
     assert fingerprint(channels_last=False) != fingerprint(channels_last=None)
     assert fingerprint(num_threads=1) == fingerprint(num_threads=None) == fingerprint(num_threads=2)
     assert fingerprint()["trainer"] == {**CANDIDATE_TRAINER_DEFAULTS, **TRAINER}
-    assert fingerprint()["model"] == {**defaults(ArchitectureModule, skip=SEARCH_SETS), **MODEL}
+    assert fingerprint()["model"] == {**defaults(ArchitectureModule, skip=(*SEARCH_SETS, "stem")), **MODEL}
+    assert "input" not in fingerprint()  # 3-channel 32x32 CIFAR with the cifar stem: as before the stem option
 
 
 def test_options_written_with_their_default_value_give_the_same_fingerprint(datamodule):
