@@ -126,15 +126,18 @@ class NSGALightningCLI(LightningCLI):
             differences = architecture_differences(hparams, dict(self.model.hparams))
             if differences:
                 subcommand = self.subcommand or "run"
-                remedy = (
-                    "num_classes, in_channels and image_size follow the data: give the data the checkpoint was "
-                    "trained on"
-                    if self._get(self.config, "model_from_checkpoint")
-                    else "give the config it was trained with, or add --model_from_checkpoint true to "
-                         f"{subcommand} the checkpoint's architecture"
-                )
+                from_checkpoint = self._get(self.config, "model_from_checkpoint")
+                # what follows the data differs only with other data: --model_from_checkpoint cannot help there
+                follows_data = [d for d in differences if d.split(" ", 1)[0] in FROM_DATA]
+                remedies = []
+                if len(follows_data) < len(differences) and not from_checkpoint:
+                    remedies.append("give the config it was trained with, or add --model_from_checkpoint true to "
+                                    f"{subcommand} the checkpoint's architecture")
+                if follows_data or from_checkpoint:
+                    remedies.append("num_classes, in_channels and image_size follow the data: give the data the "
+                                    "checkpoint was trained on")
                 raise ValueError(f"{path} holds another architecture than the model options: "
-                                 f"{', '.join(differences)}; {remedy}")
+                                 f"{', '.join(differences)}; {'; '.join(remedies)}")
         return super().instantiate_trainer(**kwargs)
 
     def before_fit(self) -> None:

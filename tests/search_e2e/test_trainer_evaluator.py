@@ -167,3 +167,14 @@ def test_cpu_mixed_precision_keeps_the_default_format_by_default(datamodule):
         assert set(formats.seen) == {expected}
         if setting is None:
             assert result.is_ok, result.error_text
+
+
+def test_the_fingerprint_records_an_input_other_than_the_one_of_earlier_runs(datamodule):
+    def fingerprint(**model: Any) -> dict[str, Any]:
+        return TrainerEvaluator("micro", datamodule, model={**MODEL, **model}, trainer=TRAINER).fingerprint()
+
+    assert fingerprint(stem="cifar") == fingerprint() == fingerprint(stem="auto")  # auto: cifar at 32 pixels
+    assert fingerprint(stem="imagenet")["input"] == {"in_channels": 3, "image_size": 32, "stem": "imagenet"}
+    evaluator = TrainerEvaluator("micro", datamodule, model={**MODEL, "stem": "imagenet"}, trainer=TRAINER)
+    evaluator.prepare()
+    assert evaluator.build_module(sample_candidates("micro", 1)[0], 10).network.stem_type == "imagenet"
