@@ -39,7 +39,7 @@ class ArchitectureModule(LightningModule):
         genotype: a zoo name (``"NSGANet"``, ``"DARTS"``, ...), a genome (list of ints; macro also nested
             per phase) or a genotype mapping (micro: ``normal``/``normal_concat``/``reduce``/``reduce_concat``;
             macro: ``genome`` and ``n_nodes``).
-        num_classes: number of classes (linked from the datamodule by the CLI).
+        num_classes: number of classes (taken from the datamodule by the CLI and the search).
         init_channels: initial channels C (micro cifar stem has 3C, imagenet stem C; macro default phases C, 2C, 4C).
         layers: number of micro cells (reductions at L//3 and 2L//3).
         filter_increment: ``None`` for the search-time micro network (channels double at reductions), or the
@@ -53,7 +53,7 @@ class ArchitectureModule(LightningModule):
         channels: macro output channels per phase (default ``[C, 2C, 4C]``; the published model uses
             ``[128, 128, 128]``).
         n_nodes: macro nodes per phase (for genomes given as a flat list).
-        image_size: side of the square input images (linked from the datamodule's ``image_size`` by the CLI:
+        image_size: side of the square input images (the datamodule's ``image_size``, taken by the CLI:
             32 for CIFAR, the digits' ``image_size``). The network is checked for it when built: a size it
             cannot process with its stem (e.g. the CIFAR auxiliary head, which needs 32x32 to 40x40 images, on
             16x16 digits) is a ``ValueError`` naming the option to change. MAdds are counted at this size.
