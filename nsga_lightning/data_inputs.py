@@ -6,7 +6,7 @@ and ``in_channels`` (int, the channels of its images). Every built-in datamodule
 * without ``num_classes`` nothing can be built: one line says to add the attribute (or where the caller allows
   it, to give the value, e.g. ``--model.num_classes``);
 * without ``in_channels`` the channels are read from the first training batch: ``prepare_data()``,
-  ``setup("fit")`` and one batch of ``train_dataloader()`` run at once (the torch random state is left as it
+  ``setup("fit")`` and one batch of ``train_dataloader()`` run at once (the global random state is left as it
   was), i.e. the data is loaded when the model is built, and Lightning calls ``setup`` again before training;
 * without ``image_size``, 32 (the CIFAR size) is assumed, as before.
 
@@ -17,9 +17,12 @@ A value given by the user where the datamodule has its own must equal it (a mode
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+import random
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from lightning.pytorch import LightningDataModule
 
@@ -37,15 +40,28 @@ def _checked(datamodule: Any, name: str, value: Any) -> int:
     return int(value)
 
 
+@contextmanager
+def preserved_random_state() -> Iterator[None]:
+    """Run the block without changing the global random state of torch (CPU), numpy and ``random``: reading
+    what a datamodule states must not shift the seeded stream that training draws from."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
 def channels_of_first_batch(datamodule: LightningDataModule) -> int:
     """The channels of the images of the datamodule's first training batch (``(N, C, H, W)``, or the first
-    element of a tuple/list batch); prepares and sets up the datamodule for fitting, the torch random state
+    element of a tuple/list batch); prepares and sets up the datamodule for fitting, the global random state
     stays as it was.
 
     Raises:
         ValueError: if the batch holds no 4-dimensional image tensor (saying to add ``in_channels``).
     """
-    with torch.random.fork_rng(devices=[]):  # a shuffled loader draws from the global generator
+    with preserved_random_state():  # a shuffled loader draws from the global generator
         datamodule.prepare_data()
         datamodule.setup("fit")
         batch = next(iter(datamodule.train_dataloader()))

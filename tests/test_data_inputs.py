@@ -3,13 +3,21 @@ missing one, the channels of a training batch (the random state untouched), one-
 
 from __future__ import annotations
 
+import random
+
+import numpy as np
 import pytest
 import torch
 from lightning.pytorch import LightningDataModule
 from torch.utils.data import DataLoader, TensorDataset
 
 from nsga_lightning.data import DigitsDataModule
-from nsga_lightning.data_inputs import WITHOUT_DATA, channels_of_first_batch, inputs_from_data
+from nsga_lightning.data_inputs import (
+    WITHOUT_DATA,
+    channels_of_first_batch,
+    inputs_from_data,
+    preserved_random_state,
+)
 
 
 class Images(LightningDataModule):
@@ -51,7 +59,28 @@ def test_channels_come_from_one_training_batch_with_the_random_state_untouched()
     state = torch.get_rng_state()
     assert inputs_from_data(data) == {"num_classes": 2, "in_channels": 5, "image_size": 32}  # 32: not stated
     assert torch.equal(torch.get_rng_state(), state) and data.prepared == 1
-    assert inputs_from_data(data, {"in_channels": 7, "image_size": 8})["in_channels"] == 7  # given: no batch read
+    assert inputs_from_data(data, {"in_channels": 7, "image_size": 8})["in_channels"] == 7
+    assert data.prepared == 1  # given: no batch read
+
+
+def _seed_all() -> None:
+    random.seed(1)
+    np.random.seed(1)
+    torch.manual_seed(1)
+
+
+def _draw() -> tuple[float, float, float]:
+    return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+
+def test_the_random_state_is_preserved_whatever_the_block_draws():
+    _seed_all()
+    expected = _draw()
+    _seed_all()
+    with preserved_random_state():
+        _draw()
+        _draw()
+    assert _draw() == expected
 
 
 def test_without_num_classes_or_images_in_the_batch_one_line_says_what_to_add():

@@ -21,7 +21,7 @@ from nsga_lightning.cli.checkpoints import (
     holds_original_weights,
 )
 from nsga_lightning.cli.genomes import parse_genome_text, quote_negative_genomes
-from nsga_lightning.data_inputs import FROM_DATA, inputs_from_data
+from nsga_lightning.data_inputs import FROM_DATA, inputs_from_data, preserved_random_state
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.nn import load_original_checkpoint
 
@@ -218,7 +218,8 @@ def datamodule_of(data: Any) -> LightningDataModule | None:
     parser.add_subclass_arguments(LightningDataModule, "data", fail_untyped=False)
     config = parser.parse_object({"data": data.as_dict() if isinstance(data, Namespace) else data})
     instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # the name of jsonargparse >= 4.49
-    return instantiate(config).data
+    with preserved_random_state():  # a constructor that draws numbers must not shift the seeded training stream
+        return instantiate(config).data
 
 
 def build_cli(cli_class: type[NSGALightningCLI], args: list[str], **kwargs: Any) -> NSGALightningCLI:
