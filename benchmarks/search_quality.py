@@ -18,7 +18,13 @@ normalised objectives (bounds from 2000 fixed random genomes; reference point 1.
 architecture evaluated up to 100 and up to 300 evaluations. Budget: pop 20, 10 children per generation, 29
 generations = 300 evaluations (100 after generation 8); exploitation in the last 10 generations.
 
-Usage: ``python benchmarks/search_quality.py [--seeds 20] [--workers 2]``. Prints a table per budget: median
+``--surrogate``: the published NSGA-II against surrogate-assisted searches (``search.surrogate``, each model),
+all from a random start, side by side on the same landscape and seeds: the evaluations each needs to reach
+NSGA-II's median hypervolume at 300 evaluations (checked every 10; median over seeds, ">300" where a seed never
+does), and the median hypervolume at 100, 150 and 300 evaluations. Complexity for the inner search: the analytic
+count (``nn.count_complexity``), equal to the landscape's MAdds.
+
+Usage: ``python benchmarks/search_quality.py [--seeds 20] [--workers 2] [--surrogate]``. Prints a table per budget: median
 hypervolume, win rate against random search (share of seeds with a larger hypervolume), median ratio to random.
 
 ``--real``: the real thing once at quickstart size instead (the quickstart preset: digits, 15 architectures,
@@ -31,6 +37,7 @@ published,+prior,+homogeneous,+BOA,paper`` runs each part on its own as well.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import tempfile
 import time
@@ -150,6 +157,77 @@ def run_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[float], fl
     return name, seed, [hypervolume(F[:budget], low, high) for budget in BUDGETS], time.perf_counter() - start
 
 
+SURROGATE_VARIANTS = {
+    "NSGA-II (published code)": {},
+    **{f"surrogate {model}": {"surrogate": {"model": model}} for model in ("rbf", "gp", "trees", "auto")},
+}
+CHECKS = tuple(range(10, BUDGETS[-1] + 1, 10))
+
+
+def landscape_complexity(landscape: Landscape):
+    """The landscape's MAdds of candidates without building networks (what the surrogate's inner search uses)."""
+    from nsga_lightning.nn import count_complexity
+
+    def complexity(candidates):
+        return [{"madds": float(count_complexity("micro", c.genotype, init_channels=4, layers=3).madds)}
+                for c in candidates]
+
+    return complexity
+
+
+def run_surrogate_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[float], float]:
+    """Hypervolume after every 10 evaluations (generation order) of one variant and seed; and its wall time."""
+    import torch
+
+    from nsga_lightning.search import SearchRunner
+    from nsga_lightning.search.surrogate.settings import make_surrogate
+
+    torch.set_num_threads(1)
+    name, seed, (low, high) = args
+    landscape = Landscape()
+    options = dict(SURROGATE_VARIANTS[name])
+    if "surrogate" in options:
+        options["surrogate"] = make_surrogate(**options["surrogate"])
+        options["complexity"] = landscape_complexity(landscape)
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder, SearchRunner(
+            landscape.space, LandscapeEvaluator(landscape), Path(folder), pop_size=POP, n_offspring=OFFSPRING,
+            n_gens=GENS, seed=seed, objectives=("error", "madds"), **options) as runner:
+        runner.run()
+        rows = sorted(runner.archive.rows("ok"), key=lambda r: r.generation)  # generation order
+    F = np.array([[r.objectives["error"], r.objectives["madds"]] for r in rows])
+    return name, seed, [hypervolume(F[:n], low, high) for n in CHECKS], time.perf_counter() - start
+
+
+def main_surrogate(seeds: int, workers: int) -> None:
+    start = time.perf_counter()
+    limits = bounds(Landscape())
+    jobs = [(name, seed, limits) for seed in range(seeds) for name in SURROGATE_VARIANTS]
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(run_surrogate_variant, jobs))
+    hv = {(name, seed): values for name, seed, values, _ in results}
+    wall = {name: statistics.median(w for n, _, _, w in results if n == name) for name in SURROGATE_VARIANTS}
+    target = statistics.median(hv[("NSGA-II (published code)", s)][-1] for s in range(seeds))
+    print(f"{seeds} seeds, pop {POP}, {OFFSPRING} children per generation, random start; target = NSGA-II's median "
+          f"HV at 300 evaluations = {target:.4f}; {time.perf_counter() - start:.0f} s")
+    print(f"{'variant':26s} {'evals to target':>16s} {'reached':>8s} {'HV@100':>8s} {'HV@150':>8s} {'HV@300':>8s} "
+          f"{'wall s':>7s}")
+    needed = {}
+    for name in SURROGATE_VARIANTS:
+        per_seed = [next((n for n, v in zip(CHECKS, hv[(name, s)]) if v >= target), None) for s in range(seeds)]
+        reached = [n for n in per_seed if n is not None]
+        # a seed that never reaches the target counts as beyond the budget in the median
+        ranked = sorted(n if n is not None else math.inf for n in per_seed)
+        needed[name] = statistics.median(ranked)
+        shown = f"{needed[name]:.0f}" if math.isfinite(needed[name]) else ">300"
+        at = {b: statistics.median(hv[(name, s)][CHECKS.index(b)] for s in range(seeds)) for b in (100, 150, 300)}
+        print(f"{name:26s} {shown:>16s} {len(reached):>5d}/{seeds} {at[100]:8.4f} {at[150]:8.4f} {at[300]:8.4f} "
+              f"{wall[name]:7.1f}")
+    best = min((n for n in SURROGATE_VARIANTS if n.startswith("surrogate")), key=lambda n: needed[n])
+    print(f"\nbest surrogate: {best}; nsga_evals_over_surrogate_evals_to_target="
+          f"{needed['NSGA-II (published code)'] / needed[best]:.2f}")
+
+
 REAL_VARIANTS = {"published": {"initialization": "random"}, "paper": {"initialization": "prior", "crossover": "homogeneous",
                                              "exploitation_gens": 1},
                  "+prior": {"initialization": "prior"},
@@ -201,6 +279,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--real", action="store_true", help="quickstart-size searches on the digits instead")
+    parser.add_argument("--surrogate", action="store_true", help="NSGA-II vs the surrogate-assisted search")
     parser.add_argument("--real-variants", default="published,paper",
                         help=f"with --real: comma-separated, 'published' first; from {', '.join(REAL_VARIANTS)}")
     config = parser.parse_args()
@@ -217,6 +296,9 @@ def main() -> None:
     import logging
 
     logging.disable(logging.WARNING)
+    if config.surrogate:
+        main_surrogate(config.seeds, config.workers)
+        return
     start = time.perf_counter()
     limits = bounds(Landscape())
     jobs = [(name, seed, limits) for seed in range(config.seeds) for name in VARIANTS]

@@ -63,14 +63,18 @@ class ParetoOutputs(SearchCallback):
         retrain: the final-training recipe.
         data: the search's data block in class_path form (used when the recipe names no data).
         reference_point: hypervolume reference overrides (for the plotted history).
+        model_input: model options stating the retrained network's input, written into every config (the
+            search writes ``in_channels`` of the retrain data and the ``stem`` as built; ``None``: none).
     """
 
     def __init__(self, objectives: Sequence[str], retrain: RetrainSettings, data: Mapping[str, Any],
-                 reference_point: Mapping[str, float] | None = None) -> None:
+                 reference_point: Mapping[str, float] | None = None,
+                 model_input: Mapping[str, Any] | None = None) -> None:
         self.objectives = tuple(objectives)
         self.retrain = retrain
         self.data = dict(data)
         self.reference_point = dict(reference_point or {})
+        self.model_input = dict(model_input or {})
         self._written: tuple[int, int] | None = None  # (architectures, generations) at the last write
 
     @override
@@ -109,7 +113,8 @@ class ParetoOutputs(SearchCallback):
         run.pareto_configs.mkdir(parents=True, exist_ok=True)
         written = []
         for row in front:
-            config = training_config(row.key, row.genotype, space, self.retrain, self.data)
+            config = training_config(row.key, row.genotype, space, self.retrain, self.data,
+                                     model_input=self.model_input)
             path = run.pareto_config(row.key)
             objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())
             header = f"# {row.key}: {objectives} (generation {row.generation})\n# {run.retrain_command(row.key)}\n"

@@ -39,8 +39,8 @@ class ArchitectureModule(LightningModule):
         genotype: a zoo name (``"NSGANet"``, ``"DARTS"``, ...), a genome (list of ints; macro also nested
             per phase) or a genotype mapping (micro: ``normal``/``normal_concat``/``reduce``/``reduce_concat``;
             macro: ``genome`` and ``n_nodes``).
-        num_classes: number of classes (linked from the datamodule by the CLI).
-        init_channels: initial channels C (micro stem has 3C; macro default phases C, 2C, 4C).
+        num_classes: number of classes (taken from the datamodule by the CLI and the search).
+        init_channels: initial channels C (micro cifar stem has 3C, imagenet stem C; macro default phases C, 2C, 4C).
         layers: number of micro cells (reductions at L//3 and 2L//3).
         filter_increment: ``None`` for the search-time micro network (channels double at reductions), or the
             per-cell channel increment of the final (pyramid) network.
@@ -53,10 +53,17 @@ class ArchitectureModule(LightningModule):
         channels: macro output channels per phase (default ``[C, 2C, 4C]``; the published model uses
             ``[128, 128, 128]``).
         n_nodes: macro nodes per phase (for genomes given as a flat list).
-        image_size: side of the square input images (linked from the datamodule's ``image_size`` by the CLI:
+        image_size: side of the square input images (the datamodule's ``image_size``, taken by the CLI:
             32 for CIFAR, the digits' ``image_size``). The network is checked for it when built: a size it
-            cannot process (e.g. the auxiliary head, which needs 32x32 to 40x40 images, on 16x16 digits) is a
-            ``ValueError`` naming the option to change. Parameters and MAdds are counted at 32x32 regardless.
+            cannot process with its stem (e.g. the CIFAR auxiliary head, which needs 32x32 to 40x40 images, on
+            16x16 digits) is a ``ValueError`` naming the option to change. MAdds are counted at this size.
+        in_channels: channels of the input images (taken from the datamodule's ``in_channels`` by the CLI, or
+            from one training batch when it has none): 3 for RGB (the published models), 1 for grey, 4 or more
+            for e.g. multispectral images.
+        stem: ``"cifar"`` (the published models': the cells or phases start at the image size),
+            ``"imagenet"`` (NASNet's/DARTS' ImageNet stems for micro, two stride-2 convolutions and a max pool
+            for macro: the side divided by 8 first, 224 -> 28) or ``"auto"``: imagenet for images of 96 pixels or
+            more, else cifar (see :mod:`nsga_lightning.nn.input_size` for the sizes each stem takes).
         learning_rate: initial SGD learning rate.
         momentum: SGD momentum.
         weight_decay: SGD weight decay (applied to every parameter, as in the original).
@@ -84,6 +91,8 @@ class ArchitectureModule(LightningModule):
         channels: list[int] | None = None,
         n_nodes: int = 6,
         image_size: int = 32,
+        in_channels: int = 3,
+        stem: Literal["auto", "cifar", "imagenet"] = "auto",
         learning_rate: float = 0.025,
         momentum: float = 0.9,
         weight_decay: float = 3e-4,
@@ -104,7 +113,7 @@ class ArchitectureModule(LightningModule):
         self.network = build_network(
             space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
             filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
-            n_nodes=n_nodes, image_size=image_size,
+            n_nodes=n_nodes, image_size=image_size, in_channels=in_channels, stem=stem,
         )
         # Constant unless DropPathSchedule ramps it from 0 (as the original's training scripts do).
         self.network.drop_path_prob = drop_path_prob
@@ -118,7 +127,7 @@ class ArchitectureModule(LightningModule):
 
     @override
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(N, num_classes)`` for images ``(N, 3, H, W)``."""
+        """Class logits ``(N, num_classes)`` for images ``(N, in_channels, H, W)``."""
         logits, _ = self.network(images)
         return logits
 
@@ -200,12 +209,13 @@ class ArchitectureModule(LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": interval}}
 
     def compute_complexity(self) -> dict[str, int]:
-        """Parameters without and with the auxiliary head, and MAdds at 1x3x32x32 (cached on the module)."""
+        """Parameters without and with the auxiliary head, and MAdds of one image of the size and channels the
+        network is built for (``image_size``, ``in_channels``; cached on the module)."""
         if not self.complexity:
             self.complexity = {
                 "params": count_parameters(self.network),
                 "params_total": count_parameters(self.network, include_auxiliary=True),
-                "madds": count_madds(self.network),
+                "madds": count_madds(self.network, input_size=self.network.input_shape()),
             }
         return self.complexity
 

@@ -1,9 +1,9 @@
 """The ``nsga-lightning`` command: LightningCLI subcommands plus ``stats``, ``search``, ``draw`` and ``report``.
 
 ``fit | validate | test | predict`` are LightningCLI subcommands (model ``ArchitectureModule``, any
-LightningDataModule by class_path, ``num_classes`` linked from the data). The other subcommands have their
-own small jsonargparse parsers (jsonargparse is confined to this package). User errors become one line on
-stderr and exit code 2; set ``NSGA_LIGHTNING_DEBUG=1`` to see the traceback instead.
+LightningDataModule by class_path, ``num_classes``, ``in_channels`` and ``image_size`` from the data). The other
+subcommands have their own small jsonargparse parsers (jsonargparse is confined to this package). User errors
+become one line on stderr and exit code 2; set ``NSGA_LIGHTNING_DEBUG=1`` to see the traceback instead.
 """
 
 from typing import Any

@@ -15,17 +15,20 @@ from typing import Any
 import torch
 
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.nn import resolve_stem
 from nsga_lightning.spaces import make_space
 from nsga_lightning.spaces.registry import resolve_genotype
 
 # ArchitectureModule options that change the network (its layers and shapes), per space. n_nodes is folded
-# into the genotype, and macro channels default to [C, 2C, 4C]. Training options (learning rate, drop path,
-# auxiliary weight...) and image_size (the network's layers do not depend on it) may differ.
+# into the genotype, macro channels default to [C, 2C, 4C], and the stem is compared as built ("auto" resolved
+# at the model's image_size; "cifar" for checkpoints from before the stem option). Training options (learning
+# rate, drop path, auxiliary weight...) and image_size (the network's layers do not depend on it) may differ.
 ARCHITECTURE_FIELDS: dict[str, tuple[str, ...]] = {
-    "micro": ("space", "genotype", "num_classes", "init_channels", "layers", "filter_increment", "se",
-              "auxiliary"),
-    "macro": ("space", "genotype", "num_classes", "decoder", "channels"),
+    "micro": ("space", "genotype", "num_classes", "in_channels", "stem", "init_channels", "layers",
+              "filter_increment", "se", "auxiliary"),
+    "macro": ("space", "genotype", "num_classes", "in_channels", "stem", "decoder", "channels"),
 }
+LEGACY_STEM = "cifar"  # the only stem before there was a choice
 SPECIAL_PATHS = ("best", "last", "hpc")  # what Lightning resolves itself
 
 
@@ -87,6 +90,12 @@ def _normalised(hparams: Mapping[str, Any]) -> dict[str, Any]:
     """The network-changing options of a model's hyperparameters, defaults filled in and the genotype decoded
     (a zoo name and its genotype mapping are the same architecture)."""
     values = {**_defaults(), **{k: v for k, v in hparams.items() if not str(k).startswith("_")}}
+    if "stem" not in hparams:
+        values["stem"] = LEGACY_STEM
+    try:
+        values["stem"] = resolve_stem(values["stem"], values["image_size"])
+    except ValueError:  # compared as written
+        pass
     space = values["space"]
     out = {name: values[name] for name in ARCHITECTURE_FIELDS.get(space, ("space", "genotype"))}
     try:

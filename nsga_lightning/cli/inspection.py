@@ -62,6 +62,18 @@ def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, 
     return resolve_genotype(space, architecture)
 
 
+def _input_note(architecture: str) -> str:
+    """For a training config that states its network's input (``in_channels``, ``stem``; the Pareto configs of
+    a search do), that input as a title suffix, e.g. ``" (4-channel images, imagenet stem)"``; else ``""``."""
+    if not architecture.endswith((".yaml", ".yml")):
+        return ""
+    model = (yaml.safe_load(Path(architecture).read_text()) or {}).get("model", {})
+    model = model.get("init_args", model)
+    parts = [f"{model['in_channels']}-channel images"] if "in_channels" in model else []
+    parts += [f"{model['stem']} stem"] if "stem" in model else []
+    return f" ({', '.join(parts)})" if parts else ""
+
+
 def run_draw(args: list[str]) -> int:
     """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
     from nsga_lightning.viz import draw_genotype
@@ -80,7 +92,8 @@ def run_draw(args: list[str]) -> int:
     config = parser.parse_args(quote_negative_genomes(args))
     genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
                                 config.n_nodes)
-    path = draw_genotype(genotype, config.output, title=config.title or config.architecture)
+    path = draw_genotype(genotype, config.output,
+                         title=config.title or config.architecture + _input_note(config.architecture))
     print(f"wrote {path}")
     return 0
 

@@ -31,9 +31,9 @@ def search_parser() -> ArgumentParser:
     parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML) or a preset name")
     parser.add_class_arguments(SearchSettings, "search")
     parser.add_class_arguments(SpaceSettings, "space")
-    # n_nodes comes from the space block (the genotype of every candidate carries it); the image size and the
-    # number of classes from the data
-    parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes",
+    # n_nodes comes from the space block (the genotype of every candidate carries it); the image size, the input
+    # channels and the number of classes from the data
+    parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes", "in_channels",
                                                                    "log_complexity", "n_nodes", "image_size"})
     parser.add_subclass_arguments(LightningDataModule, "data", required=True)
     parser.add_argument("--trainer", type=dict[str, Any], default=dict(CANDIDATE_TRAINER_DEFAULTS),

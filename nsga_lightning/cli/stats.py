@@ -1,9 +1,10 @@
 """``nsga-lightning stats``: parameters (without/with the auxiliary head) and MAdds of one architecture.
 
-The model is built by the same LightningCLI parser, links and hooks as ``fit`` (``num_classes`` and
+The model is built by the same LightningCLI parser and hooks as ``fit`` (``num_classes``, ``in_channels`` and
 ``image_size`` from the data block, a genome typed as text), so ``stats --config C`` counts exactly the model
-``fit --config C`` trains. No Trainer is built and no data is read (the datamodule is only constructed); the
-data block may be left out (then 10 classes, 32x32 images).
+``fit --config C`` trains, at the size and channels it is built for. No Trainer is built and no data is read
+(the datamodule is only constructed; one lacking ``in_channels`` loads a training batch to count them); the data
+block may be left out (then 10 classes, 3x32x32 images, or ``--model.num_classes/in_channels/image_size``).
 """
 
 from __future__ import annotations
@@ -55,11 +56,14 @@ def run_stats(args: list[str]) -> int:
         print(json.dumps(values))
         return 0
     name = hparams.genotype if isinstance(hparams.genotype, str) else "custom"
+    network = model.network
+    _, channels, height, width = network.input_shape()
     rows = [
-        ("architecture", f"{hparams.space} {name}, {model.network.classifier.out_features} classes"),
+        ("architecture", f"{hparams.space} {name}, {network.classifier.out_features} classes"),
+        ("input", f"{channels}x{height}x{width} images, {network.stem_type} stem"),
         ("params (without aux head)", f"{values['params']:,}  ({values['params'] / 1e6:.2f}M)"),
         ("params (total)", f"{values['params_total']:,}  ({values['params_total'] / 1e6:.2f}M)"),
-        ("MAdds (1x3x32x32)", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
+        (f"MAdds (1x{channels}x{height}x{width})", f"{values['madds']:,}  ({values['madds'] / 1e6:.1f}M)"),
     ]
     width = max(len(label) for label, _ in rows)
     for label, value in rows:

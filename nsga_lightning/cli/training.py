@@ -8,6 +8,7 @@ import warnings
 from typing import Any
 
 import torch
+from jsonargparse import ArgumentParser, Namespace
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -20,27 +21,32 @@ from nsga_lightning.cli.checkpoints import (
     holds_original_weights,
 )
 from nsga_lightning.cli.genomes import parse_genome_text, quote_negative_genomes
+from nsga_lightning.data_inputs import FROM_DATA, inputs_from_data, preserved_random_state
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.nn import load_original_checkpoint
 
 
 class NSGALightningCLI(LightningCLI):
     """LightningCLI with the NSGA-Net training defaults: TensorBoard, gradient clipping 5, best-error
-    checkpoints, the drop-path ramp, and ``num_classes`` and ``image_size`` taken from the datamodule.
+    checkpoints, the drop-path ramp, and ``num_classes``, ``in_channels`` and ``image_size`` taken from the
+    datamodule (:mod:`nsga_lightning.data_inputs`: ``null``, the default, follows the data; a value given must
+    equal the data's, and stands in for an attribute the datamodule lacks, e.g. ``--model.num_classes 5``).
     ``validate``, ``test`` and ``predict`` also accept an original NSGA-Net weight file as ``--ckpt_path``
     (converted on load). A Lightning checkpoint of another architecture than the model options is refused,
     naming the differing options, unless ``--model_from_checkpoint true`` builds the checkpoint's architecture.
     A genome typed as text (``--model.genotype 1,0,2,...``) is a genome, not a zoo name."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        # the network is checked for the images it will get (e.g. no CIFAR auxiliary head on 16x16 digits)
-        parser.link_arguments("data", "model.image_size", compute_fn=_image_size_of, apply_on="instantiate")
+        # null: follow the data, filled in before the model is built (before_instantiate_classes). Not jsonargparse
+        # links: a link target cannot be given at all, and a datamodule without num_classes needs it given. The
+        # network is then checked for the images it will get (e.g. no CIFAR auxiliary head on 16x16 digits).
+        parser.set_defaults({f"model.{name}": None for name in FROM_DATA})
         parser.add_argument(
             "--model_from_checkpoint", type=bool, default=False,
             help="with a Lightning --ckpt_path: build the architecture saved in the checkpoint instead of the one "
                  "the model options describe (which must otherwise match the checkpoint's, or the command is "
-                 "refused naming the differing options); num_classes and image_size still follow the data",
+                 "refused naming the differing options); num_classes, in_channels and image_size still follow the "
+                 "data",
         )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
@@ -76,21 +82,36 @@ class NSGALightningCLI(LightningCLI):
             return
         self._checkpoint = (ckpt_path, checkpoint_hyperparameters(ckpt_path))
         if self.config[subcommand].get("model_from_checkpoint"):
+            following = {name: self.config[subcommand].model.get(name) for name in FROM_DATA}
             super()._parse_ckpt_path()
+            for name, value in following.items():  # these still follow the data, not the checkpoint
+                self.config[subcommand].model[name] = value
 
     def before_instantiate_classes(self) -> None:
-        """Read a genome typed as text as a genome; refuse ``--lr_scheduler`` without ``--optimizer``
-        (LightningCLI would silently ignore it)."""
+        """Read a genome typed as text as a genome; take ``num_classes``, ``in_channels`` and ``image_size``
+        from the data; refuse ``--lr_scheduler`` without ``--optimizer`` (LightningCLI would silently ignore
+        it)."""
         model = self._get(self.config, "model")
         genome = parse_genome_text(model.genotype) if model is not None else None
         if genome is not None:  # a wrong value is then named by the space's range check, not as a zoo name
             model.genotype = genome
+        if model is not None:
+            given = {name: model.get(name) for name in FROM_DATA}
+            for name, value in inputs_from_data(self._datamodule_of_config(), given,
+                                                how_to_give="--model.num_classes").items():
+                model[name] = value
         if self._get(self.config, "lr_scheduler") and not self._get(self.config, "optimizer"):
             raise ValueError(
                 "--lr_scheduler needs --optimizer as well (e.g. --optimizer SGD --optimizer.lr 0.025 "
                 "--optimizer.momentum 0.9 --optimizer.weight_decay 3e-4); without both the module's SGD and "
                 "cosine schedule are used"
             )
+
+    def _datamodule_of_config(self) -> LightningDataModule | None:
+        """The config's datamodule, built to read what the model takes from it before the model is built.
+        LightningCLI builds its own afterwards: constructing a datamodule is cheap (the data is loaded by
+        ``prepare_data``/``setup``), unless it lacks ``in_channels`` (then this one loads a training batch)."""
+        return datamodule_of(self._get(self.config, "data"))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """Refuse a Lightning checkpoint of another architecture than the model just built, then build the
@@ -105,14 +126,18 @@ class NSGALightningCLI(LightningCLI):
             differences = architecture_differences(hparams, dict(self.model.hparams))
             if differences:
                 subcommand = self.subcommand or "run"
-                remedy = (
-                    "num_classes and image_size follow the data: give the data the checkpoint was trained on"
-                    if self._get(self.config, "model_from_checkpoint")
-                    else "give the config it was trained with, or add --model_from_checkpoint true to "
-                         f"{subcommand} the checkpoint's architecture"
-                )
+                from_checkpoint = self._get(self.config, "model_from_checkpoint")
+                # what follows the data differs only with other data: --model_from_checkpoint cannot help there
+                follows_data = [d for d in differences if d.split(" ", 1)[0] in FROM_DATA]
+                remedies = []
+                if len(follows_data) < len(differences) and not from_checkpoint:
+                    remedies.append("give the config it was trained with, or add --model_from_checkpoint true to "
+                                    f"{subcommand} the checkpoint's architecture")
+                if follows_data or from_checkpoint:
+                    remedies.append("num_classes, in_channels and image_size follow the data: give the data the "
+                                    "checkpoint was trained on")
                 raise ValueError(f"{path} holds another architecture than the model options: "
-                                 f"{', '.join(differences)}; {remedy}")
+                                 f"{', '.join(differences)}; {'; '.join(remedies)}")
         return super().instantiate_trainer(**kwargs)
 
     def before_fit(self) -> None:
@@ -185,9 +210,16 @@ def _has_validation(datamodule: LightningDataModule | None) -> bool:
     return bool(getattr(datamodule, "has_validation", True))
 
 
-def _image_size_of(datamodule: LightningDataModule | None) -> int:
-    """The side of the datamodule's images (``image_size``; 32, the CIFAR size, for classes without it)."""
-    return int(getattr(datamodule, "image_size", 32))
+def datamodule_of(data: Any) -> LightningDataModule | None:
+    """A datamodule built from a parsed ``data`` block (class_path form), or ``None`` without one."""
+    if data is None:
+        return None
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(LightningDataModule, "data", fail_untyped=False)
+    config = parser.parse_object({"data": data.as_dict() if isinstance(data, Namespace) else data})
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # the name of jsonargparse >= 4.49
+    with preserved_random_state():  # a constructor that draws numbers must not shift the seeded training stream
+        return instantiate(config).data
 
 
 def build_cli(cli_class: type[NSGALightningCLI], args: list[str], **kwargs: Any) -> NSGALightningCLI:

@@ -1,11 +1,19 @@
-"""Torch modules built from genotypes: operations, cells, phases, networks, input sizes, complexity (counted on a
-network or analytically from the genotype) and weight import."""
+"""Torch modules built from genotypes: operations, cells, phases, stems, networks, input sizes, complexity (counted
+on a network or analytically from the genotype) and weight import."""
 
 from nsga_lightning.nn.analytic_complexity import Complexity, count_complexity
 from nsga_lightning.nn.base import ArchitectureNetwork
-from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, Cell
+from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, Cell
 from nsga_lightning.nn.complexity import count_madds, count_parameters
-from nsga_lightning.nn.input_size import check_micro_image_size, macro_feature_size, micro_feature_sizes
+from nsga_lightning.nn.input_size import (
+    AUTO_IMAGENET_FROM,
+    STEM_OPTIONS,
+    STEMS,
+    check_micro_image_size,
+    macro_feature_size,
+    micro_feature_sizes,
+    resolve_stem,
+)
 from nsga_lightning.nn.macro import DECODERS, MacroNetwork
 from nsga_lightning.nn.micro import MicroNetwork
 from nsga_lightning.nn.networks import NetworkArguments, build_network, network_arguments
@@ -17,15 +25,23 @@ from nsga_lightning.nn.pretrained import (
     load_original_state_dict,
     original_key_map,
 )
+from nsga_lightning.nn.stems import CIFARStem, ImageNetStem, MacroImageNetStem
 
 __all__ = [
+    "AUTO_IMAGENET_FROM",
     "DECODERS",
     "OP_BUILDERS",
+    "STEMS",
+    "STEM_OPTIONS",
     "ArchitectureNetwork",
     "AuxiliaryHeadCIFAR",
+    "AuxiliaryHeadImageNet",
+    "CIFARStem",
     "Cell",
     "Complexity",
     "DensePhase",
+    "ImageNetStem",
+    "MacroImageNetStem",
     "MacroNetwork",
     "MicroNetwork",
     "NetworkArguments",
@@ -44,4 +60,5 @@ __all__ = [
     "micro_feature_sizes",
     "network_arguments",
     "original_key_map",
+    "resolve_stem",
 ]

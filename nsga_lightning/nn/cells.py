@@ -1,4 +1,4 @@
-"""The micro cell and the CIFAR auxiliary head."""
+"""The micro cell and the auxiliary heads (CIFAR and ImageNet stems)."""
 
 from __future__ import annotations
 
@@ -120,8 +120,8 @@ class Cell(nn.Module):
 def _factorized_reduce(in_channels: int, channels: int) -> FactorizedReduce:
     if channels % 2:
         raise ValueError(
-            f"the cell after a reduction cell needs even channels (FactorizedReduce preprocessing), "
-            f"got {channels}; "
+            f"a cell whose input 0 has twice its resolution (after a reduction cell, or the first cell after the "
+            f"imagenet stem) needs even channels (FactorizedReduce preprocessing), got {channels}; "
             "choose init_channels / filter_increment so that every cell's channel count is even"
         )
     return FactorizedReduce(in_channels, channels)
@@ -154,5 +154,36 @@ class AuxiliaryHeadCIFAR(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C, 8, 8) -> (N, classes)."""
+        x = self.features(x)  # (N, 768, 1, 1)
+        return self.classifier(x.flatten(1))
+
+
+class AuxiliaryHeadImageNet(nn.Module):
+    """Auxiliary classifier of the ImageNet stem, for a 7x7 or 8x8 feature map (cell ``2L//3`` at 224 pixels).
+
+    ReLU -> AvgPool 5x5 stride 2 (no padding, count_include_pad=False; 7x7 -> 2x2) -> Conv1x1(C -> 128) -> BN ->
+    ReLU -> Conv2x2(128 -> 768) -> ReLU -> Linear(768 -> classes). As in DARTS' (and the original's unused)
+    ImageNet head, there is no BN after the 768-channel convolution.
+
+    Args:
+        in_channels: channels of the feature map.
+        num_classes: number of classes.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
+            nn.Conv2d(in_channels, 128, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(128, 768, 2, bias=False),
+            nn.ReLU(inplace=False),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, 7, 7) -> (N, classes)."""
         x = self.features(x)  # (N, 768, 1, 1)
         return self.classifier(x.flatten(1))

@@ -140,8 +140,11 @@ def _count_with_fvcore(net: nn.Module, example: Tensor) -> int:
         return int(analysis.total())
 
 
+DEFAULT_INPUT_SIZE = (1, 3, 32, 32)  # for modules that do not say what they are built for
+
+
 def count_madds(
-    net: nn.Module, input_size: Sequence[int] = (1, 3, 32, 32), method: MAddsMethod = "hooks"
+    net: nn.Module, input_size: Sequence[int] | None = None, method: MAddsMethod = "hooks"
 ) -> int:
     """Multiply-adds of one forward pass in eval mode, without the auxiliary head (fvcore's convention).
 
@@ -151,7 +154,9 @@ def count_madds(
     Args:
         net: an :class:`~nsga_lightning.nn.base.ArchitectureNetwork` (or any module returning logits or
             ``(logits, ...)``).
-        input_size: input shape, batch first. Counts are totals for the whole batch.
+        input_size: input shape, batch first. Counts are totals for the whole batch. ``None``: one image of
+            the size the network is built for (``net.input_shape()`` of an
+            :class:`~nsga_lightning.nn.base.ArchitectureNetwork`), else ``(1, 3, 32, 32)``.
         method: ``"hooks"`` (fast; networks built from convolutions, linear layers, BatchNorm and pooling) or
             ``"fvcore"`` (a full trace; any network). Both give the same count where both apply.
 
@@ -162,6 +167,9 @@ def count_madds(
         ValueError: if ``input_size`` is not a 4-tuple of positive ints, ``method`` is unknown, or the hooks
             counter meets a parametrised layer it has no formula for.
     """
+    if input_size is None:
+        shape_of = getattr(net, "input_shape", None)
+        input_size = shape_of() if callable(shape_of) else DEFAULT_INPUT_SIZE
     shape = tuple(int(s) for s in input_size)
     if len(shape) != 4 or any(s < 1 for s in shape):
         raise ValueError(f"input_size must be (N, C, H, W) with positive sizes, got {tuple(input_size)}")

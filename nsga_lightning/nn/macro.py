@@ -14,13 +14,15 @@ from collections.abc import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nsga_lightning.nn.base import ArchitectureNetwork
-from nsga_lightning.nn.input_size import macro_feature_size
+from nsga_lightning.nn.base import ArchitectureNetwork, check_in_channels
+from nsga_lightning.nn.input_size import macro_feature_size, resolve_stem
 from nsga_lightning.nn.phases import DensePhase, ResidualPhase
+from nsga_lightning.nn.stems import MacroImageNetStem
 from nsga_lightning.spaces.macro import MacroGenotype
 
+IN_CHANNELS = 3  # the default image channels (RGB)
+
 DECODERS: dict[str, type[nn.Module]] = {"residual": ResidualPhase, "dense": DensePhase}
-IN_CHANNELS = 3
 
 
 class MacroNetwork(ArchitectureNetwork):
@@ -28,8 +30,12 @@ class MacroNetwork(ArchitectureNetwork):
 
     Vanished phases are dropped together with their pooling layer, and the channel list is truncated from the
     front (the ``k``-th active phase gets ``channels[k]``), as in the original. With no active phase the body
-    is the identity and the classifier reads the averaged raw image. There is no auxiliary head and no drop
-    path (``drop_path_prob`` is accepted and ignored).
+    is the identity and the classifier reads the averaged raw image (or the imagenet stem's output). There is no
+    auxiliary head and no drop path (``drop_path_prob`` is accepted and ignored).
+
+    With the ``cifar`` stem (the original's) the first active phase's unpadded 3x3 entry convolution is the stem;
+    the ``imagenet`` stem (:class:`~nsga_lightning.nn.stems.MacroImageNetStem`, this package's own) divides the
+    image side by 8 with two stride-2 convolutions and a max pool before the first phase.
 
     Args:
         genotype: the decoded macro genome.
@@ -37,14 +43,16 @@ class MacroNetwork(ArchitectureNetwork):
         channels: output channels of each phase, one per phase of the genotype (e.g. ``[C, 2C, 4C]`` for
             search, ``[128, 128, 128]`` for the published model).
         decoder: ``"residual"`` (search-time) or ``"dense"`` (published model).
-        image_size: side of the square images the network is built for; refused when the entry convolution
-            and the poolings of the active phases leave no pixel (see :mod:`nsga_lightning.nn.input_size`).
-            The classifier averages whatever map is left, so the network also runs at 32x32, where MAdds are
-            counted.
+        image_size: side of the square images the network is built for (and its MAdds are counted at);
+            refused when the stem and the poolings of the active phases leave no pixel (see
+            :mod:`nsga_lightning.nn.input_size`). The classifier averages whatever map is left, so the network
+            also runs at other sizes.
+        in_channels: channels of the input images (3: RGB; 1: grey; 4 or more: e.g. multispectral).
+        stem: ``"cifar"``, ``"imagenet"`` or ``"auto"`` (imagenet from 96 pixels, else cifar).
 
     Raises:
-        ValueError: for an unknown decoder, a wrong number of channels, a non-positive value or an
-            ``image_size`` too small for the active phases.
+        ValueError: for an unknown decoder or stem, a wrong number of channels, a non-positive value or an
+            ``image_size`` too small for the stem and the active phases.
     """
 
     space = "macro"
@@ -57,32 +65,42 @@ class MacroNetwork(ArchitectureNetwork):
         channels: Sequence[int] = (16, 32, 64),
         decoder: str = "residual",
         image_size: int = 32,
+        in_channels: int = 3,
+        stem: str = "auto",
     ) -> None:
         super().__init__()
         channels = _check_options(genotype, num_classes, channels, decoder)
+        check_in_channels(in_channels)
+        self.stem_type = resolve_stem(stem, image_size)
         self.genotype = genotype
         self.decoder = decoder
         self.channels = tuple(channels)
+        self.in_channels = in_channels
+        # the imagenet stem ends in the first active phase's channels, which then needs no entry convolution
+        self.stem = MacroImageNetStem(in_channels, channels[0]) if self.stem_type == "imagenet" else None
         phase_class = DECODERS[decoder]
         phases = []
-        in_channels = IN_CHANNELS
+        width = channels[0] if self.stem is not None else in_channels
         for k, graph in enumerate(genotype.active_phases):
             out_channels = channels[k]  # truncated from the front, as the original does
-            phases.append(phase_class(graph, in_channels, out_channels, first=k == 0))
-            in_channels = out_channels
-        # the first phase's unpadded 3x3 entry conv (if any) and a max pool before every later phase
+            phases.append(phase_class(graph, width, out_channels, first=k == 0))
+            width = out_channels
+        # the stem (the first phase's unpadded 3x3 entry conv, if any, or the imagenet stem) and a max pool
+        # before every later phase
         entry = bool(phases) and phases[0].entry is not None
-        self.feature_size = macro_feature_size(image_size, len(phases), entry)
+        self.feature_size = macro_feature_size(image_size, len(phases), entry, stem)
         self.image_size = image_size
         self.phases = nn.ModuleList(phases)
         self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
         # the original's AvgPool2d(kernel = the final map side) for the built image_size: an average over the
         # whole map, whatever its size (uncounted by both MAdds counters, as that pooling is)
         self.global_pooling = GlobalAvgPool()
-        self.classifier = nn.Linear(in_channels, num_classes)
+        self.classifier = nn.Linear(width, num_classes)
 
     def forward(self, x: Tensor) -> tuple[Tensor, None]:
-        """Images ``(N, 3, S, S)`` -> ``(logits (N, classes), None)``."""
+        """Images ``(N, in_channels, S, S)`` -> ``(logits (N, classes), None)``."""
+        if self.stem is not None:
+            x = self.stem(x)  # (N, C_0, S/8, S/8)
         for k, phase in enumerate(self.phases):
             if k > 0:
                 x = self.pool(x)  # (N, C_k-1, H/2, W/2)

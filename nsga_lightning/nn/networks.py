@@ -38,6 +38,8 @@ def build_network(
     channels: list[int] | None = None,
     n_nodes: int = 6,
     image_size: int = 32,
+    in_channels: int = 3,
+    stem: str = "auto",
 ) -> ArchitectureNetwork:
     """Build the network of ``genotype`` in ``space``.
 
@@ -58,20 +60,24 @@ def build_network(
         n_nodes: macro: nodes per phase when ``genotype`` is a flat genome.
         image_size: side of the square input images the network must process (the CLI links it from the
             datamodule): a size these options cannot process is refused here, naming the option to change
-            (:mod:`nsga_lightning.nn.input_size`). MAdds are counted at 32x32 whatever it is.
+            (:mod:`nsga_lightning.nn.input_size`). MAdds are counted at this size.
+        in_channels: channels of the input images (the CLI takes them from the datamodule).
+        stem: ``"cifar"`` (the published networks'), ``"imagenet"`` (the side divided by 8 before the first
+            cell or phase) or ``"auto"`` (imagenet from 96 pixels, else cifar); see
+            :mod:`nsga_lightning.nn.input_size`.
 
     Returns:
         A :class:`~nsga_lightning.nn.base.ArchitectureNetwork`.
 
     Raises:
-        ValueError: for an unknown space or decoder, an option the space does not support, or an
-            ``image_size`` the network cannot process.
+        ValueError: for an unknown space, decoder or stem, an option the space does not support, or an
+            ``image_size`` the network cannot process with this stem.
         KeyError: for an unknown zoo name.
     """
     network, resolved, options = network_arguments(
         space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
         filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
-        n_nodes=n_nodes, image_size=image_size,
+        n_nodes=n_nodes, image_size=image_size, in_channels=in_channels, stem=stem,
     )
     return network(resolved, **options)
 
@@ -90,6 +96,8 @@ def network_arguments(
     channels: list[int] | None = None,
     n_nodes: int = 6,
     image_size: int = 32,
+    in_channels: int = 3,
+    stem: str = "auto",
 ) -> NetworkArguments:
     """Check :func:`build_network`'s arguments and resolve them into the network class, genotype and options.
 
@@ -115,7 +123,8 @@ def network_arguments(
                 "filter_increment, se and auxiliary (leave channels=None, decoder='residual')"
             )
         options = {"num_classes": num_classes, "init_channels": init_channels, "layers": layers,
-                   "filter_increment": filter_increment, "se": se, "auxiliary": auxiliary, "image_size": image_size}
+                   "filter_increment": filter_increment, "se": se, "auxiliary": auxiliary, "image_size": image_size,
+                   "in_channels": in_channels, "stem": stem}
         return NetworkArguments(MicroNetwork, resolved, options)
     if auxiliary or se or filter_increment is not None:
         raise ValueError(
@@ -126,5 +135,6 @@ def network_arguments(
         raise ValueError(f"init_channels must be >= 1, got {init_channels}")
     if channels is None:
         channels = [init_channels, 2 * init_channels, 4 * init_channels]
-    options = {"num_classes": num_classes, "channels": channels, "decoder": decoder, "image_size": image_size}
+    options = {"num_classes": num_classes, "channels": channels, "decoder": decoder, "image_size": image_size,
+               "in_channels": in_channels, "stem": stem}
     return NetworkArguments(MacroNetwork, resolved, options)

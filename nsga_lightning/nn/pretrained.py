@@ -36,6 +36,8 @@ _SHOWN = 5
 _CELL_PART = re.compile(r"cells\.(\d+)\.(preprocess[01]|ops\.\d+|se)\.(.+)")
 _PHASE_PART = re.compile(r"phases\.(\d+)\.(entry|nodes|fuse|out)\.(.+)")
 _FACTORIZED_NAMES = {"conv_even": "conv_1", "conv_odd": "conv_2", "bn": "bn"}
+# original keys of the convolution that reads the images (micro cifar stem, micro imagenet stem, macro entry)
+_INPUT_CONVS = ("stem.0.weight", "stem0.0.weight", "model.0.first_conv.weight")
 
 
 def original_key_map(network: nn.Module) -> dict[str, str]:
@@ -56,6 +58,8 @@ def original_key_map(network: nn.Module) -> dict[str, str]:
 
 
 def _micro_original(net: nn.Module, key: str) -> str:
+    if key.startswith("stem.stem"):  # the imagenet stem: stem0.*, stem1.* in the original's NetworkImageNet
+        return key[len("stem."):]
     match = _CELL_PART.fullmatch(key)
     if match is None:
         return key  # stem.*, auxiliary_head.*, classifier.* share the original's layout
@@ -84,6 +88,9 @@ def _op_local_original(module: nn.Module, rest: str) -> str:
 def _macro_original(net: nn.Module, key: str) -> str:
     if key.startswith("classifier."):
         return "linear." + key[len("classifier.") :]
+    if key.startswith("stem."):
+        raise ValueError("the original NSGA-Net has no macro network with the imagenet stem: its weights import "
+                         "into macro networks with stem cifar only")
     match = _PHASE_PART.fullmatch(key)
     if match is None:
         raise ValueError(f"no original name known for macro key {key!r}")
@@ -105,7 +112,7 @@ def _macro_extras(net: nn.Module) -> tuple[dict[str, str], dict[str, tuple[int, 
     unused: dict[str, tuple[int, ...]] = {}
     if not isinstance(net, MacroNetwork):
         return aliases, unused
-    in_channels = 3
+    in_channels = net.in_channels
     for k, phase in enumerate(net.phases):
         prefix = f"model.{2 * k}"
         out_channels = net.channels[k]
@@ -145,12 +152,14 @@ def _convert(state_dict: Mapping[str, Any], network: nn.Module) -> tuple[dict[st
         if key in to_ours:
             target = to_ours[key]
             if shape != tuple(ours[target].shape):
+                _check_input_channels(key, shape, tuple(ours[target].shape), network)
                 mismatched.append(f"{key} {list(shape)} (expected {list(ours[target].shape)})")
             converted[target] = value
         elif key in aliases:
             alias_pairs.append((key, aliases[key]))
         elif key in unused:
             if shape != unused[key]:
+                _check_input_channels(key, shape, unused[key], network)
                 mismatched.append(f"{key} {list(shape)} (expected {list(unused[key])})")
             dropped.append(key)
         else:
@@ -188,6 +197,17 @@ def _convert(state_dict: Mapping[str, Any], network: nn.Module) -> tuple[dict[st
             ", ".join(dropped),
         )
     return converted, dropped
+
+
+def _check_input_channels(key: str, shape: tuple[int, ...], expected: tuple[int, ...], network: nn.Module) -> None:
+    """Name the input channels when the convolution that reads the images differs in them alone."""
+    if key in _INPUT_CONVS and len(shape) == len(expected) == 4 and shape[1] != expected[1] \
+            and (shape[0], *shape[2:]) == (expected[0], *expected[2:]):
+        raise ValueError(
+            f"the weights are for {shape[1]}-channel images, but this {type(network).__name__} is built for "
+            f"{expected[1]}-channel images (in_channels, which the CLI takes from the data): give "
+            f"{shape[1]}-channel images ({key} is {list(shape)})"
+        )
 
 
 def convert_original_state_dict(state_dict: Mapping[str, Tensor], network: nn.Module) -> dict[str, Tensor]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
+from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
@@ -52,8 +53,7 @@ def check_config(config: ConfigLike) -> SearchConfig:
     config = SearchConfig.from_dict(config)
     check_signature("model", config.model, ArchitectureModule, reserved=SEARCH_SETS)
     check_signature("trainer", config.trainer, Trainer, reserved=OWNED_TRAINER_OPTIONS)
-    check_signature("retrain.model", config.retrain.model, ArchitectureModule,
-                    reserved=("space", "genotype", "num_classes", "image_size", "log_complexity"))
+    check_signature("retrain.model", config.retrain.model, ArchitectureModule, reserved=SEARCH_SETS)
     check_signature("retrain.trainer", config.retrain.trainer, Trainer)
     search = config.search
     if isinstance(search.workers, bool) or not isinstance(search.workers, int) or search.workers < 1:
@@ -156,25 +156,32 @@ class SettingsFactory:
         return build_evaluator(self.settings, self.trainer_callbacks)
 
 
-def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> None:
+def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> dict[str, Any]:
     """Build the final-training model of the recipe on its data, so that a recipe the Pareto configs could not
-    train (e.g. an auxiliary head on images too small for it) stops the search before its first candidate.
+    train (e.g. an auxiliary head on images too small for it, a stem that cannot take them) stops the search
+    before its first candidate.
+
+    Returns:
+        What the Pareto configs state about the retrained network's input: ``in_channels`` of the retrain data
+        and the ``stem`` it is built with (``auto`` resolved at the retrain data's image size).
 
     Raises:
         ValueError: naming ``retrain`` and what is wrong.
     """
     data = instantiate("retrain.data", config.retrain.data, LightningDataModule) if config.retrain.data else search_data
     space = config.space.build()
-    from_data: dict[str, Any] = {"num_classes": int(data.num_classes)}
-    if getattr(data, "image_size", None) is not None and "image_size" in _module_parameters():
-        from_data["image_size"] = int(data.image_size)
+    try:
+        from_data = inputs_from_data(data)
+    except ValueError as error:
+        raise ValueError(f"the retrain data cannot be used ({error}); fix retrain.data") from None
     genotype = space.decode(space.upper).to_dict()  # every genotype of a space shares the network's shape
     try:
-        ArchitectureModule(space=space.name, genotype=genotype, log_complexity=False, **from_data,
-                           **config.retrain.model)
+        module = ArchitectureModule(space=space.name, genotype=genotype, log_complexity=False, **from_data,
+                                    **config.retrain.model)
     except (TypeError, ValueError) as error:
         raise ValueError(f"the retrain recipe cannot train on its data ({error}); fix retrain.model or "
                          "retrain.data") from None
+    return {"in_channels": from_data["in_channels"], "stem": module.network.stem_type}
 
 
 def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
@@ -198,7 +205,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
     evaluator = make_evaluator(config, trainer_callbacks)
     try:
         evaluator.prepare()  # missing data stops here with one clear line, before the run directory exists
-        check_retrain(config, evaluator.datamodule)
+        retrain_input = check_retrain(config, evaluator.datamodule)
         search = config.search
         prescreen = prescreen_of(config)
         scorer = None
@@ -213,7 +220,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
             prescreen=prescreen, scorer=scorer, surrogate=surrogate_of(config),
             complexity=getattr(evaluator, "local", evaluator).complexity,
-            callbacks=default_callbacks(config) if callbacks is None else list(callbacks),
+            callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
             settings=config.to_dict(),
         )
     except BaseException:
@@ -250,19 +257,19 @@ def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] =
                               build_evaluator(config, trainer_callbacks))
 
 
-def default_callbacks(config: SearchConfig) -> list[Any]:
-    """Progress bar, TensorBoard curves and the Pareto outputs of a search."""
+def default_callbacks(config: SearchConfig, retrain_input: Mapping[str, Any] | None = None) -> list[Any]:
+    """Progress bar, TensorBoard curves and the Pareto outputs of a search.
+
+    Args:
+        config: the search config.
+        retrain_input: what :func:`check_retrain` returns, written into every Pareto config's model block
+            (``None``: nothing is added).
+    """
     from nsga_lightning.callbacks import ParetoOutputs, SearchProgressBar, SearchTensorBoard
 
     search = config.search
     return [
         SearchProgressBar(disable=not config.progress_bar),
         SearchTensorBoard(search.objectives, search.reference_point),
-        ParetoOutputs(search.objectives, config.retrain, config.data, search.reference_point),
+        ParetoOutputs(search.objectives, config.retrain, config.data, search.reference_point, retrain_input),
     ]
-
-
-def _module_parameters() -> set[str]:
-    import inspect
-
-    return set(inspect.signature(ArchitectureModule).parameters)

@@ -104,6 +104,7 @@ def test_a_changed_trainer_default_refuses_the_resume_and_an_explicit_default_do
 
     class Data:
         hparams = {"kind": "fake"}
+        num_classes, in_channels, image_size = 10, 3, 32  # what a datamodule states (no data to read them from)
 
     def runner(run_dir: Path, trainer: dict):
         return make_runner(run_dir, evaluator=TrainerEvaluator("micro", Data(), trainer=trainer), n_gens=1)

@@ -90,7 +90,8 @@ def test_the_fingerprint_holds_the_memory_format_but_not_the_thread_count(datamo
     assert fingerprint(channels_last=False) != fingerprint(channels_last=None)
     assert fingerprint(num_threads=1) == fingerprint(num_threads=None) == fingerprint(num_threads=2)
     assert fingerprint()["trainer"] == {**CANDIDATE_TRAINER_DEFAULTS, **TRAINER}
-    assert fingerprint()["model"] == {**defaults(ArchitectureModule, skip=SEARCH_SETS), **MODEL}
+    assert fingerprint()["model"] == {**defaults(ArchitectureModule, skip=(*SEARCH_SETS, "stem")), **MODEL}
+    assert "input" not in fingerprint()  # 3-channel 32x32 CIFAR with the cifar stem: as before the stem option
 
 
 def test_options_written_with_their_default_value_give_the_same_fingerprint(datamodule):
@@ -166,3 +167,14 @@ def test_cpu_mixed_precision_keeps_the_default_format_by_default(datamodule):
         assert set(formats.seen) == {expected}
         if setting is None:
             assert result.is_ok, result.error_text
+
+
+def test_the_fingerprint_records_an_input_other_than_the_one_of_earlier_runs(datamodule):
+    def fingerprint(**model: Any) -> dict[str, Any]:
+        return TrainerEvaluator("micro", datamodule, model={**MODEL, **model}, trainer=TRAINER).fingerprint()
+
+    assert fingerprint(stem="cifar") == fingerprint() == fingerprint(stem="auto")  # auto: cifar at 32 pixels
+    assert fingerprint(stem="imagenet")["input"] == {"in_channels": 3, "image_size": 32, "stem": "imagenet"}
+    evaluator = TrainerEvaluator("micro", datamodule, model={**MODEL, "stem": "imagenet"}, trainer=TRAINER)
+    evaluator.prepare()
+    assert evaluator.build_module(sample_candidates("micro", 1)[0], 10).network.stem_type == "imagenet"

@@ -190,8 +190,8 @@ class SearchConfig:
             "init_args": {...}}``; it must hold out a validation split of its training set.
         search: the ``search`` block.
         space: the ``space`` block.
-        model: ArchitectureModule options of the proxy network (not ``space``, ``genotype``, ``num_classes``
-            or ``image_size``: the search and the data set them).
+        model: ArchitectureModule options of the proxy network (not ``space``, ``genotype``, ``num_classes``,
+            ``in_channels`` or ``image_size``: the search and the data set them; ``stem`` may be given).
         trainer: each candidate's Trainer options (defaults: :data:`CANDIDATE_TRAINER_DEFAULTS`).
         retrain: the final-training recipe of the Pareto configs.
         num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
@@ -278,7 +278,7 @@ def _class_path_block(name: str, value: Any) -> dict[str, Any]:
 
 def training_config(
     key: str, genotype: dict[str, Any] | list[int], space: str, retrain: RetrainSettings,
-    search_data: dict[str, Any], seed: int = 0,
+    search_data: dict[str, Any], seed: int = 0, model_input: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``nsga-lightning fit`` config for one architecture with the final-training recipe.
 
@@ -289,6 +289,8 @@ def training_config(
         retrain: the recipe.
         search_data: the search's data block (class_path form), used when the recipe names no data.
         seed: ``seed_everything`` of the training run.
+        model_input: model options stating the network's input (``in_channels``, ``stem``), written after the
+            recipe's model options; ``fit`` checks ``in_channels`` against the data.
     """
     if retrain.data is not None:
         data = retrain.data
@@ -298,5 +300,5 @@ def training_config(
     logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
               "init_args": {"save_dir": "runs", "name": f"retrain-{key}"}}
     trainer = {**RETRAIN_TRAINER_DEFAULTS, "logger": logger, **retrain.trainer}
-    model = {"space": space, "genotype": genotype, **retrain.model}
+    model = {"space": space, "genotype": genotype, **retrain.model, **(model_input or {})}
     return {"seed_everything": seed, "trainer": trainer, "model": model, "data": data}

@@ -76,6 +76,7 @@ class SurrogateProposer:
         space = operators.space
         self.features = OneHotFeatures(space.lower, space.upper)
         self._complexity_cache: dict[str, dict[str, float]] = {}
+        self._limits = (-np.inf, np.inf)  # of the predicted log error; set by each fit
 
     def describe(self) -> dict[str, Any]:
         """The ``surrogate`` fingerprint block."""
@@ -95,8 +96,12 @@ class SurrogateProposer:
             return self.inner.propose(recorder, ask)
         started = time.perf_counter()
         model = make_model(self.settings.model, self.seed)
-        model.fit(self.features(np.array([r.genome for r in rows])),
-                  np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6)))
+        target = np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6))
+        model.fit(self.features(np.array([r.genome for r in rows])), target)
+        # an interpolant far from its rows can predict anything: keep predictions within the targets' range
+        # widened by that range on each side (exp of an unbounded log error overflows)
+        span = float(np.ptp(target)) or 1.0
+        self._limits = (float(target.min()) - span, float(target.max()) + span)
         rng = np.random.default_rng([self.seed, ask.generation, 0x5E])  # never the generation's own RNG
         pool = self._inner_search(recorder, ask, model, rows, rng)
         chosen = self._choose(recorder, pool, rows, ask.n)
@@ -104,6 +109,7 @@ class SurrogateProposer:
         name = getattr(model, "chosen", None) or self.settings.model
         mean, std = model.predict(self.features(np.array([pool["X"][i] for i in chosen]).reshape(-1, len(
             self.features.lower))))
+        mean = np.clip(mean, *self._limits)
         predictions = [PredictionRow(ask.generation, pool["keys"][i], position, tuple(int(g) for g in pool["X"][i]),
                                      name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
                        for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
@@ -119,7 +125,7 @@ class SurrogateProposer:
                     complexity_names: Sequence[str]) -> np.ndarray:
         """(optimistic predicted error, exact complexity...) per genome, ``(n, 1 + len(complexity_names))``."""
         mean, std = model.predict(self.features(genomes))
-        error = np.exp(mean - self.settings.explore * std)
+        error = np.exp(np.clip(mean - self.settings.explore * std, *self._limits))
         todo = [recorder.candidate(g, ask.generation, k) for k, g in zip(keys, genomes)
                 if k not in self._complexity_cache]
         if todo:

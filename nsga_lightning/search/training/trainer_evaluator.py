@@ -28,7 +28,9 @@ from lightning.pytorch.loggers import TensorBoardLogger
 
 from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
+from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.nn import resolve_stem
 from nsga_lightning.nn.analytic_complexity import count_complexity
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
@@ -52,7 +54,10 @@ from nsga_lightning.spaces import genotype_to_data
 log = logging.getLogger(__name__)
 
 # ArchitectureModule arguments the search sets itself (the rest are the proxy's model options).
-SEARCH_SETS = ("space", "genotype", "num_classes", "image_size", "log_complexity")
+SEARCH_SETS = ("space", "genotype", "num_classes", "image_size", "in_channels", "log_complexity")
+# The input of every run before the stem and in_channels options (MAdds were counted at 3x32x32 whatever the
+# data): a run with it keeps its fingerprint, any other records its input (and cannot resume an older run).
+LEGACY_INPUT = {"in_channels": 3, "image_size": 32, "stem": "cifar"}
 # Trainer options the evaluator owns: one candidate is one quiet, single-process, checkpoint-free fit.
 OWNED_TRAINER_OPTIONS = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
           "num_sanity_val_steps", "strategy", "devices", "num_nodes", "default_root_dir")
@@ -82,7 +87,9 @@ class TrainerEvaluator:
     Args:
         space: ``"micro"`` or ``"macro"``.
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
-        model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
+        model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``/
+            ``in_channels``/``image_size``: those come from the datamodule, see :mod:`nsga_lightning.data_inputs`;
+            a datamodule without ``in_channels`` has it read from its first training batch).
         trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...), on top of
             :data:`~nsga_lightning.search.training.defaults.CANDIDATE_TRAINER_DEFAULTS`.
         run_dir: the run directory, whose candidate logs receive the TensorBoard runs; ``None`` disables
@@ -130,24 +137,40 @@ class TrainerEvaluator:
         self.quiet = quiet
         self.channels_last = channels_last
         self._num_classes: int | None = None
+        self._inputs: dict[str, int] | None = None  # num_classes, in_channels, image_size of the data
         self._train_batches = 1
         self._cost_hints: dict[str, float] = {}  # key -> layer count (cost_hint)
 
     def fingerprint(self) -> dict[str, Any]:
         """Settings that change results, after defaults are merged (an option written with its default value
-        equals an omitted one): space, model options, trainer options, datamodule hyperparameters and the
-        memory format.
+        equals an omitted one): space, model options, trainer options, datamodule hyperparameters, the memory
+        format and, unless they are the 3-channel 32x32 images with the cifar stem that every run had before
+        those options, the input channels, image size and stem (MAdds are counted at that input).
 
         ``num_threads`` is left out on purpose: like the number of cores it changes only the float rounding
         of reductions, and a run must stay resumable on another machine or with a different thread count
         (:meth:`runtime` records it instead).
         """
         data_hparams = plain_hparams(getattr(self.datamodule, "hparams", {}))
-        model = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options}
-        return {"space": self.space, "model": plain_hparams(model),
-                "trainer": plain_hparams(self.trainer_options),
-                "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
-                "channels_last": self.channels_last}
+        # the stem as built (auto resolved) goes into "input"
+        model = {**defaults(ArchitectureModule, skip=(*SEARCH_SETS, "stem")),
+                 **{k: v for k, v in self.model_options.items() if k != "stem"}}
+        fingerprint = {"space": self.space, "model": plain_hparams(model),
+                       "trainer": plain_hparams(self.trainer_options),
+                       "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
+                       "channels_last": self.channels_last}
+        inputs = self.input_options()
+        if inputs != LEGACY_INPUT:
+            fingerprint["input"] = inputs
+        return fingerprint
+
+    def input_options(self) -> dict[str, Any]:
+        """The input every proxy network is built for: ``in_channels`` and ``image_size`` of the data, and the
+        ``stem`` (``auto`` resolved at that size). Read off the datamodule's attributes; one without
+        ``in_channels`` is prepared and a training batch read (:mod:`nsga_lightning.data_inputs`)."""
+        inputs = self._inputs if self._inputs is not None else inputs_from_data(self.datamodule)
+        stem = resolve_stem(self.model_options.get("stem", "auto"), inputs["image_size"])
+        return {"in_channels": inputs["in_channels"], "image_size": inputs["image_size"], "stem": stem}
 
     def runtime(self) -> dict[str, Any]:
         """What may change results in the last bits without being part of the configuration: the intra-op
@@ -158,11 +181,12 @@ class TrainerEvaluator:
         """Prepare and set up the datamodule (once) and return its number of classes.
 
         The search calls it before the first generation, so that missing data or a missing validation split
-        stops the search with a clear error instead of failing every candidate.
+        stops the search with a clear error instead of failing every candidate. ``num_classes``,
+        ``in_channels`` and ``image_size`` are read from the datamodule here (:mod:`nsga_lightning.data_inputs`).
 
         Raises:
-            ValueError: if the datamodule holds out no validation split, or the model or trainer options would
-                fail every candidate.
+            ValueError: if the datamodule holds out no validation split or has no ``num_classes``, or the model
+                or trainer options would fail every candidate (e.g. a stem that cannot take the image size).
         """
         if self._num_classes is None:
             self.datamodule.prepare_data()
@@ -173,7 +197,8 @@ class TrainerEvaluator:
             if not has_validation:
                 raise ValueError("the search measures error on a held-out split of the training set: set a "
                                  "non-zero val_split in the data block")
-            num_classes = int(self.datamodule.num_classes)
+            self._inputs = inputs_from_data(self.datamodule)
+            num_classes = self._inputs["num_classes"]
             self._train_batches = count_batches(self.datamodule.train_dataloader)
             self._check_options(num_classes)
             self._num_classes = num_classes
@@ -311,11 +336,11 @@ class TrainerEvaluator:
         return hint
 
     def _data_options(self) -> dict[str, Any]:
-        """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
-        size = getattr(self.datamodule, "image_size", None)
-        if size is None or "image_size" not in inspect.signature(ArchitectureModule).parameters:
-            return {}
-        return {"image_size": int(size)}
+        """Module options taken from the data (read by :meth:`prepare`): the image size, so that a proxy that
+        cannot work on it is refused, and the input channels."""
+        if self._inputs is None:
+            raise RuntimeError("the data's inputs are read by prepare()")
+        return {"image_size": self._inputs["image_size"], "in_channels": self._inputs["in_channels"]}
 
     def _use_channels_last(self, trainer: Trainer) -> bool:
         """The memory format of a candidate: see ``channels_last`` in the class docstring."""
