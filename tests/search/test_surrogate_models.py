@@ -61,6 +61,8 @@ def test_the_rbf_projects_to_fewer_dimensions_than_rows_to_keep_its_linear_tail(
     X, y = _landscape(40)
     assert make_model("rbf").fit(X, y).dims == 38
     assert make_model("rbf").fit(X[:, :10], y).dims == 10
+    duplicated = np.hstack([X[:, :10], X[:, :10]])  # 20 columns spanning 10 directions: more rows than columns
+    assert make_model("rbf").fit(duplicated, y).dims == 10
     model = make_model("rbf").fit(X, y)
     np.testing.assert_allclose(model.predict(X)[0], y, atol=1e-2)  # still (nearly) interpolates its rows
 

@@ -199,3 +199,18 @@ def test_a_surrogate_runner_without_a_complexity_count_is_refused(tmp_path):
     with pytest.raises(ValueError, match="needs the exact complexity of a genome without training"):
         SearchRunner(make_space("micro", n_blocks=2), GoldenEvaluator(), tmp_path / "run", surrogate=SURROGATE)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_model_that_cannot_be_fitted_mates_with_a_warning_and_the_search_goes_on(tmp_path, monkeypatch, caplog):
+    import numpy.linalg
+
+    from nsga_lightning.search.surrogate import models
+
+    def singular(self, X, z):
+        raise numpy.linalg.LinAlgError("singular")
+
+    monkeypatch.setattr(models.GPModel, "_fit", singular)
+    with make(tmp_path / "run", n_gens=4) as runner:
+        assert runner.run().status == "completed"
+    assert predictions(tmp_path / "run") == []
+    assert "the gp surrogate cannot be fitted" in caplog.text and "mating instead" in caplog.text

@@ -34,7 +34,7 @@ from nsga_lightning.search.evolution.operators import NSGANetOperators, make_pop
 from nsga_lightning.search.proposers.mating import Ask, MatingProposer
 from nsga_lightning.search.store.prediction_table import PredictionRow
 from nsga_lightning.search.surrogate.features import OneHotFeatures
-from nsga_lightning.search.surrogate.models import make_model
+from nsga_lightning.search.surrogate.models import CannotFitError, make_model
 from nsga_lightning.search.surrogate.selection import select_children
 from nsga_lightning.search.surrogate.settings import Surrogate
 
@@ -97,7 +97,12 @@ class SurrogateProposer:
         started = time.perf_counter()
         model = make_model(self.settings.model, self.seed)
         target = np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6))
-        model.fit(self.features(np.array([r.genome for r in rows])), target)
+        try:
+            model.fit(self.features(np.array([r.genome for r in rows])), target)
+        except CannotFitError as error:  # deterministic for these rows: a resume mates the same way
+            log.warning("generation %d: the %s surrogate cannot be fitted (%s); mating instead", ask.generation,
+                        self.settings.model, error)
+            return self.inner.propose(recorder, ask)
         # an interpolant far from its rows can predict anything: keep predictions within the targets' range
         # widened by that range on each side (exp of an unbounded log error overflows)
         span = float(np.ptp(target)) or 1.0

@@ -75,12 +75,12 @@ class RBFModel(_Standardised):
     """Cubic radial basis function interpolant with a linear tail (scipy's ``RBFInterpolator``), NSGANetV2's
     default.
 
-    The linear tail needs more rows than dimensions plus one. With fewer rows (one-hot features of a 40-gene
-    genome have ~220 columns) the features are first projected onto their leading principal directions, at most
-    ``rows - 2`` of them: centred rows span at most ``rows - 1`` directions, so the projection keeps the rows'
-    geometry but one direction, and the cubic kernel keeps its tail (a cubic without it, ``degree=0``, is not
-    well posed and ranked held-out architectures worse than chance in a test here). ``dims`` records the
-    dimensions used.
+    The linear tail needs more rows than dimensions plus one, and rows that span every dimension. The features
+    are therefore first projected onto their principal directions: those the centred rows actually span (one-hot
+    levels never seen, or always seen together, add none), at most ``rows - 2`` of them. One-hot features of a
+    40-gene genome have ~220 columns, and 230 rows of a search spanned only 123 of them. A cubic without the
+    tail (``degree=0``) is not well posed and ranked held-out architectures worse than chance in a test here.
+    ``dims`` records the dimensions used.
     """
 
     name = "rbf"
@@ -88,17 +88,15 @@ class RBFModel(_Standardised):
     def _fit(self, X: np.ndarray, z: np.ndarray) -> None:
         from scipy.interpolate import RBFInterpolator
 
-        n, d = X.shape
+        n = X.shape[0]
         self._center = X.mean(axis=0)
-        if n > d + 1:
-            self._basis = None
-        else:
-            _, _, vt = np.linalg.svd(X - self._center, full_matrices=False)
-            self._basis = vt[: max(n - 2, 1)].T  # (d, dims)
+        _, singular, vt = np.linalg.svd(X - self._center, full_matrices=False)
+        rank = int(np.sum(singular > singular.max(initial=0.0) * 1e-9))
+        self._basis = vt[: max(min(rank, n - 2), 1)].T  # (d, dims)
         self._rbf = RBFInterpolator(self._project(X), z, kernel="cubic", degree=1, smoothing=1e-6)
 
     def _project(self, X: np.ndarray) -> np.ndarray:
-        return X if self._basis is None else (X - self._center) @ self._basis
+        return (X - self._center) @ self._basis
 
     @property
     def dims(self) -> int:
