@@ -22,7 +22,7 @@ import sys
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -52,7 +52,13 @@ def _die_with_parent() -> None:
         pass
 
 
-def worker_main(conn: Connection, settings: dict[str, Any], plan: WorkerPlan, trainer_callbacks: Sequence[Any]) -> None:
+# Builds a worker's evaluator from the search's plain settings and the trainer callbacks (picklable: a
+# module-level function); the default is ``build.build_evaluator``.
+EvaluatorFactory = Callable[[dict[str, Any], Sequence[Any]], Any]
+
+
+def worker_main(conn: Connection, settings: dict[str, Any], plan: WorkerPlan, trainer_callbacks: Sequence[Any],
+                factory: EvaluatorFactory | None = None) -> None:
     """Body of a worker process: build the evaluator once, then train candidates until told to stop."""
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops the workers
@@ -60,9 +66,11 @@ def worker_main(conn: Connection, settings: dict[str, Any], plan: WorkerPlan, tr
     if plan.cores:
         os.sched_setaffinity(0, plan.cores)
     try:
-        from nsga_lightning.search.build import build_evaluator
+        if factory is None:
+            from nsga_lightning.search.build import build_evaluator
 
-        evaluator = build_evaluator(settings, trainer_callbacks)
+            factory = build_evaluator
+        evaluator = factory(settings, trainer_callbacks)
         evaluator.prepare()
     except BaseException:  # noqa: BLE001 - reported to the driver, which stops the search
         conn.send(("error", traceback.format_exc()))
@@ -99,10 +107,11 @@ class _Worker:
     """The driver's handle of one worker process."""
 
     def __init__(self, context: Any, index: int, settings: dict[str, Any], plan: WorkerPlan,
-                 trainer_callbacks: Sequence[Any]) -> None:
+                 trainer_callbacks: Sequence[Any], factory: EvaluatorFactory | None) -> None:
         self.index = index
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, settings, plan, list(trainer_callbacks)),
+        self.process = context.Process(target=worker_main,
+                                       args=(child, settings, plan, list(trainer_callbacks), factory),
                                        name=f"nsga-lightning-worker-{index}", daemon=True)
         self.started = time.perf_counter()
         self.process.start()
@@ -145,11 +154,15 @@ class LocalPoolEvaluator:
             checks before the search starts (it trains nothing).
         trainer_callbacks: picklable Lightning callbacks for every candidate's Trainer in the workers.
         start_timeout: seconds a worker may take to build its evaluator.
+        factory: builds each worker's evaluator from ``settings`` and ``trainer_callbacks`` (a picklable
+            module-level function, e.g. one returning a function evaluator); ``None``: ``build_evaluator``.
     """
 
     def __init__(self, settings: dict[str, Any], plans: Sequence[WorkerPlan], local: Any,
-                 trainer_callbacks: Sequence[Any] = (), start_timeout: float = 600.0) -> None:
+                 trainer_callbacks: Sequence[Any] = (), start_timeout: float = 600.0,
+                 factory: EvaluatorFactory | None = None) -> None:
         self.settings = dict(settings)
+        self.factory = factory
         self.plans = list(plans)
         self.local = local
         self.trainer_callbacks = list(trainer_callbacks)
@@ -271,7 +284,8 @@ class LocalPoolEvaluator:
         pending = self._pending
         for i in range(self.workers):
             if self._pool[i] is None and sum(w is not None for w in self._pool) < wanted:
-                self._pool[i] = _Worker(self._context, i, self.settings, self.plans[i], self.trainer_callbacks)
+                self._pool[i] = _Worker(self._context, i, self.settings, self.plans[i], self.trainer_callbacks,
+                                        self.factory)
         for worker in self._pool:
             if pending and worker is not None and worker.ready and worker.busy is None:
                 candidate, attempt = pending.popleft()
