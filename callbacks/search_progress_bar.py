@@ -24,8 +24,9 @@ from nsga_lightning.search import (
 class SearchProgressBar(SearchCallback):
     """Show ``gen g/G | candidates n/N | best error, running, failed | ETA`` while a search runs.
 
-    The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring``; on resume the
-    bar starts at the number of architectures already archived. tqdm derives the ETA from the rate at which
+    The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring`` architectures, each
+    counted at its first result (with ``search.fidelity``, a promotion to a later rung is not another
+    architecture); on resume the bar starts at the number of architectures already archived. tqdm derives the ETA from the rate at which
     candidates finished in this session, which already counts every worker training at once; ``running`` is
     the number of candidates in flight on the workers. While the bar is shown, log lines are written above it
     instead of through it.
@@ -75,7 +76,9 @@ class SearchProgressBar(SearchCallback):
             postfix["running"] = int(in_flight)
         postfix["failed"] = self.failed
         self.bar.set_postfix(postfix, refresh=False)
-        self.bar.update(1)
+        fidelity = runner.fidelity
+        promoted = fidelity is not None and candidate.epochs not in (None, fidelity.rungs[0])
+        self.bar.update(0 if promoted else 1)
 
     @override
     def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],

@@ -29,7 +29,8 @@ from nsga_lightning.search.core.records import fingerprint
 from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
-from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
+from nsga_lightning.search.proposers.prescreen import Prescreen, Scorer, make_prescreen
+from nsga_lightning.search.proposers.surrogate import Complexity
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
 from nsga_lightning.search.training.trainer_evaluator import (
@@ -201,33 +202,57 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             created in the run directory before these checks pass.
     """
     config = check_config(config)
-    space = config.space.build()
     evaluator = make_evaluator(config, trainer_callbacks)
     try:
         evaluator.prepare()  # missing data stops here with one clear line, before the run directory exists
         retrain_input = check_retrain(config, evaluator.datamodule)
-        search = config.search
-        prescreen = prescreen_of(config)
         scorer = None
-        if prescreen.enabled:
+        if prescreen_of(config).enabled:
             from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 
-            scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), prescreen.score, search.seed)
-        return SearchRunner(
-            space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
-            n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
-            initialization=search.initialization, initial_architectures=search.initial_architectures,
-            crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
-            prescreen=prescreen, scorer=scorer, surrogate=surrogate_of(config),
-            complexity=getattr(evaluator, "local", evaluator).complexity,
-            callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-            settings=config.to_dict(),
-        )
+            scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), config.search.prescreen.score,
+                                    config.search.seed)
+        return runner_for(config, evaluator, scorer, callbacks, retrain_input=retrain_input,
+                          complexity=getattr(evaluator, "local", evaluator).complexity)
     except BaseException:
         closer = getattr(evaluator, "close", None)
         if callable(closer):
             closer()
         raise
+
+
+def runner_for(config: ConfigLike, evaluator: Evaluator, scorer: Scorer | None = None,
+               callbacks: Sequence[Any] | None = None, retrain_input: Mapping[str, Any] | None = None,
+               complexity: Complexity | None = None) -> SearchRunner:
+    """The :class:`SearchRunner` of a search config around a given evaluator: the last step of
+    :func:`build_search`, for callers that replace the training (tests, benchmarks, a function evaluator).
+
+    Args:
+        config: the search config (checked as by :func:`check_config`; the data block is not instantiated).
+        evaluator: evaluates the candidates (its ``workers``, if any, picks the asynchronous modes as
+            ``search.workers`` does for the built ones).
+        scorer: scores mated children when ``search.prescreen`` is on.
+        callbacks: search callbacks; ``None`` uses the default set (:func:`default_callbacks`).
+        retrain_input: the input of the retrained networks (:func:`check_retrain`), written into the Pareto
+            configs of the default callbacks.
+        complexity: exact complexity without training, for ``search.surrogate`` (the trainer evaluator's
+            ``complexity``; a function evaluator's own counterpart).
+
+    Raises:
+        ValueError: for a bad option, a mode combination the search refuses, or a run directory holding a search
+            with another configuration.
+    """
+    config = check_config(config)
+    search = config.search
+    return SearchRunner(
+        config.space.build(), evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
+        n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
+        initialization=search.initialization, initial_architectures=search.initial_architectures,
+        crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
+        prescreen=prescreen_of(config), scorer=scorer, surrogate=surrogate_of(config), complexity=complexity,
+        callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
+        settings=config.to_dict(),
+    )
 
 
 def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] = ()) -> Evaluator:

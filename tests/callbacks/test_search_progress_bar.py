@@ -35,3 +35,14 @@ def test_a_resumed_search_starts_at_what_is_archived(make_search):
         bar.on_search_start(runner)
         assert (bar.bar.n, bar.bar.total) == (9, 12)
         bar.on_search_end(runner, runner.result())
+
+
+def test_with_rungs_the_bar_counts_architectures_not_rung_results(make_search, capsys):
+    from nsga_lightning.search.evolution.fidelity import Fidelity
+
+    bar = Peek()
+    with make_search([bar], fidelity=Fidelity((1, 3), 0.5)) as runner:
+        result = runner.run()
+    n, total, _ = bar.seen
+    assert result.n_evaluated > total  # the promotions are results too
+    assert n == total == 6 + 2 * 3

@@ -1,4 +1,5 @@
-"""Shared helpers of the search tests: a fast analytic evaluator and archive snapshots (no torch)."""
+"""Shared helpers of the search tests: fast analytic evaluators, a pool that completes out of order, a scorer, and
+archive snapshots (no torch)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from nsga_lightning.search import Archive, Candidate, Evaluation, SearchCallback, SearchRunner, safe_evaluate
+from nsga_lightning.search import (
+    Archive,
+    Candidate,
+    Evaluation,
+    FunctionEvaluator,
+    SearchCallback,
+    SearchRunner,
+    safe_evaluate,
+)
 from nsga_lightning.spaces import make_space
 
 SPACES = {
@@ -49,6 +58,35 @@ def analytic_objectives(candidate: Candidate) -> dict[str, float]:
     if bucket == 1:
         error = float("nan")
     return {"error": error, "madds": madds, "params": params}
+
+
+def rung_objectives(candidate: Candidate) -> dict[str, float]:
+    """Analytic objectives whose error falls with the epochs by a key-dependent amount (so ranks change between
+    rungs); ``epochs`` ``None`` (no rungs) counts as 9."""
+    values = analytic_objectives(candidate)
+    values["error"] += 40 * (int(candidate.key[-2:], 16) / 255) / (candidate.epochs or 9)
+    return values
+
+
+class CountingEvaluator(FunctionEvaluator):
+    """:func:`rung_objectives` one candidate at a time, recording what it trains (``(key, epochs)``); it can stand
+    behind a local pool (``prepare``, ``runtime``) and be copied into its worker processes (``CopyFactory``)."""
+
+    def __init__(self) -> None:
+        super().__init__(rung_objectives, {"kind": "counting", "version": 1})
+        self.trained: list[tuple[str, int | None]] = []
+
+    def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
+        for candidate, evaluation in zip(candidates, super().evaluate(candidates)):
+            self.trained.append((candidate.key, candidate.epochs))
+            yield evaluation
+
+    def prepare(self) -> None:
+        """Nothing to prepare."""
+
+    def runtime(self) -> dict:
+        """No runtime setting changes these results."""
+        return {}
 
 
 class AnalyticEvaluator:
@@ -112,3 +150,67 @@ class StopAfter(SearchCallback):
         self.seen += 1
         if self.seen == self.n:
             raise KeyboardInterrupt
+
+
+class OutOfOrderPool:
+    """An asynchronous evaluator with ``workers`` slots: of what is in flight, the job with the smallest hash of
+    (key, epochs) finishes first (a fixed order that is not the order of submission), so the tests need no
+    processes. ``evaluate`` (the generational loop) submits the batch and yields it in that order too."""
+
+    def __init__(self, workers: int = 3, objectives=rung_objectives) -> None:
+        self.workers = workers
+        self.objectives = objectives
+        self.flight: list[Candidate] = []
+        self.submitted: list[tuple[str, int]] = []  # (key, epochs), in submission order
+        self.trained: list[tuple[str, int]] = []
+        self.most_in_flight = 0
+        self.promoted_while_first_rung_open = 0
+
+    def fingerprint(self) -> dict:
+        return {"kind": "out-of-order", "version": 1}
+
+    def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
+        try:
+            for candidate in candidates:
+                self.submit(candidate)
+            while self.flight:
+                yield self.next_completed()
+        finally:
+            self.cancel()
+
+    def submit(self, candidate: Candidate) -> None:
+        if candidate.epochs not in (None, 1) and any(c.epochs == 1 for c in self.flight):
+            self.promoted_while_first_rung_open += 1
+        self.flight.append(candidate)
+        self.submitted.append((candidate.key, candidate.epochs))
+        self.most_in_flight = max(self.most_in_flight, len(self.flight))
+
+    def next_completed(self) -> Evaluation:
+        candidate = min(self.flight, key=lambda c: hashlib.sha1(f"{c.key}:{c.epochs}".encode()).hexdigest())
+        self.flight.remove(candidate)
+        self.trained.append((candidate.key, candidate.epochs))
+        return safe_evaluate(self.objectives, candidate)
+
+    def cancel(self) -> None:
+        self.flight.clear()
+
+
+class KeyScorer:
+    """A zero-cost scorer stand-in: a score and complexity from the key (deterministic); keys in ``unscorable``
+    get no score."""
+
+    def __init__(self, unscorable: frozenset[str] = frozenset()) -> None:
+        self.calls: list[str] = []
+        self.unscorable = unscorable
+
+    def __call__(self, candidates):
+        out = []
+        for c in candidates:
+            self.calls.append(c.key)
+            digest = int(hashlib.sha1(c.key.encode()).hexdigest(), 16)
+            complexity = {"madds": float(1e6 + digest % 1000 * 1e3), "params": float(digest % 777)}
+            if c.key in self.unscorable:
+                out.append((None, complexity, "ValueError: no path"))
+            else:
+                out.append((float(digest % 997) / 10, complexity, None))
+        return out

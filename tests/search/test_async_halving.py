@@ -4,17 +4,16 @@ recorded order, and the settings. The pools here complete in a scripted order, s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sqlite3
 
 import numpy as np
 import pytest
-from search_helpers import StopAfter, analytic_objectives, space_by_name
+from search_helpers import OutOfOrderPool, StopAfter, analytic_objectives, space_by_name
 
 from nsga_lightning.search.build import check_config
-from nsga_lightning.search.core.evaluator import Candidate, Evaluation, safe_evaluate
+from nsga_lightning.search.core.evaluator import Evaluation, safe_evaluate
 from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.loops.steady_state import ReplayDivergedError
 from nsga_lightning.search.runner import SearchRunner
@@ -22,48 +21,6 @@ from nsga_lightning.search.scheduling.async_halving import AsynchronousHalving
 from nsga_lightning.search.store.archive import Archive
 
 ASYNC = Fidelity((1, 3, 9), 1 / 3, asynchronous=True)
-
-
-def _rung_objectives(candidate: Candidate) -> dict[str, float]:
-    """Analytic objectives whose error falls with the epochs by a key-dependent amount (so ranks change)."""
-    values = analytic_objectives(candidate)
-    values["error"] += 40 * (int(candidate.key[-2:], 16) / 255) / (candidate.epochs or 9)
-    return values
-
-
-class OutOfOrderPool:
-    """``workers`` slots; of what is in flight, the job with the smallest hash of (key, epochs) finishes first."""
-
-    def __init__(self, workers: int = 3, objectives=_rung_objectives) -> None:
-        self.workers = workers
-        self.objectives = objectives
-        self.flight: list[Candidate] = []
-        self.submitted: list[tuple[str, int]] = []  # (key, epochs), in submission order
-        self.trained: list[tuple[str, int]] = []
-        self.most_in_flight = 0
-        self.promoted_while_first_rung_open = 0
-
-    def fingerprint(self) -> dict:
-        return {"kind": "out-of-order", "version": 1}
-
-    def evaluate(self, candidates):  # the generational loop never calls it in this mode
-        raise AssertionError("the asynchronous rungs submit one job at a time")
-
-    def submit(self, candidate: Candidate) -> None:
-        if candidate.epochs != 1 and any(c.epochs == 1 for c in self.flight):
-            self.promoted_while_first_rung_open += 1
-        self.flight.append(candidate)
-        self.submitted.append((candidate.key, candidate.epochs))
-        self.most_in_flight = max(self.most_in_flight, len(self.flight))
-
-    def next_completed(self) -> Evaluation:
-        candidate = min(self.flight, key=lambda c: hashlib.sha1(f"{c.key}:{c.epochs}".encode()).hexdigest())
-        self.flight.remove(candidate)
-        self.trained.append((candidate.key, candidate.epochs))
-        return safe_evaluate(self.objectives, candidate)
-
-    def cancel(self) -> None:
-        self.flight.clear()
 
 
 class FifoPool(OutOfOrderPool):

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from search_helpers import analytic_objectives, space_by_name
+from search_helpers import rung_objectives, space_by_name
 
 from nsga_lightning.search.core.evaluator import Candidate, safe_evaluate
 from nsga_lightning.search.core.pareto import pareto_front
@@ -36,14 +36,7 @@ class RungEvaluator:
             if self.interrupt_after is not None and len(self.calls) == self.interrupt_after:
                 raise KeyboardInterrupt
             self.calls.append((candidate.key, candidate.epochs))
-
-            def objectives(c: Candidate) -> dict:
-                values = analytic_objectives(c)
-                slow = int(c.key[-2:], 16) / 255
-                values["error"] += 40 * slow / (c.epochs or 9)
-                return values
-
-            yield safe_evaluate(objectives, candidate)
+            yield safe_evaluate(rung_objectives, candidate)
 
 
 def _runner(run_dir, evaluator, fidelity=FIDELITY) -> SearchRunner:

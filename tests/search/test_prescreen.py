@@ -4,38 +4,17 @@ real scores are tested in ``tests/nn/test_zero_cost.py`` and ``tests/search_e2e/
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 
 import pytest
-from search_helpers import AnalyticEvaluator, make_runner, snapshot
+from search_helpers import AnalyticEvaluator, KeyScorer, make_runner, snapshot
 
 from nsga_lightning.search.core.records import ScreenRow
 from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen, selection_order
 from nsga_lightning.search.store.archive import Archive
 
 PRESCREEN = Prescreen("synflow", 3)
-
-
-class KeyScorer:
-    """A score and complexity from the key (deterministic); keys in ``unscorable`` get no score."""
-
-    def __init__(self, unscorable: frozenset[str] = frozenset()) -> None:
-        self.calls: list[str] = []
-        self.unscorable = unscorable
-
-    def __call__(self, candidates):
-        out = []
-        for c in candidates:
-            self.calls.append(c.key)
-            digest = int(hashlib.sha1(c.key.encode()).hexdigest(), 16)
-            complexity = {"madds": float(1e6 + digest % 1000 * 1e3), "params": float(digest % 777)}
-            if c.key in self.unscorable:
-                out.append((None, complexity, "ValueError: no path"))
-            else:
-                out.append((float(digest % 997) / 10, complexity, None))
-        return out
 
 
 def _runner(run_dir, evaluator=None, scorer=None, prescreen=PRESCREEN, **kwargs):
