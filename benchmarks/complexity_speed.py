@@ -1,7 +1,8 @@
 """Complexity counting speed: the analytic count against building and counting each network, side by side.
 
 For N seeded random genomes of each space, counted with the search proxy's network options (micro: C=16, 8
-cells; macro: C=16, residual decoder; MAdds at 1x3x32x32):
+cells; macro: C=16, residual decoder) for images of ``--image-size`` pixels (default 32; the stem is ``auto``:
+imagenet from 96) and ``--in-channels`` channels (default 3), MAdds counted at that input as the search does:
 
 * ``built``: what a candidate costs today: ``build_network``, then ``count_parameters`` without and with the
   auxiliary head and ``count_madds`` (hooks), as ``ArchitectureModule.compute_complexity`` does (without the
@@ -13,8 +14,8 @@ cells; macro: C=16, residual decoder; MAdds at 1x3x32x32):
 Every count is checked equal before any time is reported. The machine may be shared: the ratio of the two
 timings, measured in the same run, is the figure to read.
 
-Usage: ``python benchmarks/complexity_speed.py [--n 200] [--seed 0]``; the last line printed is
-``speedup=<built time / warm analytic time>`` over both spaces.
+Usage: ``python benchmarks/complexity_speed.py [--n 200] [--seed 0] [--image-size 32] [--in-channels 3]``;
+the last line printed is ``speedup=<built time / warm analytic time>`` over both spaces.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ PROXY_OPTIONS = {"micro": {"init_channels": 16, "layers": 8}, "macro": {"init_ch
 
 
 def built_count(space: str, genome: list[int]) -> Complexity:
-    """Today's count: build the network and count it."""
+    """Today's count: build the network and count it (at its own input, ``net.input_shape()``)."""
     net = build_network(space, genome, **PROXY_OPTIONS[space])
     return Complexity(count_madds(net), count_parameters(net), count_parameters(net, include_auxiliary=True))
 
@@ -55,7 +56,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="random genomes per space")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=32, help="side of the images the networks are built for")
+    parser.add_argument("--in-channels", type=int, default=3, help="channels of those images")
     args = parser.parse_args()
+    for options in PROXY_OPTIONS.values():
+        options.update(image_size=args.image_size, in_channels=args.in_channels)
     torch.set_num_threads(1)
     totals = {"built": 0.0, "analytic": 0.0}
     for space_name in ("micro", "macro"):

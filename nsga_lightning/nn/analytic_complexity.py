@@ -3,13 +3,15 @@
 :func:`count_complexity` takes :func:`~nsga_lightning.nn.networks.build_network`'s arguments and returns what
 :func:`~nsga_lightning.nn.complexity.count_madds` and :func:`~nsga_lightning.nn.complexity.count_parameters`
 would count on the built network, exactly (a test compares them over the zoo and random genomes of both spaces
-with every option). It walks a plan of the network that mirrors the constructors (the channels and input side of
-every cell or phase, which nodes are computed, the strides) and adds up cached per-layer-group costs
-(:mod:`nsga_lightning.nn.layer_costs`); only those small layer groups are ever built, once per kind.
+with every option, both stems and several image channels and sizes). It walks a plan of the network that mirrors
+the constructors (the stem, the channels and input sides of every cell or phase, which nodes are computed, the
+strides) and adds up cached per-layer-group costs (:mod:`nsga_lightning.nn.layer_costs`); only those small layer
+groups are ever built, once per kind, with the networks' own builders.
 
-Conventions, as the networks' counters: MAdds of one image (batch 1) in eval mode, so never the auxiliary head;
-parameters without the auxiliary head (``params``) and with it (``params_total``); the layers of a micro node the
-cell output does not depend on hold parameters but add no MAdds (the cell does not compute them).
+Conventions, as the networks' counters: MAdds of one image (batch 1) of the size and channels the network is built
+for (``image_size``, ``in_channels``) in eval mode, so never the auxiliary head; parameters without the auxiliary
+head (``params``) and with it (``params_total``); the layers of a micro node the cell output does not depend on
+hold parameters but add no MAdds (the cell does not compute them).
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from nsga_lightning.nn import layer_costs as costs
-from nsga_lightning.nn.input_size import check_micro_image_size, macro_feature_size, micro_feature_sizes
-from nsga_lightning.nn.macro import IN_CHANNELS as MACRO_IN_CHANNELS
+from nsga_lightning.nn.base import check_in_channels
+from nsga_lightning.nn.input_size import check_micro_image_size, macro_feature_size, resolve_stem
 from nsga_lightning.nn.macro import MacroNetwork
 from nsga_lightning.nn.macro import _check_options as check_macro_options  # the constructors' own checks
-from nsga_lightning.nn.micro import IN_CHANNELS as MICRO_IN_CHANNELS
-from nsga_lightning.nn.micro import STEM_MULTIPLIER, MicroNetwork
+from nsga_lightning.nn.micro import MicroNetwork
 from nsga_lightning.nn.micro import _check_options as check_micro_options
 from nsga_lightning.nn.networks import network_arguments
 from nsga_lightning.nn.ops import OP_BUILDERS
@@ -36,7 +37,8 @@ class Complexity(NamedTuple):
     """A network's complexity, as :meth:`~nsga_lightning.module.ArchitectureModule.compute_complexity` reports it.
 
     Attributes:
-        madds: multiply-adds of one image at the counted size, without the auxiliary head.
+        madds: multiply-adds of one image of the size and channels the network is built for, without the
+            auxiliary head.
         params: parameters without the auxiliary head.
         params_total: parameters with the auxiliary head (equal to ``params`` without one).
     """
@@ -60,13 +62,15 @@ def count_complexity(
     channels: list[int] | None = None,
     n_nodes: int = 6,
     image_size: int = 32,
-    madds_image_size: int = 32,
+    in_channels: int = 3,
+    stem: str = "auto",
 ) -> Complexity:
     """MAdds and parameters of ``build_network(space, genotype, ...)``, counted without building it.
 
-    Equal to ``count_madds(net, (1, 3, madds_image_size, madds_image_size))``, ``count_parameters(net)`` and
-    ``count_parameters(net, include_auxiliary=True)`` of the built network ``net``; the same arguments are
-    refused (with ``ValueError``/``KeyError``) as by :func:`~nsga_lightning.nn.networks.build_network`.
+    Equal to ``count_madds(net)`` (one image of ``net.input_shape()``, i.e. ``(1, in_channels, image_size,
+    image_size)``), ``count_parameters(net)`` and ``count_parameters(net, include_auxiliary=True)`` of the built
+    network ``net``; the same arguments are refused, with the same error, as by
+    :func:`~nsga_lightning.nn.networks.build_network`. The keywords are :func:`build_network`'s.
 
     Args:
         space: ``"micro"`` or ``"macro"``.
@@ -80,27 +84,26 @@ def count_complexity(
         decoder: as :func:`~nsga_lightning.nn.networks.build_network`.
         channels: as :func:`~nsga_lightning.nn.networks.build_network`.
         n_nodes: as :func:`~nsga_lightning.nn.networks.build_network`.
-        image_size: side of the images the network is built for (checked as the network checks it).
-        madds_image_size: side of the square image MAdds are counted at (the networks' objective today: 32,
-            ``count_madds``' default input 1x3x32x32).
+        image_size: side of the square images the network is built for; MAdds are counted at it.
+        in_channels: channels of the input images.
+        stem: ``"auto"``, ``"cifar"`` or ``"imagenet"``, as :func:`~nsga_lightning.nn.networks.build_network`.
 
     Returns:
         The :class:`Complexity` (MAdds, parameters without and with the auxiliary head).
 
     Raises:
-        ValueError: for an argument ``build_network`` refuses, or a ``madds_image_size`` the network cannot
-            process.
+        ValueError: for an argument ``build_network`` refuses (e.g. an ``image_size`` the network cannot process).
         KeyError: for an unknown zoo name.
     """
     network, resolved, options = network_arguments(
         space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
         filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
-        n_nodes=n_nodes, image_size=image_size,
+        n_nodes=n_nodes, image_size=image_size, in_channels=in_channels, stem=stem,
     )
     if network is MicroNetwork:
-        return micro_complexity(resolved, **options, madds_image_size=madds_image_size)
+        return micro_complexity(resolved, **options)
     if network is MacroNetwork:
-        return macro_complexity(resolved, **options, madds_image_size=madds_image_size)
+        return macro_complexity(resolved, **options)
     raise ValueError(f"no analytic count for {network.__name__}")  # pragma: no cover - a new network class
 
 
@@ -114,27 +117,30 @@ def micro_complexity(
     se: bool,
     auxiliary: bool,
     image_size: int,
-    madds_image_size: int,
+    in_channels: int,
+    stem: str,
 ) -> Complexity:
     """:func:`count_complexity` of a :class:`~nsga_lightning.nn.micro.MicroNetwork` (its constructor's arguments).
 
     Raises:
         ValueError: for arguments the network refuses.
     """
-    check_micro_options(num_classes, init_channels, layers, filter_increment)
+    # the constructor's checks, in its order (the first failing one names the error)
+    check_micro_options(num_classes, init_channels, layers, filter_increment, in_channels)
     validate_genotype(genotype, ops=tuple(OP_BUILDERS))
-    check_micro_image_size(image_size, layers, auxiliary)
+    stem_type = resolve_stem(stem, image_size)
+    cell_sides = check_micro_image_size(image_size, layers, auxiliary, stem)  # output side of every cell
     reduction_cells = (layers // 3, 2 * layers // 3)
-    stem_channels = STEM_MULTIPLIER * init_channels
-    # the stem is one term, counted alone on the image; the cells start from the side it outputs
-    stem = costs.stem_cost(MICRO_IN_CHANNELS, stem_channels, madds_image_size)
-    cell_sides = micro_feature_sizes(stem.side, reduction_cells, layers)  # output side of every cell
+    # the stem is one term, counted alone on the image: it gives the first cell's inputs (channels, sides) and
+    # says whether that cell reads input 0 through a FactorizedReduce (imagenet: 1/4 and 1/8 of the image side)
+    stem_cost = costs.micro_stem_cost(stem_type, in_channels, init_channels, image_size)
     live = {False: live_nodes(genotype.normal, genotype.normal_concat),
             True: live_nodes(genotype.reduce, genotype.reduce_concat)}
-    madds, params = stem.madds, stem.params
-    prev_prev, prev, cell_channels = stem_channels, stem_channels, init_channels
-    side_prev_prev = side_prev = stem.side
-    reduction_prev = False
+    madds, params = stem_cost.madds, stem_cost.params
+    prev_prev = prev = stem_cost.channels
+    side_prev_prev, side_prev = stem_cost.sides
+    reduction_prev = stem_cost.reduction_prev
+    cell_channels = init_channels
     auxiliary_channels = 0
     for i in range(layers):
         reduction = i in reduction_cells
@@ -161,7 +167,7 @@ def micro_complexity(
     pool, classifier = costs.global_pool_cost(prev, side_prev), costs.classifier_cost(prev, num_classes)
     madds += pool.madds + classifier.madds
     params += pool.params + classifier.params
-    head = costs.auxiliary_head_params(auxiliary_channels, num_classes) if auxiliary else 0
+    head = costs.auxiliary_head_params(stem_type, auxiliary_channels, num_classes) if auxiliary else 0
     return Complexity(madds, params, params + head)
 
 
@@ -202,31 +208,39 @@ def macro_complexity(
     channels: Sequence[int],
     decoder: str,
     image_size: int,
-    madds_image_size: int,
+    in_channels: int,
+    stem: str,
 ) -> Complexity:
     """:func:`count_complexity` of a :class:`~nsga_lightning.nn.macro.MacroNetwork` (its constructor's arguments).
 
     Raises:
         ValueError: for arguments the network refuses.
     """
+    # the constructor's checks, in its order
     channels = check_macro_options(genotype, num_classes, channels, decoder)
+    check_in_channels(in_channels)
+    stem_type = resolve_stem(stem, image_size)
     phases = genotype.active_phases
-    entry = bool(phases) and channels[0] != MACRO_IN_CHANNELS  # the first phase's unpadded 3x3 entry conv
-    macro_feature_size(image_size, len(phases), entry)
-    macro_feature_size(madds_image_size, len(phases), entry)  # the counted size must fit as well
+    # the imagenet stem ends in the first phase's channels; without it the image enters the first phase, whose
+    # unpadded entry conv (present when the channels change) serves as the stem
+    width = channels[0] if stem_type == "imagenet" else in_channels
+    macro_feature_size(image_size, len(phases), bool(phases) and width != channels[0], stem)
     madds = params = 0
-    in_channels, side = MACRO_IN_CHANNELS, madds_image_size  # no stem: the image enters the first phase
+    side = image_size
+    if stem_type == "imagenet":  # one term, counted alone on the image
+        stem_cost = costs.macro_stem_cost(in_channels, channels[0], image_size)
+        madds, params, side = stem_cost.madds, stem_cost.params, stem_cost.side
     for k, graph in enumerate(phases):
         out_channels = channels[k]  # truncated from the front, as the network does
         if k > 0:
             side //= 2  # the 2x2 max pool before every later phase
-        if in_channels != out_channels:
-            conv = costs.entry_conv_cost(in_channels, out_channels, k == 0, side)
+        if width != out_channels:
+            conv = costs.entry_conv_cost(width, out_channels, k == 0, side)
             madds, params, side = madds + conv.madds, params + conv.params, conv.side
         phase_madds, phase_params = _phase_cost(decoder, graph, out_channels, side)
         madds, params = madds + phase_madds, params + phase_params
-        in_channels = out_channels
-    classifier = costs.classifier_cost(in_channels, num_classes)  # the global average pool adds nothing
+        width = out_channels
+    classifier = costs.classifier_cost(width, num_classes)  # the global average pool adds nothing
     return Complexity(madds + classifier.madds, params + classifier.params, params + classifier.params)
 
 

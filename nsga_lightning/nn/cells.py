@@ -60,11 +60,8 @@ class Cell(nn.Module):
         n_nodes = len(units) // 2 + 2
         if not concat or any(not 2 <= c < n_nodes for c in concat):
             raise ValueError(f"concat {list(concat)} must list block nodes in 2..{n_nodes - 1}")
-        if reduction_prev:
-            self.preprocess0: nn.Module = _factorized_reduce(in_channels_prev_prev, channels)
-        else:
-            self.preprocess0 = ReLUConvBN(in_channels_prev_prev, channels, 1, 1, 0)
-        self.preprocess1 = ReLUConvBN(in_channels_prev, channels, 1, 1, 0)
+        self.preprocess0 = build_preprocess(in_channels_prev_prev, channels, reduction_prev)
+        self.preprocess1 = build_preprocess(in_channels_prev, channels, False)
         self.reduction = reduction
         self.indices = tuple(int(idx) for _, idx in units)
         self.concat = tuple(int(c) for c in concat)
@@ -74,10 +71,7 @@ class Cell(nn.Module):
                 raise ValueError(
                     f"unit {position}: input {idx} outside the allowed range 0..{position // 2 + 1}"
                 )
-            stride = 2 if reduction and idx < 2 else 1
-            if stride == 2 and name == "skip_connect" and channels % 2:
-                raise ValueError(f"skip_connect in a reduction cell needs even channels, got {channels}")
-            ops.append(build_op(name, channels, stride))
+            ops.append(build_cell_op(name, channels, 2 if reduction and idx < 2 else 1))
         self.ops = nn.ModuleList(ops)
         self.out_channels = len(self.concat) * channels
         self.se = SELayer(self.out_channels) if se else None
@@ -117,7 +111,15 @@ class Cell(nn.Module):
         return out if self.se is None else self.se(out)
 
 
-def _factorized_reduce(in_channels: int, channels: int) -> FactorizedReduce:
+def build_preprocess(in_channels: int, channels: int, reduce: bool) -> nn.Module:
+    """A cell input's preprocessing to the cell's ``channels``: a FactorizedReduce when ``reduce`` (the input has
+    twice the cell's input resolution), else ReLU-Conv1x1-BN.
+
+    Raises:
+        ValueError: for odd ``channels`` where a FactorizedReduce is needed.
+    """
+    if not reduce:
+        return ReLUConvBN(in_channels, channels, 1, 1, 0)
     if channels % 2:
         raise ValueError(
             f"a cell whose input 0 has twice its resolution (after a reduction cell, or the first cell after the "
@@ -125,6 +127,18 @@ def _factorized_reduce(in_channels: int, channels: int) -> FactorizedReduce:
             "choose init_channels / filter_increment so that every cell's channel count is even"
         )
     return FactorizedReduce(in_channels, channels)
+
+
+def build_cell_op(name: str, channels: int, stride: int) -> nn.Module:
+    """Operation ``name`` of a cell working on ``channels`` channels (``stride`` 2: it reads a cell input of a
+    reduction cell).
+
+    Raises:
+        ValueError: for an unknown op, or a stride-2 ``skip_connect`` (a FactorizedReduce) on odd channels.
+    """
+    if stride == 2 and name == "skip_connect" and channels % 2:
+        raise ValueError(f"skip_connect in a reduction cell needs even channels, got {channels}")
+    return build_op(name, channels, stride)
 
 
 class AuxiliaryHeadCIFAR(nn.Module):
@@ -187,3 +201,7 @@ class AuxiliaryHeadImageNet(nn.Module):
         """(N, C, 7, 7) -> (N, classes)."""
         x = self.features(x)  # (N, 768, 1, 1)
         return self.classifier(x.flatten(1))
+
+
+# the auxiliary head of each (resolved) stem
+AUXILIARY_HEADS: dict[str, type[nn.Module]] = {"cifar": AuxiliaryHeadCIFAR, "imagenet": AuxiliaryHeadImageNet}

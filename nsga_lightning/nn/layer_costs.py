@@ -1,6 +1,6 @@
 """Cached cost of each kind of layer group the networks are made of, measured on the layer group alone.
 
-Every function here builds one small module with the networks' own builders (the stem, a cell operation, a
+Every function here builds one small module with the networks' own builders (a stem, a cell operation, a
 preprocessing layer, an SE layer, a macro node...), counts it with :func:`~nsga_lightning.nn.complexity.count_madds`
 and :func:`~nsga_lightning.nn.complexity.count_parameters` on a batch-1 input of the given side, and caches the
 result by its arguments. A network's MAdds and parameters are then sums of these terms
@@ -14,14 +14,13 @@ again and again: after its first few candidates every term is a dictionary looku
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from torch import Tensor, nn
 
-from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR
+from nsga_lightning.nn.cells import AUXILIARY_HEADS, build_cell_op, build_preprocess
 from nsga_lightning.nn.complexity import count_madds, count_parameters
-from nsga_lightning.nn.micro import cifar_stem
-from nsga_lightning.nn.ops import FactorizedReduce, ReLUConvBN, SELayer, build_op
+from nsga_lightning.nn.ops import SELayer
 from nsga_lightning.nn.phases import (
     dense_node,
     dense_output,
@@ -30,6 +29,7 @@ from nsga_lightning.nn.phases import (
     residual_node,
     residual_output,
 )
+from nsga_lightning.nn.stems import MacroImageNetStem, micro_stem
 
 CACHE_SIZE = 16384  # entries per kind; a search with fixed options uses a few hundred in all
 
@@ -42,6 +42,34 @@ class Cost(NamedTuple):
     side: int
 
 
+class StemCost(NamedTuple):
+    """MAdds (batch 1) and parameters of a micro stem, the channels of its outputs, the sides of the first cell's
+    two inputs and whether that cell reads input 0 through a FactorizedReduce (``reduction_prev``)."""
+
+    madds: int
+    params: int
+    channels: int
+    sides: tuple[int, int]
+    reduction_prev: bool
+
+
+def _count(module: nn.Module, in_channels: int, side: int) -> tuple[int, int, Any]:
+    """MAdds and parameters of ``module`` on one ``(1, in_channels, side, side)`` input, and its output."""
+    if side < 1:
+        raise ValueError(f"a layer group needs an input of at least 1x1, got side {side}")
+    outputs = []
+
+    def record(_module: nn.Module, _inputs: tuple[Tensor, ...], output: Any) -> None:
+        outputs.append(output)
+
+    handle = module.register_forward_hook(record)
+    try:
+        madds = count_madds(module, (1, in_channels, side, side))
+    finally:
+        handle.remove()
+    return madds, count_parameters(module), outputs[-1]
+
+
 def measure(module: nn.Module, in_channels: int, side: int) -> Cost:
     """Count ``module`` on one ``(1, in_channels, side, side)`` input, as the networks' counters do.
 
@@ -52,47 +80,38 @@ def measure(module: nn.Module, in_channels: int, side: int) -> Cost:
 
     Returns:
         Its MAdds, its parameters and the side of its output map (``side`` itself for a vector output).
+
+    Raises:
+        ValueError: for a ``side`` below 1.
     """
-    out_side = side
-    if side < 1:
-        raise ValueError(f"a layer group needs an input of at least 1x1, got side {side}")
-
-    def record(_module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        nonlocal out_side
-        if output.dim() == 4:
-            out_side = int(output.shape[-1])
-
-    handle = module.register_forward_hook(record)
-    try:
-        madds = count_madds(module, (1, in_channels, side, side))
-    finally:
-        handle.remove()
-    return Cost(madds, count_parameters(module), out_side)
-
-
+    madds, params, output = _count(module, in_channels, side)
+    return Cost(madds, params, int(output.shape[-1]) if output.dim() == 4 else side)
 
 
 # ----- the micro space ------------------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def stem_cost(in_channels: int, channels: int, side: int) -> Cost:
-    """The micro stem reading ``in_channels`` image channels of side ``side`` (its output side included)."""
-    return measure(cifar_stem(in_channels, channels), in_channels, side)
+def micro_stem_cost(stem: str, in_channels: int, init_channels: int, side: int) -> StemCost:
+    """The micro network's ``stem`` (``"cifar"`` or ``"imagenet"``, :func:`~nsga_lightning.nn.stems.micro_stem`)
+    for a first cell of ``init_channels`` channels, reading images of ``in_channels`` channels and side ``side``."""
+    module = micro_stem(stem, in_channels, init_channels)
+    madds, params, (s0, s1) = _count(module, in_channels, side)
+    return StemCost(madds, params, module.out_channels, (int(s0.shape[-1]), int(s1.shape[-1])),
+                    module.reduction_prev)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def op_cost(name: str, channels: int, stride: int, side: int) -> Cost:
     """A cell operation ``name`` on ``channels`` channels with ``stride``, reading a map of side ``side``."""
-    return measure(build_op(name, channels, stride), channels, side)
+    return measure(build_cell_op(name, channels, stride), channels, side)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
 def preprocess_cost(in_channels: int, channels: int, reduce: bool, side: int) -> Cost:
-    """A cell's input preprocessing: FactorizedReduce when ``reduce`` (the previous cell reduced), else
-    ReLU-Conv1x1-BN, from ``in_channels`` to ``channels`` at input side ``side``."""
-    module = FactorizedReduce(in_channels, channels) if reduce else ReLUConvBN(in_channels, channels, 1, 1, 0)
-    return measure(module, in_channels, side)
+    """A cell's input preprocessing: FactorizedReduce when ``reduce`` (the input has twice the cell's input side),
+    else ReLU-Conv1x1-BN, from ``in_channels`` to ``channels`` at input side ``side``."""
+    return measure(build_preprocess(in_channels, channels, reduce), in_channels, side)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -108,9 +127,10 @@ def global_pool_cost(channels: int, side: int) -> Cost:
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def auxiliary_head_params(channels: int, num_classes: int) -> int:
-    """Parameters of the CIFAR auxiliary head on ``channels`` channels (it never runs when MAdds are counted)."""
-    return count_parameters(AuxiliaryHeadCIFAR(channels, num_classes))
+def auxiliary_head_params(stem: str, channels: int, num_classes: int) -> int:
+    """Parameters of the auxiliary head of ``stem`` (``"cifar"`` or ``"imagenet"``) on ``channels`` channels (it
+    never runs when MAdds are counted)."""
+    return count_parameters(AUXILIARY_HEADS[stem](channels, num_classes))
 
 
 # ----- both spaces ----------------------------------------------------------------------------------------
@@ -125,6 +145,13 @@ def classifier_cost(in_features: int, num_classes: int) -> Cost:
 
 
 # ----- the macro space ------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def macro_stem_cost(in_channels: int, channels: int, side: int) -> Cost:
+    """The macro imagenet stem (:class:`~nsga_lightning.nn.stems.MacroImageNetStem`) to ``channels`` channels,
+    reading images of ``in_channels`` channels and side ``side`` (its output side included)."""
+    return measure(MacroImageNetStem(in_channels, channels), in_channels, side)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
@@ -167,7 +194,7 @@ def dense_output_cost(in_channels: int, channels: int, side: int) -> Cost:
 
 
 ALL_CACHES = (
-    stem_cost, op_cost, preprocess_cost, se_cost, global_pool_cost, auxiliary_head_params, classifier_cost,
+    micro_stem_cost, macro_stem_cost, op_cost, preprocess_cost, se_cost, global_pool_cost, auxiliary_head_params, classifier_cost,
     entry_conv_cost, residual_node_cost, residual_fuse_cost, residual_output_cost, dense_node_cost,
     dense_output_cost,
 )

@@ -20,8 +20,6 @@ from nsga_lightning.nn.phases import DensePhase, ResidualPhase
 from nsga_lightning.nn.stems import MacroImageNetStem
 from nsga_lightning.spaces.macro import MacroGenotype
 
-IN_CHANNELS = 3  # the default image channels (RGB)
-
 DECODERS: dict[str, type[nn.Module]] = {"residual": ResidualPhase, "dense": DensePhase}
 
 

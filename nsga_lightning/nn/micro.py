@@ -5,22 +5,11 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from nsga_lightning.nn.base import ArchitectureNetwork, check_in_channels
-from nsga_lightning.nn.cells import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, Cell
+from nsga_lightning.nn.cells import AUXILIARY_HEADS, Cell
 from nsga_lightning.nn.input_size import check_micro_image_size, resolve_stem
 from nsga_lightning.nn.ops import OP_BUILDERS
-from nsga_lightning.nn.stems import CIFARStem, ImageNetStem
+from nsga_lightning.nn.stems import micro_stem
 from nsga_lightning.spaces.micro import MicroGenotype, validate_genotype
-
-STEM_MULTIPLIER = 3
-IN_CHANNELS = 3  # image channels the stem reads
-
-
-def cifar_stem(in_channels: int, channels: int) -> nn.Sequential:
-    """The CIFAR stem: Conv3x3(``in_channels`` -> ``channels``, padding 1, no bias) -> BN; keeps the size."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(channels),
-    )
 
 
 class MicroNetwork(ArchitectureNetwork):
@@ -85,12 +74,9 @@ class MicroNetwork(ArchitectureNetwork):
         self.reduction_cells = (layers // 3, 2 * layers // 3)
         self.auxiliary_cell = 2 * layers // 3
 
-        if self.stem_type == "imagenet":
-            self.stem: nn.Module = ImageNetStem(in_channels, init_channels)
-            reduction_prev = True  # input 0 of the first cell is the stem's 1/4 map, twice the size of input 1
-        else:
-            self.stem = CIFARStem(in_channels, STEM_MULTIPLIER * init_channels)
-            reduction_prev = False
+        self.stem = micro_stem(self.stem_type, in_channels, init_channels)
+        # imagenet: input 0 of the first cell is the stem's 1/4 map, twice the size of input 1
+        reduction_prev = self.stem.reduction_prev
         prev_prev = prev = self.stem.out_channels
         channels = init_channels
         cells = []
@@ -114,8 +100,7 @@ class MicroNetwork(ArchitectureNetwork):
                 channels += filter_increment
         self.cells = nn.ModuleList(cells)
         if auxiliary:
-            head = AuxiliaryHeadImageNet if self.stem_type == "imagenet" else AuxiliaryHeadCIFAR
-            self.auxiliary_head = head(auxiliary_channels, num_classes)
+            self.auxiliary_head = AUXILIARY_HEADS[self.stem_type](auxiliary_channels, num_classes)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(prev, num_classes)
 

@@ -1,12 +1,16 @@
 """Stems: the layers between the input images and the first cell (micro) or phase (macro).
 
 Which stem takes which image sizes, and how ``auto`` chooses, is in :mod:`nsga_lightning.nn.input_size`.
-A micro stem returns the two inputs of the first cell, ``(s0, s1)``.
+A micro stem returns the two inputs of the first cell, ``(s0, s1)``, on ``out_channels`` channels; its
+``reduction_prev`` says whether ``s0`` has twice the side of ``s1`` (the first cell then reads it through a
+FactorizedReduce, as a cell after a reduction cell does).
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
+
+STEM_MULTIPLIER = 3  # the cifar micro stem's channels, in units of the first cell's channels C
 
 
 def _conv3x3(in_channels: int, out_channels: int, stride: int) -> nn.Conv2d:
@@ -22,6 +26,8 @@ class CIFARStem(nn.Sequential):
         in_channels: channels of the input images.
         out_channels: ``3C``.
     """
+
+    reduction_prev = False  # s0 and s1 are the same map
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(_conv3x3(in_channels, out_channels, 1), nn.BatchNorm2d(out_channels))
@@ -45,6 +51,8 @@ class ImageNetStem(nn.Module):
         channels: ``C``, the channels of both outputs (the first stride-2 convolution has ``max(C // 2, 1)``).
     """
 
+    reduction_prev = True  # s0 has twice the side of s1
+
     def __init__(self, in_channels: int, channels: int) -> None:
         super().__init__()
         half = max(channels // 2, 1)
@@ -62,6 +70,24 @@ class ImageNetStem(nn.Module):
         """Images ``(N, C_in, S, S)`` -> ``(s0 (N, C, S/4, S/4), s1 (N, C, S/8, S/8))`` (sides rounded up)."""
         s0 = self.stem0(x)  # (N, C, S/4, S/4)
         return s0, self.stem1(s0)  # (N, C, S/8, S/8)
+
+
+def micro_stem(stem: str, in_channels: int, init_channels: int) -> CIFARStem | ImageNetStem:
+    """The stem of a micro network whose first cell works on ``init_channels`` (``C``) channels.
+
+    Args:
+        stem: ``"cifar"`` (:class:`CIFARStem` to ``3C`` channels) or ``"imagenet"`` (:class:`ImageNetStem` to ``C``).
+        in_channels: channels of the input images.
+        init_channels: ``C``.
+
+    Raises:
+        ValueError: for another ``stem`` (resolve ``"auto"`` first: ``nsga_lightning.nn.input_size.resolve_stem``).
+    """
+    if stem == "cifar":
+        return CIFARStem(in_channels, STEM_MULTIPLIER * init_channels)
+    if stem == "imagenet":
+        return ImageNetStem(in_channels, init_channels)
+    raise ValueError(f"unknown resolved stem {stem!r}; allowed: cifar, imagenet")
 
 
 class MacroImageNetStem(nn.Sequential):
