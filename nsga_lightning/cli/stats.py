@@ -3,7 +3,7 @@
 The model is built by the same LightningCLI parser, links and hooks as ``fit`` (``num_classes`` and
 ``image_size`` from the data block, a genome typed as text), so ``stats --config C`` counts exactly the model
 ``fit --config C`` trains. No Trainer is built and no data is read (the datamodule is only constructed); the
-data block may be left out (then 10 classes, 32x32 images).
+data block may be left out (then ``--model.num_classes``, default 10, and 32x32 images).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ class StatsCLI(NSGALightningCLI):
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer | None:  # type: ignore[override]
-        """No Trainer: counting parameters and MAdds needs none."""
+        """No Trainer: counting parameters and MAdds needs none (a ``--model.num_classes`` the data contradicts is
+        still refused)."""
+        self.check_num_classes()
         return None
 
 
