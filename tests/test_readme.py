@@ -52,3 +52,16 @@ def test_the_scale_out_commands_parse(capsys):
         assert done.value.code in (0, None), args
         printed = capsys.readouterr().out
         assert "workers:" in printed
+
+
+def test_ci_runs_the_readme_test_commands():
+    """``.ci/run`` runs the lines of "Run the tests" as written, in a virtual environment folder of its own."""
+    text = README.read_text()
+    section = text.split("Run the tests", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.DOTALL).group(1)
+    readme_lines = [line.replace(".venv", ".ci-venv") for line in block.strip().splitlines()]
+    assert any("python -m venv" in line for line in readme_lines)  # the README's own virtual environment
+    ci_lines = (README.parent / ".ci" / "run").read_text().splitlines()
+    start = ci_lines.index(readme_lines[0])
+    assert ci_lines[start:start + len(readme_lines)] == readme_lines
+    assert ci_lines[start - 1] == "rm -rf .ci-venv"  # fresh on every run
