@@ -24,7 +24,8 @@ def test_the_search_from_python_example_runs(tmp_path, monkeypatch, capsys, one_
 
 
 def _commands(heading: str) -> list[list[str]]:
-    """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments dropped)."""
+    """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments and leading
+    ``NAME=value`` environment settings dropped)."""
     import shlex
 
     text = README.read_text()
@@ -33,6 +34,8 @@ def _commands(heading: str) -> list[list[str]]:
     for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words = words[1:]
             if words[:1] == ["nsga-lightning"]:
                 commands.append(words[1:])
     return commands
