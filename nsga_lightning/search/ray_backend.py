@@ -9,9 +9,9 @@ worker or node dies is retried once by Ray (``max_retries=1``), then recorded as
 cancels the tasks in flight.
 
 On a cluster every node must see the data (``data_dir``) and the run directory (the candidates' TensorBoard
-runs are written there) at the same path, e.g. on shared storage. A cluster with token authentication (Ray's
-default since it ships tokens) takes only a driver started with ``RAY_AUTH_MODE=token`` and the cluster's token;
-a refusal is named as such (:func:`authentication_failure`).
+runs are written there) at the same path, e.g. on shared storage. A cluster with token authentication on
+(``ray start --head`` turns it on wherever a token exists) accepts only a driver with ``RAY_AUTH_MODE=token`` and
+the cluster's token; a refusal is named as such (:func:`authentication_failure`).
 """
 
 from __future__ import annotations
@@ -254,8 +254,8 @@ def authentication_failure(error: BaseException) -> str | None:
 
     Ray raises its ``AuthenticationError`` itself where this process has ``RAY_AUTH_MODE=token`` but no token;
     a token the cluster refuses (or none sent, without ``RAY_AUTH_MODE=token``) ends, after Ray's retries, in a
-    ``ConnectionError`` whose causes hold the ``InvalidAuthToken`` RPC error. The causes are searched (by name and
-    text: Ray before 2.5x has no ``AuthenticationError``).
+    ``ConnectionError`` whose causes hold the ``InvalidAuthToken`` RPC error. The causes are searched by class name
+    and text (an older Ray has no ``AuthenticationError`` class to import).
     """
     seen: set[int] = set()
     cause: BaseException | None = error
