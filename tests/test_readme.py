@@ -24,7 +24,8 @@ def test_the_search_from_python_example_runs(tmp_path, monkeypatch, capsys, one_
 
 
 def _commands(heading: str) -> list[list[str]]:
-    """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments dropped)."""
+    """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments and leading
+    ``NAME=value`` environment settings dropped)."""
     import shlex
 
     text = README.read_text()
@@ -33,6 +34,8 @@ def _commands(heading: str) -> list[list[str]]:
     for block in re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL):
         for line in block.replace("\\\n", " ").splitlines():
             words = shlex.split(line, comments=True)
+            while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+                words = words[1:]
             if words[:1] == ["nsga-lightning"]:
                 commands.append(words[1:])
     return commands
@@ -52,3 +55,17 @@ def test_the_scale_out_commands_parse(capsys):
         assert done.value.code in (0, None), args
         printed = capsys.readouterr().out
         assert "workers:" in printed
+
+
+def test_ci_runs_the_readme_test_commands():
+    """``.ci/run`` runs the lines of "Run the tests" as written (in this order, the last one last), in a virtual
+    environment folder of its own that it makes afresh."""
+    text = README.read_text()
+    section = text.split("Run the tests", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, flags=re.DOTALL).group(1)
+    readme_lines = [line.replace(".venv", ".ci-venv") for line in block.strip().splitlines()]
+    assert any("python -m venv" in line for line in readme_lines)  # the README's own virtual environment
+    ci_lines = [line for line in (README.parent / ".ci" / "run").read_text().splitlines() if line.strip()]
+    places = [ci_lines.index(line) for line in readme_lines]
+    assert places == sorted(places) and places[-1] == len(ci_lines) - 1
+    assert ci_lines[places[0] - 1] == "rm -rf .ci-venv"  # fresh on every run

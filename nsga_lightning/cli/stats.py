@@ -36,7 +36,9 @@ class StatsCLI(NSGALightningCLI):
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer | None:  # type: ignore[override]
-        """No Trainer: counting parameters and MAdds needs none."""
+        """No Trainer: counting parameters and MAdds needs none (a ``--model.num_classes`` the data contradicts is
+        still refused)."""
+        self.check_num_classes()
         return None
 
 

@@ -3,6 +3,7 @@ weight files accepted as ``--ckpt_path``, and checkpoints of another architectur
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from typing import Any
@@ -11,7 +12,7 @@ import torch
 from jsonargparse import ArgumentParser, Namespace
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from nsga_lightning.callbacks import DropPathSchedule
 from nsga_lightning.cli.checkpoints import (
@@ -34,7 +35,8 @@ class NSGALightningCLI(LightningCLI):
     ``validate``, ``test`` and ``predict`` also accept an original NSGA-Net weight file as ``--ckpt_path``
     (converted on load). A Lightning checkpoint of another architecture than the model options is refused,
     naming the differing options, unless ``--model_from_checkpoint true`` builds the checkpoint's architecture.
-    A genome typed as text (``--model.genotype 1,0,2,...``) is a genome, not a zoo name."""
+    A genome typed as text (``--model.genotype 1,0,2,...``) is a genome, not a zoo name. ``--model.num_classes``
+    counts where no data block gives the classes (``stats``) and must agree with the data's where one does."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # null: follow the data, filled in before the model is built (before_instantiate_classes). Not jsonargparse
@@ -70,6 +72,33 @@ class NSGALightningCLI(LightningCLI):
                 # the class given on the command line (a Digits default turned CIFAR's hflip off).
             }
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """Parse ``args``, reading ``--model.num_classes N`` as a model option (see
+        :func:`model_num_classes_as_block`)."""
+        self._num_classes_given = False
+        if isinstance(args, list):
+            args, self._num_classes_given = model_num_classes_as_block(args)
+        super().parse_arguments(parser, args)
+
+    def check_num_classes(self) -> None:
+        """Refuse a ``--model.num_classes`` that the data block's classes overrode (the link gives the model the
+        data's ``num_classes``; training silently another number of classes than asked is worse than an error).
+
+        Raises:
+            ValueError: naming both numbers and how to get the asked one.
+        """
+        if not getattr(self, "_num_classes_given", False):
+            return
+        asked = self._get(self.config, "model").num_classes
+        built = self.model.hparams.num_classes
+        if asked != built:
+            example = " (--data nsga_lightning.data.CIFAR100DataModule)" if asked == 100 else ""
+            raise ValueError(
+                f"--model.num_classes {asked} contradicts the data: {type(self.datamodule).__name__} has {built} "
+                f"classes, and num_classes follows the data block; leave --model.num_classes out, or give data with "
+                f"{asked} classes{example}"
+            )
 
     def _parse_ckpt_path(self) -> None:
         """Keep the model options unless ``--model_from_checkpoint``: LightningCLI would silently replace them
@@ -114,12 +143,13 @@ class NSGALightningCLI(LightningCLI):
         return datamodule_of(self._get(self.config, "data"))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """Refuse a Lightning checkpoint of another architecture than the model just built, then build the
-        Trainer.
+        """Refuse a ``--model.num_classes`` the data contradicts (:meth:`check_num_classes`) and a Lightning
+        checkpoint of another architecture than the model just built, then build the Trainer.
 
         Raises:
             ValueError: naming each differing option with the checkpoint's and the config's value.
         """
+        self.check_num_classes()
         checkpoint = getattr(self, "_checkpoint", None)
         if checkpoint is not None and checkpoint[1]:
             path, hparams = checkpoint
@@ -220,6 +250,40 @@ def datamodule_of(data: Any) -> LightningDataModule | None:
     instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # the name of jsonargparse >= 4.49
     with preserved_random_state():  # a constructor that draws numbers must not shift the seeded training stream
         return instantiate(config).data
+
+
+NUM_CLASSES_OPTION = "--model.num_classes"
+
+
+def model_num_classes_as_block(args: list[str]) -> tuple[list[str], bool]:
+    """``args`` with every ``--model.num_classes N`` (or ``--model.num_classes=N``) written as
+    ``--model {"num_classes": "N"}``.
+
+    jsonargparse refuses the option string of a link's target (``Linked "model.num_classes" must be given via
+    "data.num_classes"``, advice no shipped datamodule can follow), yet accepts the same key inside a ``model``
+    block, as a config file gives it; the block form keeps the option's place among the others (later ones win)
+    and the parser still checks the value's type. Where a data block gives the classes the link overrides the
+    value, which :meth:`NSGALightningCLI.check_num_classes` then refuses unless they agree.
+
+    Returns:
+        The arguments, and whether the option was given.
+    """
+    rewritten: list[str] = []
+    given = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == NUM_CLASSES_OPTION and index + 1 < len(args):
+            value, index = args[index + 1], index + 2
+        elif arg.startswith(f"{NUM_CLASSES_OPTION}="):
+            value, index = arg.split("=", 1)[1], index + 1
+        else:
+            rewritten.append(arg)
+            index += 1
+            continue
+        rewritten += ["--model", json.dumps({"num_classes": value})]
+        given = True
+    return rewritten, given
 
 
 def build_cli(cli_class: type[NSGALightningCLI], args: list[str], **kwargs: Any) -> NSGALightningCLI:

@@ -85,6 +85,32 @@ def test_a_data_block_on_the_command_line_sets_the_classes(capsys):
     assert hundred["params"] - ten["params"] == 90 * (8 * 4 * 4 + 1)  # classifier of 4 x 32 channels
 
 
+@pytest.mark.parametrize("option", [["--model.num_classes", "100"], ["--model.num_classes=100"]],
+                         ids=["separate", "equals"])
+def test_model_num_classes_counts_without_a_data_block(option, capsys):
+    """What a user types for a 100-class model without data: accepted, and the same model as CIFAR-100 data."""
+    tiny = ["--model.genotype", "DARTS", "--model.init_channels", "8", "--model.layers", "5"]
+    asked = _json_stats(capsys, *tiny, *option)
+    from_data = _json_stats(capsys, *tiny, "--data", "nsga_lightning.data.CIFAR100DataModule")
+    assert asked == from_data != _json_stats(capsys, *tiny)
+    assert main(["stats", *option]) == 0
+    assert "micro NSGANet, 100 classes" in capsys.readouterr().out
+
+
+def test_model_num_classes_the_data_contradicts_is_one_line_whose_advice_works(capsys):
+    assert main(["stats", "--model.num_classes", "100", "--data", "nsga_lightning.data.CIFAR10DataModule"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "nsga-lightning: error: model.num_classes 100 differs from the num_classes of CIFAR10DataModule (10): "
+        "leave model.num_classes out, it follows the data\n"
+    )
+    assert main(["stats", "--data", "nsga_lightning.data.CIFAR10DataModule"]) == 0  # the advice
+    assert "micro NSGANet, 10 classes" in capsys.readouterr().out
+    assert main(["stats", "--model.num_classes", "100", "--data", "nsga_lightning.data.CIFAR100DataModule"]) == 0
+    assert "micro NSGANet, 100 classes" in capsys.readouterr().out
+    assert main(["stats", "--model.num_classes", "10", "--data", "nsga_lightning.data.CIFAR10DataModule"]) == 0
+
+
 def test_macro_options(capsys):
     stats = _json_stats(capsys, "--model.space", "macro", "--model.genotype", "NSGANet", "--model.decoder",
                         "residual", "--model.channels", "[32, 64, 128]")
@@ -112,9 +138,10 @@ def test_macro_options(capsys):
         (["--format", "xml"], "invalid choice: 'xml' (choose from 'table', 'json')"),
         (["--config", "does-not-exist.yaml"], "does-not-exist.yaml"),
         (["--no_such_option", "1"], "no_such_option"),
+        (["--model.num_classes", "many"], 'Parser key "model.num_classes": Expected a <class \'int\'>'),
     ],
     ids=["zoo", "layers", "macro-aux", "genome-range", "genome-negative", "genome-length", "aux-on-digits",
-         "parse-int", "parse-choice", "missing-config", "unknown-option"],
+         "parse-int", "parse-choice", "missing-config", "unknown-option", "num-classes-type"],
 )
 def test_bad_values_are_one_clear_line(args, message, capsys):
     assert main(["stats", *args]) == 2

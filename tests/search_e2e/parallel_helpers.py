@@ -10,6 +10,8 @@ from typing import Any
 
 from lightning.pytorch import Callback
 
+from nsga_lightning.search import Archive
+
 
 class KillWorkerAtKey(Callback):
     """SIGKILL the process that starts training ``key``, the first ``times`` times (counted in marker files,
@@ -66,3 +68,12 @@ class RecordDevice(Callback):
                   "allocated_before_model": torch.cuda.memory_allocated() - sum(
                       p.numel() * p.element_size() for p in pl_module.parameters() if p.is_cuda)}
         (folder / f"{trainer.logger.version}.json").write_text(json.dumps(record))
+
+
+def archive_snapshot(run_dir: Path) -> dict[str, Any]:
+    """What must not depend on the worker count or backend: every row (key, genome, generation, seed, status,
+    objectives), every generation (population, rank, crowding, RNG state) and the run fingerprint."""
+    with Archive(run_dir) as archive:
+        rows = [(r.key, r.genome, r.generation, r.seed, r.status, r.objectives) for r in archive.rows()]
+        generations = [(g.generation, g.population, g.rank, g.crowding, g.rng_state) for g in archive.generations()]
+        return {"rows": rows, "generations": generations, "fingerprint": archive.meta()["fingerprint"]}

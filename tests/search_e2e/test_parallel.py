@@ -16,20 +16,13 @@ from typing import Any
 import pytest
 import yaml
 from e2e_helpers import N_CANDIDATES, run_cli, search_config, write_search
-from parallel_helpers import KillWorkerAtKey, processes_with_marker
+from parallel_helpers import KillWorkerAtKey, archive_snapshot, processes_with_marker
 
 from nsga_lightning.search import Archive
 from nsga_lightning.search.build import build_search
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-
-
-def _snapshot(run_dir: Path) -> dict[str, Any]:
-    with Archive(run_dir) as archive:
-        rows = [(r.key, r.genome, r.generation, r.seed, r.status, r.objectives) for r in archive.rows()]
-        generations = [(g.generation, g.population, g.rank, g.crowding, g.rng_state) for g in archive.generations()]
-        return {"rows": rows, "generations": generations, "fingerprint": archive.meta()["fingerprint"]}
 
 
 def _config(run_dir: str, **search: Any) -> dict[str, Any]:
@@ -59,7 +52,7 @@ def test_two_local_workers_give_the_archive_of_one(folder: Path, monkeypatch):
     result, runner = _search(_config("local2", workers=2))
     assert result.workers == 2 and result.n_evaluated == N_CANDIDATES
     assert 0 < result.busy_share <= 1.0
-    assert _snapshot(folder / "local2") == _snapshot(folder / "sequential")
+    assert archive_snapshot(folder / "local2") == archive_snapshot(folder / "sequential")
     assert runner.evaluator.worker_pids() == []  # closed with the runner
     assert len(runner.evaluator.startup_seconds) == 2 and all(s > 0 for s in runner.evaluator.startup_seconds)
 
@@ -74,7 +67,7 @@ def test_two_ray_workers_give_the_archive_of_one(folder: Path, monkeypatch):
     assert result.n_evaluated == N_CANDIDATES
     # each Ray worker process that ran a task built its evaluator once; starting Ray took time too
     assert len(runner.evaluator.startup_seconds) >= 1 and runner.evaluator.connect_seconds > 0
-    assert _snapshot(folder / "ray2") == _snapshot(folder / "sequential")
+    assert archive_snapshot(folder / "ray2") == archive_snapshot(folder / "sequential")
 
 
 KILL_DRIVER = """
@@ -121,7 +114,7 @@ def test_a_sigkilled_driver_with_candidates_in_flight_resumes_to_the_same_archiv
         assert len(archive) == 1  # the first result was committed before the kill
     result, _ = _search(config)
     assert result.n_evaluated == N_CANDIDATES - 1  # only the unfinished ones were trained again
-    assert _snapshot(folder / "killed") == _snapshot(folder / "sequential")
+    assert archive_snapshot(folder / "killed") == archive_snapshot(folder / "sequential")
 
 
 def _first_key(folder: Path) -> str:
@@ -135,7 +128,7 @@ def test_a_killed_worker_is_replaced_and_its_candidate_trained_again(folder: Pat
     result, _ = _search(_config("worker-killed-once", workers=2), trainer_callbacks=[killer])
     assert len(list((tmp_path / "marks").glob("kill-*"))) == 1
     assert result.n_failed == 0
-    assert _snapshot(folder / "worker-killed-once")["rows"] == _snapshot(folder / "sequential")["rows"]
+    assert archive_snapshot(folder / "worker-killed-once")["rows"] == archive_snapshot(folder / "sequential")["rows"]
 
 
 def test_a_candidate_whose_worker_dies_twice_fails_and_the_search_goes_on(folder: Path, monkeypatch, tmp_path):

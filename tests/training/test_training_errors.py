@@ -35,9 +35,13 @@ def _assert_one_error_line(code: int, err: str, *fragments: str) -> None:
         (["--trainer.strategy", "no_such_strategy"], ["no_such_strategy"]),
         (["--no_such_option", "1"], ["no_such_option"]),
         (["--lr_scheduler", "StepLR", "--lr_scheduler.step_size", "1"], ["--lr_scheduler needs --optimizer"]),
+        # the data's classes would silently win over the asked number
+        (["--model.num_classes", "100"],
+         ["model.num_classes 100 differs from the num_classes of CIFAR10DataModule (10)",
+          "leave model.num_classes out"]),
     ],
     ids=["genotype", "macro-genotype", "drop-path", "layers-type", "space", "val-split", "batch-size",
-         "strategy", "unknown-option", "scheduler-alone"],
+         "strategy", "unknown-option", "scheduler-alone", "num-classes-vs-data"],
 )
 def test_bad_values_give_one_clear_line(extra: list[str], fragments: list[str], cifar_root: Path, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

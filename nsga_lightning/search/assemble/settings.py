@@ -99,8 +99,9 @@ class SearchSettings:
             gives the same archive for any number).
         backend: ``local`` (worker processes on this machine) or ``ray`` (Ray tasks; ``pip install
             "nsga-lightning[ray]"``). With ``workers: 1`` and ``local`` candidates train in this process.
-        ray_address: ``null`` starts a local Ray instance sized to ``workers``; ``auto`` or ``HOST:PORT`` joins a
-            running cluster (``ray start --head``).
+        ray_address: ``null`` starts a private local Ray instance sized to ``workers`` (never a running cluster,
+            whatever ``RAY_ADDRESS`` or ``ray start`` say); ``auto`` or ``HOST:PORT`` joins a running cluster
+            (``ray start --head``; README, "Scale out", for its token authentication).
         resources_per_candidate: override of what one candidate gets, e.g. ``{cpu: 2, gpu: 1}`` (Ray allows
             fractional GPUs such as 0.5). Default: one GPU when the trainer's accelerator is a GPU, and
             ``num_threads`` CPUs.

@@ -9,13 +9,16 @@ worker or node dies is retried once by Ray (``max_retries=1``), then recorded as
 cancels the tasks in flight.
 
 On a cluster every node must see the data (``data_dir``) and the run directory (the candidates' TensorBoard
-runs are written there) at the same path, e.g. on shared storage.
+runs are written there) at the same path, e.g. on shared storage. A cluster with token authentication on
+(``ray start --head`` turns it on wherever a token exists) accepts only a driver with ``RAY_AUTH_MODE=token`` and
+the cluster's token; a refusal is named as such (:func:`authentication_failure`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 from collections import deque
@@ -74,12 +77,12 @@ class RayEvaluator:
         local: the driver's in-process evaluator (fingerprint, runtime record, checks; it trains nothing).
         resources: what one candidate's task asks for.
         workers: candidates in flight at once.
-        address: ``None`` starts a local Ray instance sized to ``workers``; ``"auto"`` or ``"HOST:PORT"`` joins a
-            running cluster.
+        address: ``None`` starts a private local Ray instance sized to ``workers`` (never joins a running
+            cluster); ``"auto"`` or ``"HOST:PORT"`` joins a running cluster.
 
     Raises:
         ValueError: if Ray is not installed.
-        ConnectionError: if the cluster at ``address`` cannot be reached.
+        ConnectionError: if the cluster at ``address`` cannot be reached or refuses the driver's authentication.
     """
 
     def __init__(self, factory: EvaluatorFactory, local: Any, resources: CandidateResources, workers: int,
@@ -114,7 +117,7 @@ class RayEvaluator:
         """Check the data in the driver, then start or join Ray and check it has the resources asked for.
 
         Raises:
-            ConnectionError: if the cluster cannot be reached.
+            ConnectionError: if the cluster cannot be reached or refuses the driver's authentication.
             ValueError: if the cluster has fewer CPUs or GPUs than one candidate needs.
         """
         classes = self.local.prepare()
@@ -138,11 +141,23 @@ class RayEvaluator:
         try:
             if self.address is None:
                 cpus = max(int(self.workers * self.resources.cpu), 1)
-                ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env,
-                         configure_logging=False)
+                # "local" always starts a new instance: address=None would join the cluster that RAY_ADDRESS or
+                # this machine's last `ray start` names, and then refuse num_cpus
+                ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
+                         runtime_env=runtime_env, configure_logging=False)
             else:
                 ray.init(address=self.address, log_to_driver=False, runtime_env=runtime_env, configure_logging=False)
-        except (ConnectionError, TimeoutError, RuntimeError) as error:
+        except Exception as error:
+            reason = authentication_failure(error)
+            if reason is not None:
+                raise ConnectionError(
+                    f"the Ray cluster at {self.address!r} refused this search's authentication ({reason}); run the "
+                    "search with RAY_AUTH_MODE=token and the cluster's token: the head node's ~/.ray/auth_token "
+                    "copied to ~/.ray/auth_token here, or RAY_AUTH_TOKEN (the token) or RAY_AUTH_TOKEN_PATH (a file "
+                    'holding it) set (README, "Scale out")'
+                ) from None
+            if not isinstance(error, (ConnectionError, TimeoutError, RuntimeError)):
+                raise
             where = f"the Ray cluster at {self.address!r}" if self.address else "a local Ray instance"
             raise ConnectionError(f"could not start or reach {where}: {' '.join(str(error).split())[:300]}; "
                                   "check search.ray_address (start a cluster with: ray start --head)") from None
@@ -225,6 +240,33 @@ class RayEvaluator:
             self.ray.shutdown()
         self._started_ray = False
         self._task = None
+
+
+_AUTH_REASON = re.compile(r"InvalidAuthToken: [^.\n]*|Unauthenticated[^.\n]*")
+
+
+def authentication_failure(error: BaseException) -> str | None:
+    """Why ``ray.init`` failed, if a token authentication failure caused ``error``; else ``None``.
+
+    Ray raises its ``AuthenticationError`` itself where this process has ``RAY_AUTH_MODE=token`` but no token;
+    a token the cluster refuses (or none sent, without ``RAY_AUTH_MODE=token``) ends, after Ray's retries, in a
+    ``ConnectionError`` whose causes hold the ``InvalidAuthToken`` RPC error. The causes are searched by class name
+    and text (an older Ray has no ``AuthenticationError`` class to import).
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if type(cause).__name__ == "AuthenticationError":
+            message = str(getattr(cause, "message", cause))
+            return message.split(". ", 1)[0].rstrip(".")
+        found = _AUTH_REASON.search(str(cause))
+        if found:
+            mode = os.environ.get("RAY_AUTH_MODE", "")
+            note = "" if mode.lower() == "token" else f"; RAY_AUTH_MODE is {mode or 'unset'} here, not token"
+            return found.group(0).strip() + note
+        cause = cause.__cause__ or cause.__context__
+    return None
 
 
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
