@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
+from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
 from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
 from nsga_lightning.search.core.pareto import pareto_front
@@ -48,8 +49,6 @@ from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
 
-# Version of the fingerprinted configuration's layout: archives of another format are refused with a clear line.
-CONFIG_FORMAT = 2
 STATUSES = ("completed", "interrupted", "already complete")
 
 
@@ -145,7 +144,7 @@ class SearchRunner:
         self.schedule = self._schedule()
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
-        self.archive = Archive(self.run_directory, self.config())
+        self.archive = Archive(self.run_directory, self.config(), space)
         self.recorder = Recorder(self, self.archive, self.execution, space, objectives, self.seed, self.callbacks,
                                  self.fidelity.max_epochs if self.fidelity else None,
                                  record_order=bool(self.fidelity and self.fidelity.asynchronous))
@@ -183,23 +182,12 @@ class SearchRunner:
         return self.recorder.evaluation_wall
 
     def config(self) -> dict[str, Any]:
-        """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded)."""
-        space = {"name": self.space.name, "n_var": int(self.space.n_var),
-                 "lower": np.asarray(self.space.lower).tolist(), "upper": np.asarray(self.space.upper).tolist()}
-        for extra in ("n_blocks", "n_nodes"):
-            if hasattr(self.space, extra):
-                space[extra] = getattr(self.space, extra)
-        return {
-            "format": CONFIG_FORMAT,
-            "space": space,
-            "pop_size": self.pop_size,
-            "n_offspring": self.n_offspring,
-            "seed": self.seed,
-            "objectives": list(self.objectives),
-            "operators": self.operators.describe(),
-            "evaluator": self.execution.fingerprint(),
-        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | self.proposer.describe() | (
-            self.schedule.describe())
+        """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded): each part's
+        own block (:func:`~nsga_lightning.search.assemble.fingerprint.run_configuration`)."""
+        return run_configuration(space=self.space, pop_size=self.pop_size, n_offspring=self.n_offspring,
+                                 seed=self.seed, objectives=self.objectives, operators=self.operators.describe(),
+                                 evaluator=self.execution.fingerprint(), window=self.window,
+                                 proposer=self.proposer.describe(), schedule=self.schedule.describe())
 
     # -- the loop -------------------------------------------------------------------------------------------
 
