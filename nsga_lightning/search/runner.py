@@ -29,7 +29,8 @@ from pymoo.core.population import Population
 
 from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.evolution.fidelity import Fidelity
@@ -64,7 +65,8 @@ class SearchRunner:
         n_offspring: children per generation (README micro: 20; ``1`` = steady state).
         n_gens: generations including the initial one (README: 30).
         seed: run seed (RNG of the operators; per-candidate seeds derive from it and the key).
-        objectives: 2 or 3 of ``error``, ``madds``, ``params``, all minimised.
+        objectives: 2 or 3 names the evaluator returns (its ``objective_names``; an evaluator that declares
+            none: of ``error``, ``madds``, ``params``), all minimised.
         callbacks: search callbacks (see :class:`SearchCallback`).
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
@@ -105,12 +107,8 @@ class SearchRunner:
         prescreen: Prescreen | None = None,
         scorer: Scorer | None = None,
     ) -> None:
-        objectives = tuple(objectives)
-        unknown = [name for name in objectives if name not in OBJECTIVES]
-        if unknown or len(set(objectives)) != len(objectives) or not 2 <= len(objectives) <= 3:
-            raise ValueError(
-                f"objectives must be 2 or 3 distinct names from {list(OBJECTIVES)}, got {list(objectives)}"
-            )
+        self.execution = Execution(evaluator)
+        objectives = check_objectives(objectives, self.execution.objectives())
         for name, value, low in (("pop_size", pop_size, 2), ("n_offspring", n_offspring, 1), ("n_gens", n_gens, 1),
                                  ("seed", seed, 0), ("max_mating_rounds", max_mating_rounds, 1),
                                  ("exploitation_gens", exploitation_gens, 0)):
@@ -128,7 +126,6 @@ class SearchRunner:
                                           initial_architectures=initial_architectures)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
-        self.execution = Execution(evaluator)
         self.workers = self.execution.workers
         self.window = steady_state_window(self.n_offspring, self.workers, self.execution.asynchronous)
         self.exploitation_gens = int(exploitation_gens)
@@ -138,7 +135,8 @@ class SearchRunner:
             raise ValueError(f"search.prescreen.score {self.prescreen.score!r} needs a scorer")
         check_modes(n_gens=self.n_gens, window=self.window, exploitation_gens=self.exploitation_gens,
                     fidelity=bool(self.fidelity), asynchronous_fidelity=bool(self.fidelity and self.fidelity.asynchronous),
-                    prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers)
+                    prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers,
+                    objectives=objectives)
         self.scorer = scorer
         self.proposer = self._proposer()
         self.schedule = self._schedule()

@@ -8,6 +8,12 @@ submissions and several workers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from nsga_lightning.search.assemble.settings import SearchConfig
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
+
 STEADY = "the asynchronous steady state (n_offspring 1 with several workers)"
 
 
@@ -17,7 +23,8 @@ def steady_state_window(n_offspring: int, workers: int, asynchronous: bool) -> i
 
 
 def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fidelity: bool,
-                asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int) -> None:
+                asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int,
+                objectives: Sequence[str] = ("error",)) -> None:
     """Refuse a combination of modes that cannot run together.
 
     Args:
@@ -27,6 +34,7 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
         fidelity: whether rungs are on; ``asynchronous_fidelity``: whether they promote asynchronously.
         prescreen: whether the pre-screen is on.
         asynchronous: whether the evaluator takes single submissions; ``workers``: candidates trained at once.
+        objectives: the searched objectives (rungs and the pre-screen rank by ``error`` against the others).
 
     Raises:
         ValueError: one line naming the setting and why it cannot run.
@@ -42,7 +50,40 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
                          "promote from")
     if window and prescreen:
         raise ValueError(f"search.prescreen needs the generational mode; {STEADY} mates one child at a time")
+    if (fidelity or prescreen) and "error" not in objectives:
+        part = "search.fidelity" if fidelity else "search.prescreen"
+        raise ValueError(f"{part} ranks children by their error against the other objectives: the objectives must "
+                         f"include error, got {list(objectives)}")
     if fidelity and asynchronous_fidelity and (not asynchronous or workers < 2):
         raise ValueError("search.fidelity.asynchronous needs search.workers > 1 and an evaluator that takes "
                          "candidates one at a time (with one worker the rungs never wait for anyone); set workers "
                          "or asynchronous: false")
+
+
+def fidelity_of(config: SearchConfig, own_evaluator: bool = False) -> Fidelity:
+    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`):
+    the last rung is ``trainer.max_epochs``, or with your own evaluator the full epochs."""
+    block = config.search.fidelity
+    epochs = (block.rungs[-1] if block.rungs else 1) if own_evaluator else config.candidate_trainer["max_epochs"]
+    return make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
+
+
+def prescreen_of(config: SearchConfig) -> Prescreen:
+    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
+    block = config.search.prescreen
+    return make_prescreen(block.score, block.factor)
+
+
+def check_config_modes(config: SearchConfig, own_evaluator: bool = False) -> None:
+    """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
+    worker means a parallel backend, which takes candidates one at a time; the pre-screen scores the trainer
+    evaluator's networks."""
+    search, fidelity, prescreen = config.search, fidelity_of(config, own_evaluator), prescreen_of(config)
+    if own_evaluator and prescreen.enabled:
+        raise ValueError("search.prescreen scores the untrained networks of the trainer evaluator; a search with your "
+                         "own evaluator has none: set search.prescreen.score to none")
+    parallel = search.workers > 1
+    check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
+                exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
+                asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
+                workers=search.workers, objectives=search.objectives)

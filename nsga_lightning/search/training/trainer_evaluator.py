@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
@@ -29,7 +30,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from nsga_lightning.callbacks.rung_stop import RungStop
 from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation
 from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
 from nsga_lightning.search.core.options import defaults
 from nsga_lightning.search.execution.dispatch_order import layer_count
@@ -46,7 +47,7 @@ from nsga_lightning.search.training.fit_support import (
     plain_hparams,
     release_memory,
 )
-from nsga_lightning.spaces import genotype_to_data
+from nsga_lightning.spaces import genotype_to_data, space_from_block
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class TrainerEvaluator:
     into ``SystemExit``) is raised as ``KeyboardInterrupt`` so that the search stops cleanly.
 
     Args:
-        space: ``"micro"`` or ``"macro"``.
+        space: ``"micro"`` or ``"macro"``, or a space of your own in class_path form whose ``build_network``
+            builds its networks (see :class:`ArchitectureModule`).
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
         model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``).
         trainer: keyword arguments of each candidate's Trainer (``max_epochs``, ``precision``, ...), on top of
@@ -106,11 +108,15 @@ class TrainerEvaluator:
             ``model`` sets ``space``/``genotype``/``num_classes``, or ``num_threads`` is below 1.
     """
 
-    def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
+    objective_names = OBJECTIVES  # validation error (%), MAdds and parameters of every candidate
+
+    def __init__(self, space: str | Mapping[str, Any], datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
                  trainer: Mapping[str, Any] | None = None, run_dir: str | Path | RunDirectory | None = None,
                  callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True,
                  channels_last: bool | None = None) -> None:
-        self.space = space
+        self.space = space if isinstance(space, str) else dict(space)
+        # a space of your own says how its genotypes are stored, which ArchitectureModule reads back
+        self._own_space = None if isinstance(space, str) else space_from_block(space)
         self.datamodule = datamodule
         self.model_options = dict(model or {})
         self.trainer_options = {**CANDIDATE_TRAINER_DEFAULTS, **(trainer or {})}
@@ -183,7 +189,7 @@ class TrainerEvaluator:
         candidate would fail on (a misspelt Trainer argument, an accelerator this machine lacks, odd channels)
         stops the search with one clear error instead of failing every architecture."""
         try:
-            ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
+            ArchitectureModule(space=self.space, genotype=self._any_genotype(), num_classes=num_classes,
                                log_complexity=False, **self._data_options(), **self.model_options)
         except (TypeError, ValueError) as error:
             raise ValueError(f"the search's proxy network cannot be built from the model block on this data "
@@ -268,7 +274,12 @@ class TrainerEvaluator:
         """The candidate's proxy network as this evaluator trains it, initialised from the global torch RNG
         (seed it first)."""
         # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
-        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        if candidate.genotype is None:
+            genotype: Any = list(candidate.genome)
+        elif self._own_space is not None:
+            genotype = self._own_space.genotype_to_data(candidate.genotype)
+        else:
+            genotype = genotype_to_data(candidate.genotype)
         return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
                                   log_complexity=False, **self._data_options(), **self.model_options)
 
@@ -287,6 +298,13 @@ class TrainerEvaluator:
                 hint = self._cost_hints[candidate.key] = float(layer_count(self.build_module(candidate,
                                                                                            self._num_classes)))
         return hint
+
+    def _any_genotype(self) -> Any:
+        """A genotype to check the options on: a published one, or one of a space of your own."""
+        if self._own_space is None:
+            return "NSGANet"
+        space = self._own_space
+        return space.genotype_to_data(space.decode(space.sample(np.random.default_rng(0), 1)[0]))
 
     def _data_options(self) -> dict[str, Any]:
         """Module options taken from the data: the image size, so a proxy that cannot work on it is refused."""
