@@ -234,8 +234,13 @@ class SearchConfig:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds)."""
-        return dataclasses.asdict(self)
+        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds); the space block
+        in its own form: a built-in space's name and sizes, or a class_path with its init_args."""
+        blocks = dataclasses.asdict(self)
+        space = blocks["space"]
+        blocks["space"] = ({k: space[k] for k in ("name", "n_blocks", "n_nodes")} if space["class_path"] is None
+                           else {k: space[k] for k in ("class_path", "init_args")})
+        return blocks
 
     @property
     def candidate_trainer(self) -> dict[str, Any]:
