@@ -43,5 +43,8 @@ def test_a_class_path_space_trains_through_the_trainer_and_its_pareto_configs_fi
     reported = run_cli("report", "run")
     assert reported.code == 0, reported.err
     assert "no drawing: the chain space does not draw its architectures" in (workdir / "run" / "report.html").read_text()
+    drawn = run_cli("draw", str(written[0]), "-o", "chain.png")  # its genotype is read back; the space cannot draw
+    assert drawn.code == 2 and "the chain space does not draw its architectures" in drawn.err
+    assert len(drawn.err.strip().splitlines()) == 1
     again = run_cli("search", "--config", str(config))
     assert again.code == 0 and "search already complete" in again.out
