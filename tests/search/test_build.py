@@ -64,8 +64,7 @@ def test_a_typo_in_any_block_names_the_closest_valid_option(blocks, message):
          "'Resnet' is neither a micro zoo name"),
         ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "objectives": ["error", "latency"]}},
          "objective 'latency' is not one the evaluator returns: the evaluator returns error, madds, params"),
-        ({"space": {"class_path": "cell_space.CellSpace"}}, "the cell space builds no networks for the trainer "
-                                                            "evaluator"),
+        ({"space": {"class_path": "cell_space.CellSpace"}}, "the cell space builds no networks for the trainer"),
         ({"space": {"class_path": "cell_space.CellSpac"}}, "has no class CellSpac; did you mean CellSpace"),
         ({"space": {"class_path": "cell_space.CellSpace", "init_args": {"edges": 6}}},
          "unknown option space.init_args.edges"),
