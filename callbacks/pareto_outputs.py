@@ -54,27 +54,32 @@ class ParetoOutputs(SearchCallback):
     - ``pareto_csv``: the Pareto front over every evaluated architecture;
     - ``pareto_png``: all architectures, the final front and the fading fronts of earlier generations;
     - ``pareto_config(key)``: for every Pareto architecture a training config with the final-training recipe,
-      ready for its ``retrain_command`` (configs of architectures that left the front are removed).
+      ready for its ``retrain_command`` (configs of architectures that left the front are removed); a search with
+      your own evaluator (no ``data``) has no recipe and writes none.
 
     A search found already complete rewrites nothing; only outputs that are missing are written again.
 
     Args:
         objectives: the searched objectives.
         retrain: the final-training recipe.
-        data: the search's data block in class_path form (used when the recipe names no data).
+        data: the search's data block in class_path form (used when the recipe names no data); ``None``: no
+            training configs.
         reference_point: hypervolume reference overrides (for the plotted history).
         model_input: model options stating the retrained network's input, written into every config (the
             search writes ``in_channels`` of the retrain data and the ``stem`` as built; ``None``: none).
+        space: the config's space block in class_path form, for a space of your own trained by the trainer
+            evaluator (the configs' ``model.space``); ``None``: a built-in space, named in the configs.
     """
 
-    def __init__(self, objectives: Sequence[str], retrain: RetrainSettings, data: Mapping[str, Any],
+    def __init__(self, objectives: Sequence[str], retrain: RetrainSettings, data: Mapping[str, Any] | None,
                  reference_point: Mapping[str, float] | None = None,
-                 model_input: Mapping[str, Any] | None = None) -> None:
+                 model_input: Mapping[str, Any] | None = None, space: Mapping[str, Any] | None = None) -> None:
         self.objectives = tuple(objectives)
         self.retrain = retrain
-        self.data = dict(data)
+        self.data = None if data is None else dict(data)
         self.reference_point = dict(reference_point or {})
         self.model_input = dict(model_input or {})
+        self.space = None if space is None else dict(space)
         self._written: tuple[int, int] | None = None  # (architectures, generations) at the last write
 
     @override
@@ -105,15 +110,16 @@ class ParetoOutputs(SearchCallback):
             fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
             plot_pareto([r.as_dict() for r in rows], run.pareto_png, fronts or None, self.objectives[:2],
                         title=f"{space} search: {len(rows)} architectures")
-        written = self._write_configs(run, space, front)  # rewrites only configs whose text changed
+        written = self._write_configs(run, space, front) if self.data is not None else []
         self._written = _state(archive)
         return written
 
     def _write_configs(self, run: RunDirectory, space: str, front: Sequence[ArchiveRow]) -> list[Path]:
+        """Write the training config of every front row whose text changed; remove the configs of rows that left."""
         run.pareto_configs.mkdir(parents=True, exist_ok=True)
         written = []
         for row in front:
-            config = training_config(row.key, row.genotype, space, self.retrain, self.data,
+            config = training_config(row.key, row.genotype, self.space or space, self.retrain, self.data,
                                      model_input=self.model_input)
             path = run.pareto_config(row.key)
             objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())

@@ -18,11 +18,13 @@ from nsga_lightning.search import (
     SearchCallback,
     SearchResult,
     SearchRunner,
+    format_objective,
 )
 
 
 class SearchProgressBar(SearchCallback):
-    """Show ``gen g/G | candidates n/N | best error, running, failed | ETA`` while a search runs.
+    """Show ``gen g/G | candidates n/N | best error, running, failed | ETA`` while a search runs (the best of the
+    first objective where error is not searched).
 
     The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring`` architectures, each
     counted at its first result (with ``search.fidelity``, a promotion to a later rung is not another
@@ -38,7 +40,8 @@ class SearchProgressBar(SearchCallback):
     def __init__(self, disable: bool = False) -> None:
         self.disable = disable
         self.bar: Any = None
-        self.best_error = float("inf")
+        self.shown = "error"  # the objective whose best value is shown: error, else the first one
+        self.best = float("inf")
         self.failed = 0
         self._redirect: Any = None
 
@@ -51,8 +54,9 @@ class SearchProgressBar(SearchCallback):
         if not self.disable:
             self._redirect = logging_redirect_tqdm()
             self._redirect.__enter__()
+        self.shown = "error" if "error" in runner.objectives else runner.objectives[0]
         for row in runner.archive.rows("ok"):
-            self.best_error = min(self.best_error, float(row.objectives.get("error", float("inf"))))
+            self.best = min(self.best, float(row.objectives.get(self.shown, float("inf"))))
         self.failed = len(runner.archive.rows("failed"))
 
     @override
@@ -64,13 +68,13 @@ class SearchProgressBar(SearchCallback):
     def on_candidate_end(self, runner: SearchRunner, candidate: Candidate, evaluation: Evaluation) -> None:
         if self.bar is None:
             return
-        if evaluation.is_ok and "error" in evaluation.objectives:
-            self.best_error = min(self.best_error, float(evaluation.objectives["error"]))
-        else:
+        if not evaluation.is_ok:
             self.failed += 1
+        elif self.shown in evaluation.objectives:
+            self.best = min(self.best, float(evaluation.objectives[self.shown]))
         postfix = {}
-        if self.best_error < float("inf"):
-            postfix["best_error"] = f"{self.best_error:.2f}%"
+        if self.best < float("inf"):
+            postfix[f"best_{self.shown}"] = format_objective(self.shown, self.best)
         in_flight = getattr(runner.evaluator, "in_flight", None)
         if in_flight is not None:
             postfix["running"] = int(in_flight)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 
@@ -12,21 +13,25 @@ from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchRes
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.surrogate.quality import surrogate_quality
-from nsga_lightning.viz import figure_for_genotype, pareto_figure
+from nsga_lightning.viz import can_draw, drawing_or_note, no_drawing, pareto_figure
+
+log = logging.getLogger(__name__)
 
 
 class SearchTensorBoard(SearchCallback):
     """Log the search to TensorBoard in the run directory's search log (``RunDirectory.search_log``).
 
     Per generation: ``search/hypervolume`` (fixed reference point), ``search/best_error``,
-    ``search/smallest_madds``, ``search/evaluated``, ``search/cached``, ``search/failed`` and the Pareto
-    scatter as the figure ``search/pareto`` (children stopped early hollow). With rungs (``search.fidelity``):
-    ``rungs/reached_<epochs>`` (children of the generation that reached each rung), ``rungs/epochs_trained``
-    and ``rungs/epochs_saved`` (against training every child fully); with the pre-screen:
-    ``search/screened``; with the surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse`` (predicted vs measured
-    error of the generation's children, never of the rows it was fitted to), ``surrogate/measured``,
-    ``surrogate/fit_rows`` and ``surrogate/seconds`` (the driver's time for the proposal). At the end, a drawing of every Pareto architecture
-    (``pareto/<key>``). Each candidate's own training run (with its HParams) is logged by the evaluator.
+    ``search/smallest_madds``, ``search/best_<name>`` of every other objective, ``search/evaluated``,
+    ``search/cached``, ``search/failed`` and the Pareto scatter as the figure ``search/pareto`` (children stopped
+    early hollow). With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
+    reached each rung), ``rungs/epochs_trained`` and ``rungs/epochs_saved`` (against training every child fully);
+    with the pre-screen: ``search/screened``; with the surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse``
+    (predicted vs measured error of the generation's children, never of the rows it was fitted to),
+    ``surrogate/measured``, ``surrogate/fit_rows`` and ``surrogate/seconds`` (the driver's time for the proposal).
+    At the end, a drawing of every Pareto architecture (``pareto/<key>``), or, for a space that draws nothing, one
+    line saying so (the text ``pareto/drawings``). Each candidate's own training run (with its HParams) is logged
+    by the evaluator.
 
     Args:
         objectives: the searched objectives.
@@ -61,8 +66,10 @@ class SearchTensorBoard(SearchCallback):
             if summary.generation in self.logged:
                 continue  # on resume, generations logged before are not written twice
             step = summary.generation
-            for name in ("hypervolume", "best_error", "smallest_madds", "evaluated", "cached", "failed"):
-                value = float(getattr(summary, name))
+            values = {name: float(getattr(summary, name)) for name in
+                      ("hypervolume", "best_error", "smallest_madds", "evaluated", "cached", "failed")}
+            values |= {f"best_{name}": value for name, value in summary.best.items() if name not in ("error", "madds")}
+            for name, value in values.items():
                 if math.isfinite(value):
                     self.writer.add_scalar(f"search/{name}", value, step)
             for epochs, count in summary.rung_counts.items():
@@ -90,9 +97,17 @@ class SearchTensorBoard(SearchCallback):
         if self.writer is None:
             return
         if result.status == "completed" and self.new_generations:  # a finished run resumed again drew them
+            step = result.generations - 1
             for row in result.pareto[: self.draw_limit]:
                 genotype = runner.space.decode(row.genome)
-                self.writer.add_figure(f"pareto/{row.key}", figure_for_genotype(genotype, title=row.key),
-                                       result.generations - 1, close=False)
+                if not can_draw(genotype, runner.space):  # one line says so, once
+                    log.info("TensorBoard: %s", no_drawing(runner.space))
+                    self.writer.add_text("pareto/drawings", no_drawing(runner.space), step)
+                    break
+                drawing = drawing_or_note(genotype, row.key, runner.space)  # a failed drawing is a line too
+                if isinstance(drawing, str):
+                    self.writer.add_text(f"pareto/{row.key}", drawing, step)
+                else:
+                    self.writer.add_figure(f"pareto/{row.key}", drawing, step, close=False)
         self.writer.close()
         self.writer = None

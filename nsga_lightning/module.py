@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
@@ -12,6 +14,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from typing_extensions import override
 
 from nsga_lightning.nn import build_network, count_madds, count_parameters
+from nsga_lightning.spaces import NetworkSpace, space_from_block
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,13 @@ class ArchitectureModule(LightningModule):
     distributed reductions happen once per epoch.
 
     Args:
-        space: ``"micro"`` (cells) or ``"macro"`` (phases).
+        space: ``"micro"`` (cells) or ``"macro"`` (phases), or a space of your own in class_path form
+            (``{"class_path": "my_pkg.MySpace", "init_args": {...}}``) whose ``build_network(genotype, num_classes,
+            **network_options)`` builds the network (:class:`~nsga_lightning.spaces.NetworkSpace`; it returns logits
+            or ``(logits, aux_logits)``); the micro and macro options below then keep their defaults.
         genotype: a zoo name (``"NSGANet"``, ``"DARTS"``, ...), a genome (list of ints; macro also nested
             per phase) or a genotype mapping (micro: ``normal``/``normal_concat``/``reduce``/``reduce_concat``;
-            macro: ``genome`` and ``n_nodes``).
+            macro: ``genome`` and ``n_nodes``); for a space of your own, its stored genotype (``genotype_to_data``).
         num_classes: number of classes (taken from the datamodule by the CLI and the search).
         init_channels: initial channels C (micro cifar stem has 3C, imagenet stem C; macro default phases C, 2C, 4C).
         layers: number of micro cells (reductions at L//3 and 2L//3).
@@ -69,6 +75,7 @@ class ArchitectureModule(LightningModule):
         weight_decay: SGD weight decay (applied to every parameter, as in the original).
         min_learning_rate: the cosine schedule's final learning rate.
         log_complexity: compute parameters and MAdds at the start of fit/test and log them once.
+        network_options: keyword arguments of a space of your own's ``build_network`` (none for micro or macro).
 
     Raises:
         ValueError: for bad option values (the message lists what is allowed).
@@ -77,7 +84,7 @@ class ArchitectureModule(LightningModule):
 
     def __init__(
         self,
-        space: Literal["micro", "macro"] = "micro",
+        space: Literal["micro", "macro"] | dict[str, Any] = "micro",
         genotype: Genotype = "NSGANet",
         num_classes: int = 10,
         init_channels: int = 16,
@@ -98,6 +105,7 @@ class ArchitectureModule(LightningModule):
         weight_decay: float = 3e-4,
         min_learning_rate: float = 0.0,
         log_complexity: bool = True,
+        network_options: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         if not 0.0 <= drop_path_prob < 1.0:
@@ -110,11 +118,16 @@ class ArchitectureModule(LightningModule):
                 f"{learning_rate}, {min_learning_rate}, {weight_decay}, {momentum}"
             )
         self.save_hyperparameters()
-        self.network = build_network(
-            space, genotype, num_classes=num_classes, init_channels=init_channels, layers=layers,
-            filter_increment=filter_increment, se=se, auxiliary=auxiliary, decoder=decoder, channels=channels,
-            n_nodes=n_nodes, image_size=image_size, in_channels=in_channels, stem=stem,
-        )
+        options = {"init_channels": init_channels, "layers": layers, "filter_increment": filter_increment, "se": se,
+                   "auxiliary": auxiliary, "decoder": decoder, "channels": channels, "n_nodes": n_nodes}
+        if isinstance(space, Mapping):
+            self.network = own_network(space, genotype, num_classes, options, network_options)
+        elif network_options:
+            raise ValueError("network_options go to the build_network of a space of your own (space in class_path "
+                             "form); the micro and macro networks take the options of this module")
+        else:
+            self.network = build_network(space, genotype, num_classes=num_classes, image_size=image_size,
+                                         in_channels=in_channels, stem=stem, **options)
         # Constant unless DropPathSchedule ramps it from 0 (as the original's training scripts do).
         self.network.drop_path_prob = drop_path_prob
         top5 = min(5, num_classes)
@@ -128,11 +141,16 @@ class ArchitectureModule(LightningModule):
     @override
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` for images ``(N, in_channels, H, W)``."""
-        logits, _ = self.network(images)
+        logits, _ = self._outputs(images)
         return logits
 
+    def _outputs(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The network's logits and auxiliary logits (``None`` for a network without an auxiliary head)."""
+        out = self.network(images)
+        return out if isinstance(out, tuple) else (out, None)
+
     def _loss(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, aux_logits = self.network(images)
+        logits, aux_logits = self._outputs(images)
         loss = F.cross_entropy(logits, labels)
         if aux_logits is not None:
             loss = loss + self.hparams.auxiliary_weight * F.cross_entropy(aux_logits, labels)
@@ -215,9 +233,17 @@ class ArchitectureModule(LightningModule):
             self.complexity = {
                 "params": count_parameters(self.network),
                 "params_total": count_parameters(self.network, include_auxiliary=True),
-                "madds": count_madds(self.network, input_size=self.network.input_shape()),
+                "madds": count_madds(self.network, input_size=self._input_shape()),
             }
         return self.complexity
+
+    def _input_shape(self) -> tuple[int, int, int, int]:
+        """One image as the network is built for it: its own ``input_shape()``, or for a network of a space of your
+        own ``(1, in_channels, image_size, image_size)``."""
+        shape_of = getattr(self.network, "input_shape", None)
+        if callable(shape_of):
+            return shape_of()
+        return (1, int(self.hparams.in_channels), int(self.hparams.image_size), int(self.hparams.image_size))
 
     def _log_complexity(self) -> None:
         """Log parameters and MAdds once (rank zero only: the other processes would trace for nothing)."""
@@ -236,3 +262,27 @@ class ArchitectureModule(LightningModule):
     @override
     def on_test_start(self) -> None:
         self._log_complexity()
+
+
+def own_network(space: Mapping[str, Any], genotype: Any, num_classes: int, options: Mapping[str, Any],
+                network_options: Mapping[str, Any] | None) -> torch.nn.Module:
+    """The network of a space of your own (class_path form) from its stored genotype.
+
+    Raises:
+        ValueError: one line if the space builds no networks, a micro or macro option is set, or the space's
+            ``build_network`` returns no ``torch.nn.Module``.
+    """
+    own = space_from_block(space, "model.space")
+    if not isinstance(own, NetworkSpace):
+        raise ValueError(f"the {own.name} space builds no networks (a space builds them with build_network(genotype, "
+                         "num_classes, **options)): search it with your own evaluator")
+    defaults = inspect.signature(ArchitectureModule).parameters
+    changed = [name for name, value in options.items() if value != defaults[name].default]
+    if changed:
+        raise ValueError(f"{', '.join(changed)} are options of the micro and macro networks; a space of your own "
+                         "takes network_options")
+    network = own.build_network(own.genotype_from_data(genotype), num_classes=num_classes, **(network_options or {}))
+    if not isinstance(network, torch.nn.Module):
+        raise ValueError(f"the {own.name} space's build_network returned a {type(network).__name__}, not a "
+                         "torch.nn.Module")
+    return network

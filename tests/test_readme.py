@@ -23,6 +23,19 @@ def test_the_search_from_python_example_runs(tmp_path, monkeypatch, capsys, one_
     assert (tmp_path / "runs" / "python" / "archive.sqlite").is_file()
 
 
+def test_the_own_search_space_example_runs_and_its_run_reports(tmp_path, monkeypatch, capsys):
+    from nsga_lightning.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_snippet("Your own search space"), "README.md", "exec"), {"__name__": "readme"})  # noqa: S102
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert len(printed) >= 2
+    assert all(re.fullmatch(r"cell-[0-4]{6} error \d+\.\d\d latency [\d.]+", line) for line in printed), printed
+    assert main(["report", "runs/cell"]) == 0
+    page = (tmp_path / "runs" / "cell" / "report.html").read_text()
+    assert page.count("no drawing: the space of this run (readme.CellSpace) cannot be rebuilt") == len(printed)
+
+
 def _commands(heading: str) -> list[list[str]]:
     """The ``nsga-lightning ...`` lines of a section's bash blocks (continuations joined, comments and leading
     ``NAME=value`` environment settings dropped)."""

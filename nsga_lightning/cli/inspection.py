@@ -25,13 +25,12 @@ def _open_archive(run_dir: str):
 
 
 def _space_of(archive: Any):
-    from nsga_lightning.search.store.run_directory import space_from_config
-
-    return space_from_config(archive.config())
+    return archive.run.space(archive.config())
 
 
 def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, n_blocks: int, n_nodes: int):
-    """A genotype from a zoo name, a genome, a training config (its model block) or an archive key."""
+    """A genotype from a zoo name, a genome, a training config (its model block) or an archive key (then decoded by
+    the run's own space, which :func:`run_draw` also asks to draw it)."""
     from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, resolve_genotype
 
     path = Path(architecture)
@@ -42,14 +41,17 @@ def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, 
         model = model.get("init_args", model)
         if "genotype" not in model:
             raise ValueError(f"{architecture} has no model.genotype to draw")
+        own = drawable_space(architecture, None)
+        if own is not None:
+            return own.genotype_from_data(model["genotype"])
         return resolve_genotype(model.get("space", "micro"), model["genotype"], n_nodes=model.get("n_nodes", 6))
     if run_dir is not None:
-        archive = _open_archive(run_dir)
-        row = archive.get(architecture)
-        if row is None:
-            raise KeyError(f"no architecture {architecture!r} in {run_dir}; its keys look like "
-                           f"{', '.join(sorted(archive.keys())[:3])}")
-        return _space_of(archive).decode(row.genome)
+        with _open_archive(run_dir) as archive:
+            row = archive.get(architecture)
+            if row is None:
+                raise KeyError(f"no architecture {architecture!r} in {run_dir}; its keys look like "
+                               f"{', '.join(sorted(archive.keys())[:3])}")
+            return _space_of(archive).decode(row.genome)
     genome = parse_genome_text(architecture)
     if genome is not None:  # out-of-range values are named by the space's own check
         name = space or space_of_genome(genome, n_blocks, n_nodes)
@@ -74,6 +76,21 @@ def _input_note(architecture: str) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def drawable_space(architecture: str, run_dir: str | None):
+    """The space of your own that draws ``architecture``: the run's space (an archive key with ``run_dir``), or the
+    class_path space of a training config's model block; ``None`` for the built-in spaces' zoo names and genomes."""
+    from nsga_lightning.spaces import space_from_block
+
+    if run_dir is not None:
+        with _open_archive(run_dir) as archive:
+            return _space_of(archive)
+    if architecture.endswith((".yaml", ".yml")):
+        model = (yaml.safe_load(Path(architecture).read_text()) or {}).get("model", {})
+        space = model.get("init_args", model).get("space")
+        return space_from_block(space, "model.space") if isinstance(space, dict) else None
+    return None
+
+
 def run_draw(args: list[str]) -> int:
     """``nsga-lightning draw``: draw an architecture to PNG, SVG or PDF."""
     from nsga_lightning.viz import draw_genotype
@@ -92,15 +109,17 @@ def run_draw(args: list[str]) -> int:
     config = parser.parse_args(quote_negative_genomes(args))
     genotype = resolve_drawable(config.architecture, config.space, config.run_dir, config.n_blocks,
                                 config.n_nodes)
-    path = draw_genotype(genotype, config.output,
-                         title=config.title or config.architecture + _input_note(config.architecture))
+    space = drawable_space(config.architecture, config.run_dir)
+    title = config.title or config.architecture + _input_note(config.architecture)
+    # a built-in space needs no space object
+    path = draw_genotype(genotype, config.output, title=title, **({} if space is None else {"space": space}))
     print(f"wrote {path}")
     return 0
 
 
 def run_report(args: list[str]) -> int:
     """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
-    from nsga_lightning.search import pareto_front
+    from nsga_lightning.search import OBJECTIVES, pareto_front
     from nsga_lightning.search.store.history import summarize
     from nsga_lightning.search.surrogate.quality import surrogate_quality
     from nsga_lightning.viz import build_report
@@ -116,23 +135,32 @@ def run_report(args: list[str]) -> int:
     run = RunDirectory(config.run_dir)
     archive = _open_archive(config.run_dir)
     stored = archive.config()
-    objectives = stored.get("objectives", ["error", "madds"])
+    objectives = list(stored.get("objectives", ["error", "madds"]))
     search_config = run.config
+    settings = run.read_config()
     reference = run.reference_point()
     summaries = summarize(archive, objectives, reference)
     rows = archive.rows()
     front = pareto_front(rows, objectives)
     quality = [dataclasses.asdict(q) for q in surrogate_quality(archive.predictions(), rows)]
-    space = _space_of(archive)
     archive.close()
+    name = (stored.get("space") or {}).get("name", "micro")
+    try:
+        space, no_genotype = run.space(stored), "no genotype given"
+    except ValueError as error:  # e.g. a space of your own whose module this machine cannot import
+        space, no_genotype = None, f"no drawing: {error}"
+    present = {k for r in rows for k in r.objectives}
+    columns = [k for k in OBJECTIVES if k in present] + [k for k in objectives if k not in OBJECTIVES]
     output = config.output or str(run.report)
     path = build_report(
-        output, title=f"NSGA-Net {space.name} search: {config.run_dir}",
+        output, title=f"NSGA-Net {name} search: {config.run_dir}",
         all_rows=[r.as_dict() for r in rows], front_rows=[r.as_dict() for r in front],
         hypervolume=[s.hypervolume for s in summaries], fronts=[s.front for s in summaries] or None,
-        genotypes={r.key: space.decode(r.genome) for r in front}, run_dir=config.run_dir,
+        genotypes={} if space is None else {r.key: space.decode(r.genome) for r in front}, run_dir=config.run_dir,
         config_text=search_config.read_text() if search_config.is_file() else None,
-        objectives=objectives[:2], surrogate=quality,
+        objectives=objectives[:2], columns=columns, space=space, no_genotype=no_genotype,
+        retrain=settings.get("data", {}) is not None,  # a search with your own evaluator (data: null) has no configs
+        surrogate=quality,
     )
     print(f"wrote {path}")
     return 0

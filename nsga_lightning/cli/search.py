@@ -6,6 +6,7 @@ The command only parses, builds (``nsga_lightning.search.build.build_search``), 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
 from collections import Counter
@@ -30,7 +31,11 @@ def search_parser() -> ArgumentParser:
                                         "candidate. Running it again on the same run_dir resumes.")
     parser.add_argument("--config", action=ActionConfigFile, help="a search config (YAML) or a preset name")
     parser.add_class_arguments(SearchSettings, "search")
-    parser.add_class_arguments(SpaceSettings, "space")
+    # a plain mapping, not SpaceSettings' fields: jsonargparse would read a class_path in it as a subclass of
+    # SpaceSettings; the settings check the block (SearchConfig.from_dict) with one-line errors
+    parser.add_argument("--space", type=dict[str, Any], default=_built_in_space(),
+                        help="a built-in space {name: micro|macro, n_blocks, n_nodes} or your own in class_path form "
+                             "{class_path: my_pkg.MySpace, init_args: {...}} (see SpaceSettings)")
     # n_nodes comes from the space block (the genotype of every candidate carries it); the image size, the input
     # channels and the number of classes from the data
     parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes", "in_channels",
@@ -44,6 +49,12 @@ def search_parser() -> ArgumentParser:
     parser.add_argument("--num_threads", type=int | None, default=1,
                         help="torch intra-op threads per candidate (null: all cores); recorded in the archive")
     return parser
+
+
+def _built_in_space() -> dict[str, Any]:
+    """The space block's default: the built-in space of :class:`SpaceSettings` with its sizes."""
+    block = dataclasses.asdict(SpaceSettings())
+    return {name: block[name] for name in ("name", "n_blocks", "n_nodes")}
 
 
 def run_search(args: list[str]) -> int:

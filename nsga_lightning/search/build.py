@@ -17,33 +17,45 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 
 from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig
+from nsga_lightning.options import class_path
+from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
+from nsga_lightning.search.assemble.modes import check_config_modes, fidelity_of, prescreen_of, surrogate_of
+from nsga_lightning.search.assemble.settings import BACKENDS, RetrainSettings, SearchConfig, SpaceSettings
 from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.options import check_signature, instantiate
 from nsga_lightning.search.core.records import fingerprint
-from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
-from nsga_lightning.search.proposers.prescreen import Prescreen, Scorer, make_prescreen
+from nsga_lightning.search.execution.protocols import Execution
+from nsga_lightning.search.proposers.prescreen import Scorer
 from nsga_lightning.search.proposers.surrogate import Complexity
 from nsga_lightning.search.runner import SearchRunner
-from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
 from nsga_lightning.search.training.trainer_evaluator import (
     OWNED_TRAINER_OPTIONS,
     SEARCH_SETS,
     TrainerEvaluator,
 )
+from nsga_lightning.spaces import NetworkSpace, SearchSpace, check_space
+from nsga_lightning.spaces.protocol import is_built_in
 
 ConfigLike = SearchConfig | Mapping[str, Any]
 
 
-def check_config(config: ConfigLike) -> SearchConfig:
+def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator: Evaluator | None = None
+                 ) -> SearchConfig:
     """Check every block of a search config against what it configures, before anything is created.
+
+    Args:
+        config: the search config.
+        space: a ready space object that replaces the ``space`` block.
+        evaluator: your own evaluator, which replaces the trainer evaluator: the ``model``, ``trainer``, ``data``
+            and ``retrain`` blocks must then be left out, and the objectives are the names it declares.
 
     Returns:
         The config as a :class:`SearchConfig`.
@@ -52,11 +64,25 @@ def check_config(config: ConfigLike) -> SearchConfig:
         ValueError: one line naming the first bad option and the closest valid names, or what is allowed.
     """
     config = SearchConfig.from_dict(config)
-    check_signature("model", config.model, ArchitectureModule, reserved=SEARCH_SETS)
-    check_signature("trainer", config.trainer, Trainer, reserved=OWNED_TRAINER_OPTIONS)
-    check_signature("retrain.model", config.retrain.model, ArchitectureModule, reserved=SEARCH_SETS)
-    check_signature("retrain.trainer", config.retrain.trainer, Trainer)
     search = config.search
+    if space is not None and evaluator is None:
+        raise ValueError("a ready space object needs your own evaluator (build_search(config, space=..., "
+                         "evaluator=...)); to train its networks with the trainer evaluator give it in the config: "
+                         "space: {class_path: ..., init_args: {...}}")
+    if evaluator is None:
+        check_trainer_blocks(config)
+        check_objectives(search.objectives, TrainerEvaluator.objective_names)
+    else:
+        given = [name for name in ("model", "trainer", "data", "retrain") if getattr(config, name) not in
+                 ({}, None, RetrainSettings())]
+        if given:
+            raise ValueError(f"the {', '.join(given)} block(s) configure the trainer evaluator; a search with your own "
+                             "evaluator takes the search and space blocks only: leave them out")
+        check_objectives(search.objectives, Execution(evaluator).objectives())
+    unknown = sorted(set(search.reference_point or {}) - set(search.objectives))
+    if unknown:
+        raise ValueError(f"search.reference_point names {unknown}, which are not objectives; objectives: "
+                         f"{list(search.objectives)}")
     if isinstance(search.workers, bool) or not isinstance(search.workers, int) or search.workers < 1:
         raise ValueError(f"search.workers must be an integer >= 1, got {search.workers!r}")
     if search.backend not in BACKENDS:
@@ -72,44 +98,35 @@ def check_config(config: ConfigLike) -> SearchConfig:
     if not isinstance(search.initial_architectures, list):
         raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
                          f"{search.initial_architectures!r}")
-    resolve_architectures(config.space.build(), search.initial_architectures)
-    check_config_modes(config)
+    if space is not None and config.space != SpaceSettings():
+        raise ValueError("give the space either as the config's space block or as build_search(space=...), not both")
+    space = config.space.build() if space is None else check_space(space, "build_search(space=...)")
+    if evaluator is None and not (is_built_in(space) or isinstance(space, NetworkSpace)):
+        raise ValueError(f"the {space.name} space builds no networks for the trainer evaluator (a space builds them "
+                         "with build_network(genotype, num_classes, **options)): search it from Python with your own "
+                         "evaluator, build_search(config, evaluator=...)")
+    resolve_architectures(space, search.initial_architectures)
+    check_config_modes(config, own_evaluator=evaluator is not None)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
     return config
 
 
-def fidelity_of(config: SearchConfig) -> Fidelity:
-    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`)."""
-    block, epochs = config.search.fidelity, config.candidate_trainer["max_epochs"]
-    return make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
+def check_trainer_blocks(config: SearchConfig) -> None:
+    """The blocks of the trainer evaluator: a data block in class_path form, and model, trainer and retrain options
+    the classes they configure take.
 
-
-def prescreen_of(config: SearchConfig) -> Prescreen:
-    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
-    block = config.search.prescreen
-    return make_prescreen(block.score, block.factor)
-
-
-def surrogate_of(config: SearchConfig) -> Surrogate:
-    """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`)."""
-    block = config.search.surrogate
-    return make_surrogate(block.model, block.start, block.inner_pop, block.inner_gens, block.selection,
-                          block.explore)
-
-
-def check_config_modes(config: SearchConfig) -> None:
-    """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
-    worker means a parallel backend, which takes candidates one at a time."""
-    search, fidelity, prescreen = config.search, fidelity_of(config), prescreen_of(config)
-    surrogate = surrogate_of(config)
-    parallel = search.workers > 1
-    check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
-                exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
-                asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
-                workers=search.workers, surrogate_start=surrogate.start if surrogate.enabled else None,
-                objectives=tuple(search.objectives))
+    Raises:
+        ValueError: one line naming the missing block or the bad option and the closest valid names.
+    """
+    if config.data is None:
+        raise ValueError("the search config needs a data block in class_path form, e.g. data: {class_path: "
+                         "nsga_lightning.data.DigitsDataModule, init_args: {val_split: 0.2}}")
+    check_signature("model", config.model, ArchitectureModule, reserved=SEARCH_SETS)
+    check_signature("trainer", config.trainer, Trainer, reserved=OWNED_TRAINER_OPTIONS)
+    check_signature("retrain.model", config.retrain.model, ArchitectureModule, reserved=SEARCH_SETS)
+    check_signature("retrain.trainer", config.retrain.trainer, Trainer)
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:
@@ -130,7 +147,8 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     datamodule = instantiate("data", config.data, LightningDataModule)
     # the proxy's drop path ramps as in final training
     ramp = [DropPathSchedule()] if float(config.model.get("drop_path_prob", 0.0) or 0.0) > 0 else []
-    return TrainerEvaluator(config.space.name, datamodule, model=config.model, trainer=config.trainer,
+    space = config.space.block() if config.space.class_path else config.space.name
+    return TrainerEvaluator(space, datamodule, model=config.model, trainer=config.trainer,
                             run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
                             num_threads=config.num_threads)
 
@@ -175,18 +193,23 @@ def check_retrain(config: SearchConfig, search_data: LightningDataModule) -> dic
         from_data = inputs_from_data(data)
     except ValueError as error:
         raise ValueError(f"the retrain data cannot be used ({error}); fix retrain.data") from None
-    genotype = space.decode(space.upper).to_dict()  # every genotype of a space shares the network's shape
+    # every genotype of a built-in space shares the network's shape; a space of your own is checked on a sample
+    genome = space.upper if is_built_in(space) else space.sample(np.random.default_rng(0), 1)[0]
+    genotype = space.genotype_to_data(space.decode(genome))
+    model_space = config.space.block() if config.space.class_path else space.name
     try:
-        module = ArchitectureModule(space=space.name, genotype=genotype, log_complexity=False, **from_data,
+        module = ArchitectureModule(space=model_space, genotype=genotype, log_complexity=False, **from_data,
                                     **config.retrain.model)
     except (TypeError, ValueError) as error:
         raise ValueError(f"the retrain recipe cannot train on its data ({error}); fix retrain.model or "
                          "retrain.data") from None
-    return {"in_channels": from_data["in_channels"], "stem": module.network.stem_type}
+    stem = getattr(module.network, "stem_type", None)  # a space of your own builds its own input layer
+    return {"in_channels": from_data["in_channels"], **({} if stem is None else {"stem": stem})}
 
 
 def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
-                 trainer_callbacks: Sequence[Callback] = ()) -> SearchRunner:
+                 trainer_callbacks: Sequence[Callback] = (), *, space: SearchSpace | None = None,
+                 evaluator: Evaluator | None = None) -> SearchRunner:
     """A ready :class:`SearchRunner` from plain settings (run it with ``runner.run()``; close it, or use it as a
     context manager).
 
@@ -195,29 +218,46 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             ``model``, ``data``, ``trainer``, ``retrain``, ``num_threads``, ``progress_bar``).
         callbacks: search callbacks; ``None`` uses the default set (progress bar, TensorBoard, Pareto outputs).
         trainer_callbacks: extra Lightning callbacks for every candidate's Trainer.
+        space: a ready space object (anything with the members of :class:`~nsga_lightning.spaces.SearchSpace`)
+            instead of the ``space`` block; it needs your own ``evaluator`` (the trainer evaluator rebuilds its
+            space in worker processes and Pareto configs: give it in the config's class_path form instead).
+        evaluator: your own evaluator (e.g. a :class:`~nsga_lightning.search.core.evaluator.FunctionEvaluator`)
+            instead of the trainer evaluator: the ``search`` block applies to it as to the trainer (population,
+            seed, the paper's parts, rungs, and ``workers``/``backend``, for which it must be picklable), and the
+            ``model``, ``trainer``, ``data`` and ``retrain`` blocks must be left out.
 
     Raises:
         ValueError: for a bad option, missing data, a data block without a validation split, a retrain recipe
-            that cannot train, or a run directory holding a search with another configuration. Nothing is
-            created in the run directory before these checks pass.
+            that cannot train, an objective the evaluator does not return, or a run directory holding a search
+            with another configuration. Nothing is created in the run directory before these checks pass.
     """
-    config = check_config(config)
-    evaluator = make_evaluator(config, trainer_callbacks)
+    config = check_config(config, space, evaluator)
+    own = evaluator is not None
+    if own and trainer_callbacks:
+        raise ValueError("trainer_callbacks go to the trainer evaluator's Trainers; your own evaluator has none")
+    settings = config.to_dict()
+    if space is not None:  # the run directory rebuilds it from its class (see RunDirectory.space)
+        settings["space"] = {"class_path": class_path(space)}
+    space = config.space.build() if space is None else space
+    given = evaluator
+    evaluator = own_evaluator(config, evaluator) if own else make_evaluator(config, trainer_callbacks)
     try:
-        evaluator.prepare()  # missing data stops here with one clear line, before the run directory exists
-        retrain_input = check_retrain(config, evaluator.datamodule)
+        Execution(evaluator).prepare()  # missing data stops here with one clear line, before the run directory exists
+        retrain_input = None if own else check_retrain(config, evaluator.datamodule)
+        search = config.search
+        prescreen = prescreen_of(config)
         scorer = None
         if prescreen_of(config).enabled:
             from nsga_lightning.search.training.zero_cost_scorer import ZeroCostScorer
 
-            scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), config.search.prescreen.score,
-                                    config.search.seed)
-        return runner_for(config, evaluator, scorer, callbacks, retrain_input=retrain_input,
-                          complexity=getattr(evaluator, "local", evaluator).complexity)
+            scorer = ZeroCostScorer(getattr(evaluator, "local", evaluator), prescreen.score, search.seed)
+        # the exact complexity the surrogate's inner search asks for: the trainer evaluator's count, or your own
+        # evaluator's complexity(candidates) if it has one
+        complexity = (getattr(given, "complexity", None) if own
+                      else getattr(evaluator, "local", evaluator).complexity)
+        return _runner(config, space, evaluator, scorer, callbacks, retrain_input, complexity, settings, own)
     except BaseException:
-        closer = getattr(evaluator, "close", None)
-        if callable(closer):
-            closer()
+        Execution(evaluator).close()
         raise
 
 
@@ -243,43 +283,37 @@ def runner_for(config: ConfigLike, evaluator: Evaluator, scorer: Scorer | None =
             with another configuration.
     """
     config = check_config(config)
+    return _runner(config, config.space.build(), evaluator, scorer, callbacks, retrain_input, complexity,
+                   config.to_dict(), own=False)
+
+
+def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scorer: Scorer | None,
+            callbacks: Sequence[Any] | None, retrain_input: Mapping[str, Any] | None, complexity: Complexity | None,
+            settings: dict[str, Any], own: bool) -> SearchRunner:
+    """The runner of a checked config (``own``: your own evaluator, whose rungs end at the last rung)."""
     search = config.search
     return SearchRunner(
-        config.space.build(), evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
+        space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
         n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
         initialization=search.initialization, initial_architectures=search.initial_architectures,
-        crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config),
+        crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config, own),
         prescreen=prescreen_of(config), scorer=scorer, surrogate=surrogate_of(config), complexity=complexity,
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-        settings=config.to_dict(),
+        settings=settings,
     )
 
 
 def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] = ()) -> Evaluator:
-    """The evaluator the settings ask for: in this process (``workers: 1``, local), local worker processes, or
-    Ray tasks. The parallel ones keep an in-process evaluator for the fingerprint and the checks; workers build
-    their own from the plain settings.
+    """The trainer evaluator where the settings run it: in this process (``workers: 1``, local), local worker
+    processes, or Ray tasks. The parallel ones keep an in-process evaluator for the fingerprint and the checks;
+    workers build their own from the plain settings.
 
     Raises:
         ValueError: for resources this machine cannot give (more GPUs than exist, oversubscribed cores), or
             ``backend: ray`` without Ray installed.
     """
-    from nsga_lightning.search.assemble.resources import candidate_resources, local_plan
-
-    search = config.search
-    resources = candidate_resources(config)
-    if search.backend == "ray":
-        from nsga_lightning.search.execution.ray_backend import RayEvaluator
-
-        return RayEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)),
-                            build_evaluator(config, trainer_callbacks), resources, search.workers, search.ray_address)
-    if search.workers == 1:
-        return build_evaluator(config, trainer_callbacks)
-    from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
-
-    plans = local_plan(config, search.workers)
-    return LocalPoolEvaluator(SettingsFactory(config.to_dict(), tuple(trainer_callbacks)), plans,
-                              build_evaluator(config, trainer_callbacks))
+    factory = SettingsFactory(config.to_dict(), tuple(trainer_callbacks))
+    return backend_evaluator(config, factory, build_evaluator(config, trainer_callbacks))
 
 
 def default_callbacks(config: SearchConfig, retrain_input: Mapping[str, Any] | None = None) -> list[Any]:
@@ -296,5 +330,6 @@ def default_callbacks(config: SearchConfig, retrain_input: Mapping[str, Any] | N
     return [
         SearchProgressBar(disable=not config.progress_bar),
         SearchTensorBoard(search.objectives, search.reference_point),
-        ParetoOutputs(search.objectives, config.retrain, config.data, search.reference_point, retrain_input),
+        ParetoOutputs(search.objectives, config.retrain, config.data, search.reference_point, retrain_input,
+                      space=config.space.block() if config.space.class_path else None),
     ]

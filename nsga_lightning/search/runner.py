@@ -27,8 +27,10 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
+from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.evolution.fidelity import Fidelity
@@ -50,8 +52,6 @@ from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
 
-# Version of the fingerprinted configuration's layout: archives of another format are refused with a clear line.
-CONFIG_FORMAT = 2
 STATUSES = ("completed", "interrupted", "already complete")
 
 
@@ -67,7 +67,8 @@ class SearchRunner:
         n_offspring: children per generation (README micro: 20; ``1`` = steady state).
         n_gens: generations including the initial one (README: 30).
         seed: run seed (RNG of the operators; per-candidate seeds derive from it and the key).
-        objectives: 2 or 3 of ``error``, ``madds``, ``params``, all minimised.
+        objectives: 2 or 3 names the evaluator returns (its ``objective_names``; an evaluator that declares
+            none: of ``error``, ``madds``, ``params``), all minimised.
         callbacks: search callbacks (see :class:`SearchCallback`).
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
@@ -113,12 +114,8 @@ class SearchRunner:
         surrogate: Surrogate | None = None,
         complexity: Complexity | None = None,
     ) -> None:
-        objectives = tuple(objectives)
-        unknown = [name for name in objectives if name not in OBJECTIVES]
-        if unknown or len(set(objectives)) != len(objectives) or not 2 <= len(objectives) <= 3:
-            raise ValueError(
-                f"objectives must be 2 or 3 distinct names from {list(OBJECTIVES)}, got {list(objectives)}"
-            )
+        self.execution = Execution(evaluator)
+        objectives = check_objectives(objectives, self.execution.objectives())
         for name, value, low in (("pop_size", pop_size, 2), ("n_offspring", n_offspring, 1), ("n_gens", n_gens, 1),
                                  ("seed", seed, 0), ("max_mating_rounds", max_mating_rounds, 1),
                                  ("exploitation_gens", exploitation_gens, 0)):
@@ -136,7 +133,6 @@ class SearchRunner:
                                           initial_architectures=initial_architectures)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
-        self.execution = Execution(evaluator)
         self.workers = self.execution.workers
         self.window = steady_state_window(self.n_offspring, self.workers, self.execution.asynchronous)
         self.exploitation_gens = int(exploitation_gens)
@@ -159,7 +155,7 @@ class SearchRunner:
         self.schedule = self._schedule()
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
-        self.archive = Archive(self.run_directory, self.config())
+        self.archive = Archive(self.run_directory, self.config(), space)
         self.recorder = Recorder(self, self.archive, self.execution, space, objectives, self.seed, self.callbacks,
                                  self.fidelity.max_epochs if self.fidelity else None,
                                  record_order=bool(self.fidelity and self.fidelity.asynchronous))
@@ -199,23 +195,12 @@ class SearchRunner:
         return self.recorder.evaluation_wall
 
     def config(self) -> dict[str, Any]:
-        """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded)."""
-        space = {"name": self.space.name, "n_var": int(self.space.n_var),
-                 "lower": np.asarray(self.space.lower).tolist(), "upper": np.asarray(self.space.upper).tolist()}
-        for extra in ("n_blocks", "n_nodes"):
-            if hasattr(self.space, extra):
-                space[extra] = getattr(self.space, extra)
-        return {
-            "format": CONFIG_FORMAT,
-            "space": space,
-            "pop_size": self.pop_size,
-            "n_offspring": self.n_offspring,
-            "seed": self.seed,
-            "objectives": list(self.objectives),
-            "operators": self.operators.describe(),
-            "evaluator": self.execution.fingerprint(),
-        } | ({"asynchronous": {"in_flight": self.window}} if self.window else {}) | self.proposer.describe() | (
-            self.schedule.describe())
+        """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded): each part's
+        own block (:func:`~nsga_lightning.search.assemble.fingerprint.run_configuration`)."""
+        return run_configuration(space=self.space, pop_size=self.pop_size, n_offspring=self.n_offspring,
+                                 seed=self.seed, objectives=self.objectives, operators=self.operators.describe(),
+                                 evaluator=self.execution.fingerprint(), window=self.window,
+                                 proposer=self.proposer.describe(), schedule=self.schedule.describe())
 
     # -- the loop -------------------------------------------------------------------------------------------
 

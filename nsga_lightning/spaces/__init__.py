@@ -2,12 +2,21 @@
 
 from nsga_lightning.spaces.macro import MacroGenotype, MacroSpace, PhaseGraph
 from nsga_lightning.spaces.micro import OPS, MicroGenotype, MicroSpace
-from nsga_lightning.spaces.registry import (
+from nsga_lightning.spaces.protocol import (
+    DescribedSpace,
+    DrawableSpace,
+    NetworkSpace,
+    PriorSpace,
     SearchSpace,
+    check_space,
+    space_block,
+)
+from nsga_lightning.spaces.registry import (
     genotype_from_data,
     genotype_to_data,
     make_space,
     resolve_genotype,
+    space_from_block,
 )
 from nsga_lightning.spaces.zoo import MACRO_ZOO, MICRO_ZOO, macro_genotype, micro_genotype
 
@@ -15,16 +24,23 @@ __all__ = [
     "MACRO_ZOO",
     "MICRO_ZOO",
     "OPS",
+    "DescribedSpace",
+    "DrawableSpace",
     "MacroGenotype",
     "MacroSpace",
     "MicroGenotype",
     "MicroSpace",
+    "NetworkSpace",
     "PhaseGraph",
+    "PriorSpace",
     "SearchSpace",
+    "check_space",
     "genotype_from_data",
     "genotype_to_data",
     "macro_genotype",
     "make_space",
     "micro_genotype",
     "resolve_genotype",
+    "space_block",
+    "space_from_block",
 ]

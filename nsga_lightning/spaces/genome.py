@@ -63,3 +63,54 @@ def parse_genome_text(text: str) -> list[int] | None:
             raise ValueError(f"{text.strip()!r} is not a genome: write integers separated by commas, e.g. 1,0,2")
         return None
     return [int(v) for v in re.split(r"[\s,]+", text.strip().strip("[]()").strip())]
+
+
+def bounds_block(name: str, lower: np.ndarray, upper: np.ndarray) -> dict[str, object]:
+    """A space's name, genome length and bounds as plain data (the start of its fingerprint block)."""
+    return {"name": name, "n_var": int(np.asarray(upper).size), "lower": np.asarray(lower).tolist(),
+            "upper": np.asarray(upper).tolist()}
+
+
+
+class IntegerGenomeSpace:
+    """What the built-in spaces share: the genome length, validation against the bounds, the fingerprint block and
+    the stored genotype (its ``to_dict()``).
+
+    Subclasses set ``name``, ``lower``, ``upper``, ``describe_position``, the decoded genotype class
+    ``genotype_kind`` and ``size_setting``, the attribute that sizes the genome (``n_blocks``, ``n_nodes``).
+    """
+
+    name: str
+    lower: np.ndarray
+    upper: np.ndarray
+    genotype_kind: type
+    size_setting: str
+
+    def describe_position(self, position: int) -> str:
+        """Human name of a genome position (the subclass says it)."""
+        raise NotImplementedError
+
+    @property
+    def n_var(self) -> int:
+        """Genome length."""
+        return int(self.upper.size)
+
+    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Return the genome as an int64 array, or raise ``ValueError`` naming the bad position and range."""
+        array = as_int_genome(genome, self.n_var, self.name)
+        check_bounds(array, self.lower, self.upper, self.describe_position)
+        return array
+
+    def describe(self) -> dict[str, object]:
+        """The space's block of the run fingerprint: name, genome length, bounds and the size setting."""
+        return {**bounds_block(self.name, self.lower, self.upper), self.size_setting: getattr(self, self.size_setting)}
+
+    def genotype_to_data(self, genotype: object) -> dict[str, object]:
+        """The genotype as the archive stores it (its ``to_dict()``).
+
+        Raises:
+            TypeError: for anything that is not this space's genotype class.
+        """
+        if not isinstance(genotype, self.genotype_kind):
+            raise TypeError(f"not a {self.genotype_kind.__name__}: {type(genotype).__name__}")
+        return genotype.to_dict()

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nsga_lightning.spaces.genome import as_int_genome, check_bounds
+from nsga_lightning.spaces.genome import IntegerGenomeSpace
 
 N_PHASES = 3
 ALLOWED_NODES = (3, 4, 5, 6)
@@ -128,7 +128,7 @@ def canonical_phase(phase: PhaseGraph) -> tuple:
     return best
 
 
-class MacroSpace:
+class MacroSpace(IntegerGenomeSpace):
     """Bounds, sampling, validation, decoding and canonical keys of the macro space.
 
     Args:
@@ -139,6 +139,8 @@ class MacroSpace:
     """
 
     name = "macro"
+    genotype_kind = MacroGenotype
+    size_setting = "n_nodes"
 
     def __init__(self, n_nodes: int = 6) -> None:
         if n_nodes not in ALLOWED_NODES:
@@ -146,11 +148,6 @@ class MacroSpace:
         self.n_nodes = n_nodes
         self.lower = np.zeros(N_PHASES * bits_per_phase(n_nodes), dtype=np.int64)
         self.upper = np.ones_like(self.lower)
-
-    @property
-    def n_var(self) -> int:
-        """Genome length: ``3 * (n(n-1)/2 + 1)``."""
-        return int(self.upper.size)
 
     def describe_position(self, position: int) -> str:
         """Human name of a genome position, e.g. ``"phase 2 skip bit"``."""
@@ -167,12 +164,6 @@ class MacroSpace:
         """Draw ``n`` genomes of independent fair bits; returns an ``(n, n_var)`` int64 array."""
         return rng.integers(0, 2, size=(n, self.n_var), dtype=np.int64)
 
-    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Return the genome as an int64 array, or raise ``ValueError`` naming the bad position and range."""
-        array = as_int_genome(genome, self.n_var, self.name)
-        check_bounds(array, self.lower, self.upper, self.describe_position)
-        return array
-
     def decode(self, genome: Sequence[int] | np.ndarray) -> MacroGenotype:
         """Decode a genome into its repaired phase graphs."""
         array = self.validate(genome)
@@ -187,6 +178,18 @@ class MacroSpace:
         if genotype.n_nodes != self.n_nodes:
             raise ValueError(f"this space has {self.n_nodes} nodes per phase, the genotype has {genotype.n_nodes}")
         return self.validate(genotype.bits)
+
+    def genotype_from_data(self, data: Any) -> MacroGenotype:
+        """The genotype of :meth:`genotype_to_data`'s data (``{"n_nodes": n, "genome": [...]}``), validated.
+
+        Raises:
+            ValueError: if ``data`` is not such a mapping, or is one of another ``n_nodes``.
+        """
+        if not isinstance(data, dict) or "genome" not in data or set(data) - {"genome", "n_nodes"}:
+            raise ValueError(f"a stored macro genotype is a mapping with 'genome' and 'n_nodes', got {data!r:.80}")
+        if int(data.get("n_nodes", self.n_nodes)) != self.n_nodes:
+            raise ValueError(f"this space has {self.n_nodes} nodes per phase, the stored genotype {data['n_nodes']}")
+        return self.decode(data["genome"])
 
     def key(self, genome: Sequence[int] | np.ndarray) -> str:
         """Canonical key: equal for genomes whose built networks are the same.

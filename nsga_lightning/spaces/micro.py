@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nsga_lightning.spaces.genome import as_int_genome, check_bounds
+from nsga_lightning.spaces.genome import IntegerGenomeSpace
 
 # The searchable operations, in the original's index order (there is no "none" op in the search).
 OPS: tuple[str, ...] = (
@@ -122,7 +122,7 @@ def live_nodes(units: Sequence[Unit], concat: Sequence[int]) -> frozenset[int]:
     return frozenset(live)
 
 
-class MicroSpace:
+class MicroSpace(IntegerGenomeSpace):
     """Bounds, sampling, validation, decoding and canonical keys of the micro space.
 
     Args:
@@ -133,6 +133,8 @@ class MicroSpace:
     """
 
     name = "micro"
+    genotype_kind = MicroGenotype
+    size_setting = "n_blocks"
 
     def __init__(self, n_blocks: int = 5) -> None:
         if n_blocks < 1:
@@ -141,11 +143,6 @@ class MicroSpace:
         cell_upper = [bound for b in range(n_blocks) for bound in (len(OPS) - 1, b + 1, len(OPS) - 1, b + 1)]
         self.upper = np.array(cell_upper * 2, dtype=np.int64)
         self.lower = np.zeros_like(self.upper)
-
-    @property
-    def n_var(self) -> int:
-        """Genome length: ``2 * 4 * n_blocks``."""
-        return int(self.upper.size)
 
     def describe_position(self, position: int) -> str:
         """Human name of a genome position, e.g. ``"reduce block 2 unit B input"``."""
@@ -159,12 +156,6 @@ class MicroSpace:
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Draw ``n`` genomes uniformly within the bounds; returns an ``(n, n_var)`` int64 array."""
         return rng.integers(self.lower, self.upper + 1, size=(n, self.n_var), dtype=np.int64)
-
-    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray:
-        """Return the genome as an int64 array, or raise ``ValueError`` naming the bad position and range."""
-        array = as_int_genome(genome, self.n_var, self.name)
-        check_bounds(array, self.lower, self.upper, self.describe_position)
-        return array
 
     def decode(self, genome: Sequence[int] | np.ndarray) -> MicroGenotype:
         """Decode a genome into a :class:`MicroGenotype` with loose-end concat lists."""
@@ -187,6 +178,16 @@ class MicroSpace:
             raise ValueError(f"this space has {self.n_blocks} blocks per cell, the genotype has {genotype.n_blocks}")
         genes = [g for units in (genotype.normal, genotype.reduce) for op, idx in units for g in (OPS.index(op), idx)]
         return self.validate(genes)
+
+    def genotype_from_data(self, data: Any) -> MicroGenotype:
+        """The genotype of :meth:`genotype_to_data`'s data, validated.
+
+        Raises:
+            ValueError: if ``data`` is not a micro genotype mapping.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"a stored micro genotype is a mapping, got {type(data).__name__}")
+        return MicroGenotype.from_dict(data)
 
     def key(self, genome: Sequence[int] | np.ndarray) -> str:
         """Canonical key: equal for genomes that build the same network (unit swaps, block reorderings)."""

@@ -1,35 +1,19 @@
-"""The search-space interface and a factory by name."""
+"""The built-in spaces by name, any space from a config block (a name or a class_path), and genotypes from config
+values."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
+from nsga_lightning.options import check_keys, instantiate
 from nsga_lightning.spaces.macro import MacroSpace
 from nsga_lightning.spaces.micro import MicroSpace
+from nsga_lightning.spaces.protocol import SearchSpace, check_space
 
 SPACES = ("micro", "macro")
-
-
-class SearchSpace(Protocol):
-    """What the search needs of a space: integer bounds, sampling, decoding and a canonical key."""
-
-    name: str
-    lower: np.ndarray
-    upper: np.ndarray
-
-    @property
-    def n_var(self) -> int: ...
-
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray: ...
-
-    def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray: ...
-
-    def decode(self, genome: Sequence[int] | np.ndarray): ...
-
-    def key(self, genome: Sequence[int] | np.ndarray) -> str: ...
 
 
 def make_space(name: str, n_blocks: int = 5, n_nodes: int = 6) -> MicroSpace | MacroSpace:
@@ -43,6 +27,26 @@ def make_space(name: str, n_blocks: int = 5, n_nodes: int = 6) -> MicroSpace | M
     if name == "macro":
         return MacroSpace(n_nodes)
     raise ValueError(f"unknown search space {name!r}; choose one of: {', '.join(SPACES)}")
+
+
+def space_from_block(block: Mapping[str, Any], where: str = "space") -> SearchSpace:
+    """The space a config block describes: a built-in one by ``name`` (``n_blocks``, ``n_nodes``), or any space in
+    LightningCLI's class_path form ``{"class_path": "my_pkg.MySpace", "init_args": {...}}``.
+
+    Raises:
+        ValueError: one line for an unknown name, a class that cannot be imported or built (an unknown init
+            argument with the closest names), or an object that is not a search space.
+    """
+    block = dict(block)
+    if block.get("class_path") is None:
+        check_keys(where, block, ("name", "n_blocks", "n_nodes", "class_path", "init_args"))
+        if block.get("init_args"):
+            raise ValueError(f"{where}.init_args go with a class_path; the built-in spaces take name, n_blocks and "
+                             "n_nodes")
+        return make_space(str(block.get("name", "micro")), n_blocks=int(block.get("n_blocks", 5)),
+                          n_nodes=int(block.get("n_nodes", 6)))
+    check_keys(where, block, ("class_path", "init_args"))
+    return check_space(instantiate(where, block), where)
 
 
 def resolve_genotype(space: str, value: object, n_blocks: int = 5, n_nodes: int = 6):

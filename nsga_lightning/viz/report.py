@@ -17,7 +17,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from nsga_lightning.viz.drawing import Genotype, figure_for_genotype
+from nsga_lightning.viz.drawing import drawing_or_note
 from nsga_lightning.viz.pareto_plot import (
     AXIS_LABELS,
     Row,
@@ -105,39 +105,54 @@ def _duration(value: Any) -> str:
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
+def _cell(name: str, value: Any) -> str:
+    """One objective in the table: error in %, MAdds and params in millions, any other as it is (4 digits)."""
+    if name == "madds":
+        return _millions(value, 1)
+    if name == "params":
+        return _millions(value, 3)
+    return _number(value, 2) if name == "error" else _significant(value)
+
+
+def _significant(value: Any) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "&ndash;"
+    return f"{number:.4g}" if math.isfinite(number) else "&ndash;"
+
+
 def _table(
     front_rows: Sequence[Row],
-    genotypes: Mapping[str, Genotype],
-    commands: Mapping[str, str],
+    genotypes: Mapping[str, Any],
+    commands: Mapping[str, str] | None,
     run_dir: str | Path,
     objectives: tuple[str, str],
+    columns: Sequence[str],
+    space: Any,
+    no_genotype: str,
 ) -> str:
-    headers = [("#", True), ("genome key", False), (AXIS_LABELS["error"], True), (AXIS_LABELS["madds"], True),
-               (AXIS_LABELS["params"], True), ("train time", True)]
+    headers = [("#", True), ("genome key", False), *[(AXIS_LABELS.get(c, c), True) for c in columns],
+               ("train time", True)]
     head = "".join(('<th class="num">' if num else "<th>") + f"{html.escape(h)}</th>" for h, num in headers)
     body = []
     ordered = sorted(front_rows, key=lambda r: tuple(_sort_value(r.get(o)) for o in objectives))
     for rank, row in enumerate(ordered, start=1):
         key = str(row.get("key", ""))
         safe = html.escape(key)
-        command = html.escape(commands.get(key, retrain_command(run_dir, key)))
+        command = None if commands is None else commands.get(key, retrain_command(run_dir, key))
+        cells = "".join(f'<td class="num">{_cell(c, row.get(c))}</td>' for c in columns)
         body.append(
             f'<tr class="arch" id="arch-{safe}" data-key="{safe}"><td class="num">{rank}</td>'
-            f"<td><code>{safe}</code></td>"
-            f'<td class="num">{_number(row.get("error"), 2)}</td>'
-            f'<td class="num">{_millions(row.get("madds"), 1)}</td>'
-            f'<td class="num">{_millions(row.get("params"), 3)}</td>'
+            f"<td><code>{safe}</code></td>{cells}"
             f'<td class="num">{_duration(row.get("seconds"))}</td></tr>'
         )
-        if key in genotypes:
-            uri = figure_to_data_uri(figure_for_genotype(genotypes[key], key))
-            drawing = f'<img alt="drawing of {safe}" src="{uri}">'
-        else:
-            drawing = "<p><em>no genotype given</em></p>"
-        body.append(
-            f'<tr class="drawing" data-key="{safe}"><td colspan="{len(headers)}">'
-            f'<div class="retrain">retrain: <code class="cmd">{command}</code></div>{drawing}</td></tr>'
-        )
+        drawing = drawing_or_note(genotypes[key], key, space) if key in genotypes else no_genotype
+        picture = (f'<img alt="drawing of {safe}" src="{figure_to_data_uri(drawing)}">' if isinstance(drawing, Figure)
+                   else f'<p class="no-drawing"><em>{html.escape(drawing)}</em></p>')
+        retrain = (f'<div class="retrain">retrain: <code class="cmd">{html.escape(command)}</code></div>'
+                   if command else "")
+        body.append(f'<tr class="drawing" data-key="{safe}"><td colspan="{len(headers)}">{retrain}{picture}</td></tr>')
     return f'<table id="pareto-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -173,12 +188,16 @@ def build_report(
     front_rows: Sequence[Row],
     hypervolume: Sequence[float] = (),
     fronts: Sequence[Sequence[str]] | None = None,
-    genotypes: Mapping[str, Genotype] | None = None,
+    genotypes: Mapping[str, Any] | None = None,
     retrain_commands: Mapping[str, str] | None = None,
     run_dir: str | Path = "RUN",
     config_text: str | None = None,
     objectives: Sequence[str] = ("error", "madds"),
     surrogate: Sequence[Mapping[str, Any]] = (),
+    columns: Sequence[str] = ("error", "madds", "params"),
+    space: Any = None,
+    no_genotype: str = "no genotype given",
+    retrain: bool = True,
 ) -> Path:
     """Write a self-contained HTML report of a search.
 
@@ -191,7 +210,8 @@ def build_report(
         hypervolume: hypervolume after each generation, oldest first.
         fronts: keys on the front after each generation (the fading history in the plot); ``None``: the
             final front is ``front_rows``.
-        genotypes: key -> genotype for the drawings (keys without one get a note instead).
+        genotypes: key -> genotype for the drawings (keys without one get ``no_genotype`` instead; a genotype
+            nothing can draw gets :func:`~nsga_lightning.viz.drawing.no_drawing`'s line).
         retrain_commands: key -> command; keys without one get ``nsga-lightning fit --config
             <run_dir>/pareto/<key>.yaml``.
         run_dir: the run directory used in default retrain commands.
@@ -199,6 +219,11 @@ def build_report(
         objectives: the x and y columns of the Pareto plot.
         surrogate: one mapping per generation the surrogate proposed for (``generation``, ``model``,
             ``proposed``, ``measured``, ``kendall_tau``, ``rmse``, ``fit_rows``, ``seconds``); a table when given.
+        columns: the objective columns of the Pareto table (error in %, MAdds and params in millions, others as
+            they are).
+        space: the architectures' space, which draws genotypes of a space of your own.
+        no_genotype: the note of an architecture without a genotype (e.g. why the space could not be rebuilt).
+        retrain: show retrain commands (a search with your own evaluator writes no training configs).
 
     Returns:
         The written path.
@@ -219,7 +244,8 @@ def build_report(
                     if stopped else "")
     summary = (f"{len(all_rows)} architectures in the archive{stopped_text}, {len(front_rows)} on the final "
                f"front{final_hv}.")
-    table = _table(front_rows, genotypes or {}, retrain_commands or {}, run_dir, pair)
+    commands = (retrain_commands or {}) if retrain else None
+    table = _table(front_rows, genotypes or {}, commands, run_dir, pair, columns, space, no_genotype)
     config = (
         f'<section id="config"><h2>Configuration</h2><pre>{html.escape(config_text)}</pre></section>'
         if config_text else ""

@@ -62,6 +62,12 @@ def test_a_typo_in_any_block_names_the_closest_valid_option(blocks, message):
         ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "exploitation_gens": 2}}, "exploitation_gens"),
         ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "initial_architectures": ["Resnet"]}},
          "'Resnet' is neither a micro zoo name"),
+        ({"search": {"pop_size": 2, "n_gens": 2, "run_dir": "run", "objectives": ["error", "latency"]}},
+         "objective 'latency' is not one the evaluator returns: the evaluator returns error, madds, params"),
+        ({"space": {"class_path": "cell_space.CellSpace"}}, "the cell space builds no networks for the trainer"),
+        ({"space": {"class_path": "cell_space.CellSpac"}}, "has no class CellSpac; did you mean CellSpace"),
+        ({"space": {"class_path": "cell_space.CellSpace", "init_args": {"edges": 6}}},
+         "unknown option space.init_args.edges"),
         ({"model": {"init_channels": 4, "layers": 8, "auxiliary": True}},
          "proxy network cannot be built from the model block on this data (auxiliary head needs feature maps of "
          "8x8 to 10x10 at cell 5; image_size 16 gives 4x4"),

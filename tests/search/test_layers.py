@@ -13,7 +13,7 @@ SEARCH = Path(__file__).resolve().parents[2] / "nsga_lightning" / "search"
 # lowest first: each folder may import the ones before it
 LAYERS = ("core", "store", "evolution", "surrogate", "execution", "training", "recording", "proposers",
           "scheduling", "loops", "assemble")
-MAX_LINES = 400  # the archive (387) is the one module over ~300; nothing may grow past it
+MAX_LINES = 375  # the evolution operators (370) are the longest module; nothing may grow past it
 
 
 def _imports(path: Path) -> set[str]:

@@ -26,7 +26,7 @@ def candidate(key: str = "k1", generation: int = 0) -> Candidate:
 
 
 def test_rows_round_trip_and_are_never_added_twice(tmp_path):
-    with Archive(tmp_path, CONFIG) as archive:
+    with Archive(tmp_path, CONFIG, space_by_name("micro")) as archive:
         row = archive.add(candidate(), Evaluation.ok("k1", {"error": 12.5, "madds": 300, "params": 10}, 1.5))
         assert row.objectives == {"error": 12.5, "madds": 300, "params": 10} and row.is_ok and row.seed == 42
         assert row.genotype["normal_concat"] and "k1" in archive and len(archive) == 1

@@ -8,6 +8,13 @@ submissions and several workers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from nsga_lightning.search.assemble.settings import SearchConfig
+from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
+from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
+from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
+
 STEADY = "the asynchronous steady state (n_offspring 1 with several workers)"
 
 
@@ -18,7 +25,7 @@ def steady_state_window(n_offspring: int, workers: int, asynchronous: bool) -> i
 
 def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fidelity: bool,
                 asynchronous_fidelity: bool, prescreen: bool, asynchronous: bool, workers: int,
-                surrogate_start: int | None = None, objectives: tuple[str, ...] = ("error", "madds")) -> None:
+                surrogate_start: int | None = None, objectives: Sequence[str] = ("error",)) -> None:
     """Refuse a combination of modes that cannot run together.
 
     Args:
@@ -28,8 +35,9 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
         fidelity: whether rungs are on; ``asynchronous_fidelity``: whether they promote asynchronously.
         prescreen: whether the pre-screen is on.
         asynchronous: whether the evaluator takes single submissions; ``workers``: candidates trained at once.
-        surrogate_start: the surrogate's first generation, ``None`` when it is off; ``objectives``: the search's
-            objectives.
+        surrogate_start: the surrogate's first generation, ``None`` when it is off.
+        objectives: the searched objectives (rungs, the pre-screen and the surrogate rank by ``error`` against the
+            others).
 
     Raises:
         ValueError: one line naming the setting and why it cannot run.
@@ -45,6 +53,10 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
                          "promote from")
     if window and prescreen:
         raise ValueError(f"search.prescreen needs the generational mode; {STEADY} mates one child at a time")
+    if (fidelity or prescreen) and "error" not in objectives:
+        part = "search.fidelity" if fidelity else "search.prescreen"
+        raise ValueError(f"{part} ranks children by their error against the other objectives: the objectives must "
+                         f"include error, got {list(objectives)}")
     if fidelity and asynchronous_fidelity and (not asynchronous or workers < 2):
         raise ValueError("search.fidelity.asynchronous needs search.workers > 1 and an evaluator that takes "
                          "candidates one at a time (with one worker the rungs never wait for anyone); set workers "
@@ -64,3 +76,41 @@ def check_modes(*, n_gens: int, window: int | None, exploitation_gens: int, fide
         if "error" not in objectives:
             raise ValueError(f"search.surrogate predicts the error: objectives must include error, got "
                              f"{list(objectives)}")
+
+
+def fidelity_of(config: SearchConfig, own_evaluator: bool = False) -> Fidelity:
+    """The checked rungs of ``search.fidelity`` (see :func:`~nsga_lightning.search.evolution.fidelity.make_fidelity`):
+    the last rung is ``trainer.max_epochs``, or with your own evaluator the full epochs."""
+    block = config.search.fidelity
+    epochs = (block.rungs[-1] if block.rungs else 1) if own_evaluator else config.candidate_trainer["max_epochs"]
+    return make_fidelity(block.rungs, block.keep, block.eta, epochs, block.asynchronous)
+
+
+def prescreen_of(config: SearchConfig) -> Prescreen:
+    """The checked ``search.prescreen`` (see :func:`~nsga_lightning.search.proposers.prescreen.make_prescreen`)."""
+    block = config.search.prescreen
+    return make_prescreen(block.score, block.factor)
+
+
+def surrogate_of(config: SearchConfig) -> Surrogate:
+    """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`)."""
+    block = config.search.surrogate
+    return make_surrogate(block.model, block.start, block.inner_pop, block.inner_gens, block.selection,
+                          block.explore)
+
+
+def check_config_modes(config: SearchConfig, own_evaluator: bool = False) -> None:
+    """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
+    worker means a parallel backend, which takes candidates one at a time; the pre-screen scores the trainer
+    evaluator's networks."""
+    search, fidelity, prescreen = config.search, fidelity_of(config, own_evaluator), prescreen_of(config)
+    surrogate = surrogate_of(config)
+    if own_evaluator and prescreen.enabled:
+        raise ValueError("search.prescreen scores the untrained networks of the trainer evaluator; a search with your "
+                         "own evaluator has none: set search.prescreen.score to none")
+    parallel = search.workers > 1
+    check_modes(n_gens=search.n_gens, window=steady_state_window(search.n_offspring, search.workers, parallel),
+                exploitation_gens=search.exploitation_gens, fidelity=fidelity.enabled,
+                asynchronous_fidelity=fidelity.asynchronous, prescreen=prescreen.enabled, asynchronous=parallel,
+                workers=search.workers, surrogate_start=surrogate.start if surrogate.enabled else None,
+                objectives=tuple(search.objectives))

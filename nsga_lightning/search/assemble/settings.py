@@ -13,13 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nsga_lightning.search.core.evaluator import OBJECTIVES
 from nsga_lightning.search.core.options import check_keys
 from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
-from nsga_lightning.spaces import make_space
-from nsga_lightning.spaces.registry import SearchSpace
-
-Objective = Literal[OBJECTIVES]  # type: ignore[valid-type]  # the names come from evaluator.OBJECTIVES
+from nsga_lightning.spaces import SearchSpace, space_from_block
 
 # The final-training Trainer options of a Pareto architecture's config unless retrain.trainer sets them.
 RETRAIN_TRAINER_DEFAULTS: dict[str, Any] = {"max_epochs": 600, "gradient_clip_val": 5.0}
@@ -91,7 +87,8 @@ class SearchSettings:
         n_offspring: children per generation (paper micro: 20, macro: 40; 1 = steady state).
         n_gens: generations including the initial population (paper: 30).
         seed: run seed: operators' RNG and, with each architecture's key, its training seed.
-        objectives: 2 or 3 of ``error`` (validation error, %), ``madds``, ``params``; all minimised.
+        objectives: 2 or 3 names the evaluator returns, all minimised: the trainer evaluator's are ``error``
+            (validation error, %), ``madds`` and ``params``; your own evaluator's are those it declares.
         run_dir: run directory (archive, TensorBoard, outputs); running again on it resumes.
         reference_point: fixed hypervolume reference per objective; unset ones default to error 100 and
             1.1 x the largest value in the initial population.
@@ -124,7 +121,7 @@ class SearchSettings:
     n_offspring: int = 20
     n_gens: int = 30
     seed: int = 0
-    objectives: list[Objective] = field(default_factory=lambda: ["error", "madds"])
+    objectives: list[str] = field(default_factory=lambda: ["error", "madds"])
     run_dir: str = "runs/search"
     reference_point: dict[str, float] = field(default_factory=dict)
     workers: int = 1
@@ -150,21 +147,46 @@ class SearchSettings:
 
 @dataclass
 class SpaceSettings:
-    """The ``space`` block.
+    """The ``space`` block: a built-in space by name, or your own in LightningCLI's class_path form.
 
     Args:
         name: ``micro`` (cells) or ``macro`` (phases).
         n_blocks: micro: blocks per cell.
         n_nodes: macro: nodes per phase (paper: 6).
+        class_path: your own space, e.g. ``my_pkg.spaces.CellSpace``: any class whose instances have the members of
+            :class:`~nsga_lightning.spaces.SearchSpace`; it replaces ``name``.
+        init_args: the keyword arguments of ``class_path``.
     """
 
     name: Literal["micro", "macro"] = "micro"
     n_blocks: int = 5
     n_nodes: int = 6
+    class_path: str | None = None
+    init_args: dict[str, Any] = field(default_factory=dict)
+
+    def block(self) -> dict[str, Any]:
+        """The block that builds the space (:func:`~nsga_lightning.spaces.space_from_block`): the class_path form,
+        or the name with its sizes.
+
+        Raises:
+            ValueError: if both a class_path and built-in settings other than the defaults are given.
+        """
+        if self.class_path is None:
+            return {"name": self.name, "n_blocks": self.n_blocks, "n_nodes": self.n_nodes, "init_args": self.init_args}
+        built_in = {k: getattr(self, k) for k in ("name", "n_blocks", "n_nodes")}
+        if built_in != {"name": "micro", "n_blocks": 5, "n_nodes": 6}:
+            raise ValueError("space: give a built-in space by name (with n_blocks or n_nodes) or your own by class_path "
+                             f"(with init_args), not both; got class_path {self.class_path} and {built_in}")
+        return {"class_path": self.class_path, "init_args": dict(self.init_args or {})}
 
     def build(self) -> SearchSpace:
-        """The search space these settings describe."""
-        return make_space(self.name, n_blocks=self.n_blocks, n_nodes=self.n_nodes)
+        """The search space these settings describe.
+
+        Raises:
+            ValueError: one line for an unknown name, a class that cannot be imported or built, or an object that
+                is not a search space.
+        """
+        return space_from_block(self.block())
 
 
 @dataclass
@@ -187,8 +209,9 @@ class SearchConfig:
     """Every block of a search config, as ``nsga-lightning search --config`` reads it.
 
     Args:
-        data: the datamodule in class_path form: ``{"class_path": "nsga_lightning.data.DigitsDataModule",
-            "init_args": {...}}``; it must hold out a validation split of its training set.
+        data: the datamodule of the trainer evaluator in class_path form: ``{"class_path":
+            "nsga_lightning.data.DigitsDataModule", "init_args": {...}}``; it must hold out a validation split of its
+            training set. A search with your own evaluator has none (nor ``model``, ``trainer`` or ``retrain``).
         search: the ``search`` block.
         space: the ``space`` block.
         model: ArchitectureModule options of the proxy network (not ``space``, ``genotype``, ``num_classes``,
@@ -201,7 +224,7 @@ class SearchConfig:
         progress_bar: show the progress bar.
     """
 
-    data: dict[str, Any]
+    data: dict[str, Any] | None = None
     search: SearchSettings = field(default_factory=SearchSettings)
     space: SpaceSettings = field(default_factory=SpaceSettings)
     model: dict[str, Any] = field(default_factory=dict)
@@ -215,7 +238,7 @@ class SearchConfig:
         """Build from plain blocks (a parsed YAML); unknown keys are refused with the closest valid names.
 
         Raises:
-            ValueError: for an unknown key, a missing data block or a block of the wrong type.
+            ValueError: for an unknown key or a block of the wrong type.
         """
         if isinstance(mapping, SearchConfig):
             return mapping
@@ -223,9 +246,6 @@ class SearchConfig:
             raise ValueError(f"a search config is a mapping of blocks, got {type(mapping).__name__}")
         mapping = {k: v for k, v in mapping.items() if k != "config"}  # the CLI's --config entry
         check_keys("search config", mapping, [f.name for f in dataclasses.fields(cls)])
-        if not isinstance(mapping.get("data"), Mapping) or "class_path" not in mapping["data"]:
-            raise ValueError("the search config needs a data block in class_path form, e.g. data: {class_path: "
-                             "nsga_lightning.data.DigitsDataModule, init_args: {val_split: 0.2}}")
         blocks = {"search": SearchSettings, "space": SpaceSettings, "retrain": RetrainSettings}
         values: dict[str, Any] = {}
         for name, value in mapping.items():
@@ -234,7 +254,7 @@ class SearchConfig:
             elif name in ("model", "trainer"):
                 values[name] = dict(_mapping(name, value))
             elif name == "data":
-                values[name] = _class_path_block("data", value)
+                values[name] = None if value is None else _class_path_block("data", value)
             else:
                 values[name] = value
         config = cls(**values)
@@ -243,8 +263,13 @@ class SearchConfig:
         return config
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds)."""
-        return dataclasses.asdict(self)
+        """Plain blocks (what :meth:`from_dict` reads and the run directory's stored config holds); the space block
+        in its own form: a built-in space's name and sizes, or a class_path with its init_args."""
+        blocks = dataclasses.asdict(self)
+        space = blocks["space"]
+        blocks["space"] = ({k: space[k] for k in ("name", "n_blocks", "n_nodes")} if space["class_path"] is None
+                           else {k: space[k] for k in ("class_path", "init_args")})
+        return blocks
 
     @property
     def candidate_trainer(self) -> dict[str, Any]:
@@ -278,15 +303,16 @@ def _class_path_block(name: str, value: Any) -> dict[str, Any]:
 
 
 def training_config(
-    key: str, genotype: dict[str, Any] | list[int], space: str, retrain: RetrainSettings,
+    key: str, genotype: Any, space: str | Mapping[str, Any], retrain: RetrainSettings,
     search_data: dict[str, Any], seed: int = 0, model_input: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A ``nsga-lightning fit`` config for one architecture with the final-training recipe.
 
     Args:
         key: the architecture's canonical key (names its TensorBoard run).
-        genotype: the genotype mapping (micro) or ``{"genome": [...], "n_nodes": n}`` (macro).
-        space: ``micro`` or ``macro``.
+        genotype: the stored genotype (the space's ``genotype_to_data``): the genotype mapping (micro),
+            ``{"genome": [...], "n_nodes": n}`` (macro), or a space of your own's data.
+        space: ``micro`` or ``macro``, or a space of your own in class_path form (``{"class_path", "init_args"}``).
         retrain: the recipe.
         search_data: the search's data block (class_path form), used when the recipe names no data.
         seed: ``seed_everything`` of the training run.
@@ -301,5 +327,6 @@ def training_config(
     logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
               "init_args": {"save_dir": "runs", "name": f"retrain-{key}"}}
     trainer = {**RETRAIN_TRAINER_DEFAULTS, "logger": logger, **retrain.trainer}
-    model = {"space": space, "genotype": genotype, **retrain.model, **(model_input or {})}
+    model = {"space": space if isinstance(space, str) else dict(space), "genotype": genotype, **retrain.model,
+             **(model_input or {})}
     return {"seed_everything": seed, "trainer": trainer, "model": model, "data": data}

@@ -52,7 +52,10 @@ class Candidate:
         seed: per-candidate seed from :func:`derive_seed` (use it to seed training).
         genotype: ``space.decode(genome)``, for evaluators that build networks.
         epochs: multi-fidelity rungs (``search.fidelity``): train to this many epochs of the full schedule,
-            continuing from the candidate's rung checkpoint where one exists; ``None``: the full training.
+            continuing from the candidate's rung checkpoint where one exists; ``None``: the full training. An
+            evaluator of your own returns its ``error`` objective as reached after ``epochs`` (the rungs rank by
+            it); a promoted child is asked again, same key, at the next rung's epochs (continue from your own saved
+            state, or train again from the candidate's seed).
     """
 
     key: str
@@ -104,7 +107,10 @@ class Evaluator(Protocol):
 
     Optionally an evaluator defines ``fingerprint() -> Mapping[str, Any]``: the JSON-serialisable settings
     that change its results (epochs, data, model options). The runner folds it into the run's configuration
-    fingerprint, so a run directory cannot be resumed with different training settings.
+    fingerprint, so a run directory cannot be resumed with different training settings. An ``objective_names``
+    attribute names the objectives it returns (searched objectives are checked against it before anything runs;
+    without it: ``error``, ``madds``, ``params``). With rungs (``search.fidelity``) a candidate's ``epochs`` says
+    how far to train it (see :class:`Candidate`).
     """
 
     def evaluate(self, candidates: list[Candidate]) -> Iterable[Evaluation]: ...
@@ -174,18 +180,25 @@ def _number(value: Any) -> float | int:
 class FunctionEvaluator:
     """Evaluate candidates one after another with a plain function ``candidate -> objectives``.
 
+    For several workers (``search.workers``) it travels to each worker process as a pickled copy: give a
+    module-level function (a lambda or a local function cannot be pickled).
+
     Args:
         function: returns a mapping of objective values, e.g. ``{"error": ..., "madds": ..., "params": ...}``.
         fingerprint: JSON-serialisable settings that change the function's results (see :class:`Evaluator`).
+        objectives: the names the function returns (the search may minimise any 2 or 3 of them); ``None``:
+            ``error``, ``madds`` and ``params``.
     """
 
     def __init__(
         self,
         function: Callable[[Candidate], Mapping[str, float]],
         fingerprint: Mapping[str, Any] | None = None,
+        objectives: Sequence[str] | None = None,
     ) -> None:
         self.function = function
         self._fingerprint = dict(fingerprint) if fingerprint is not None else {}
+        self.objective_names = tuple(objectives) if objectives is not None else None
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings given at construction."""

@@ -113,8 +113,11 @@ def _reference(
 
 
 def format_objective(name: str, value: float) -> str:
-    """An objective for people: error as ``"2.51%"``, MAdds and params in millions (``"81.79M"``)."""
-    return f"{value:.2f}%" if name == "error" else f"{value / 1e6:.2f}M"
+    """An objective for people: error as ``"2.51%"``, MAdds and params in millions (``"81.79M"``), any other
+    objective with 4 significant digits."""
+    if name == "error":
+        return f"{value:.2f}%"
+    return f"{value / 1e6:.2f}M" if name in ("madds", "params") else f"{value:.4g}"
 
 
 def write_pareto_csv(rows: Sequence[ArchiveRow], path: str | Path) -> Path:

@@ -8,6 +8,8 @@
 * micro (blocks): a block both parents have at the same position, up to the order of its two units, is
   inherited; every other block comes whole from one parent or the other (the second child takes the other
   parent's). Block inputs refer to positions, so whole blocks at their own position always give valid genomes.
+* a space of your own (genes): every gene both parents share is inherited; every other gene comes from one parent
+  or the other at random (the second child takes the other parent's), so each child stays within the bounds.
 
 Two parents give two children; applied with probability 1, as the two-point crossover it replaces.
 """
@@ -20,7 +22,7 @@ import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.problem import Problem
 
-from nsga_lightning.spaces import SearchSpace
+from nsga_lightning.spaces import MacroSpace, MicroSpace, SearchSpace
 
 CROSSOVERS = ("two_point", "homogeneous")
 
@@ -44,6 +46,12 @@ def macro_children(a: np.ndarray, b: np.ndarray, per_phase: int, rng: np.random.
     return children
 
 
+def gene_children(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Two children of parents ``a`` and ``b`` of any space: shared genes kept, the others from either parent."""
+    swap = (a != b) & (rng.random(a.size) < 0.5)
+    return [np.where(swap, b, a), np.where(swap, a, b)]
+
+
 def micro_children(a: np.ndarray, b: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
     """Two children of micro parents ``a`` and ``b``: shared blocks kept, the others whole from either."""
     first, second = a.copy(), b.copy()
@@ -61,18 +69,15 @@ class HomogeneousCrossover(Crossover):
     """pymoo crossover (2 parents, 2 children) that preserves the parents' common sub-structure.
 
     Args:
-        space: the search space (``micro``: blocks of 4 genes; ``macro``: phases of ``n(n-1)/2 + 1`` bits).
+        space: the search space (``micro``: blocks of 4 genes; ``macro``: phases of ``n(n-1)/2 + 1`` bits; any
+            other: genes).
     """
 
     def __init__(self, space: SearchSpace) -> None:
         super().__init__(2, 2, prob=1.0)
         self.space = space
-        if space.name == "macro":
-            self.unit = "phase bits"
-        elif space.name == "micro":
-            self.unit = "blocks"
-        else:
-            raise ValueError(f"homogeneous crossover knows the micro and macro spaces, not {space.name!r}")
+        self.unit = "phase bits" if isinstance(space, MacroSpace) else "blocks" if isinstance(space, MicroSpace) else (
+            "genes")
 
     def _do(self, problem: Problem, X: np.ndarray, *args: Any, random_state: np.random.Generator = None,
             **kwargs: Any) -> np.ndarray:
@@ -81,9 +86,11 @@ class HomogeneousCrossover(Crossover):
         per_phase = n_var // 3
         for i in range(n_matings):
             a, b = X[0, i].astype(np.int64), X[1, i].astype(np.int64)
-            if self.space.name == "macro":
+            if self.unit == "phase bits":
                 children = macro_children(a, b, per_phase, random_state)
-            else:
+            elif self.unit == "blocks":
                 children = micro_children(a, b, random_state)
+            else:
+                children = gene_children(a, b, random_state)
             out[0, i], out[1, i] = children
         return out

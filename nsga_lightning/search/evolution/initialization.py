@@ -7,9 +7,11 @@
   these phase kinds combined across the three phases: first the three homogeneous networks (VGG, ResNet,
   DenseNet in every phase), then the other 24 combinations in a seeded random order;
 * micro: the published cells of the zoo (NSGANet, NASNet, AmoebaNet, ENAS, DARTS) that fit the space (its op
-  set and block count; one that does not is skipped with a log line).
+  set and block count; one that does not is skipped with a log line);
+* a space of your own: its ``prior_genomes(rng)`` (:class:`~nsga_lightning.spaces.PriorSpace`), where it has
+  them; a space without them starts at random (said in a log line).
 
-``initial_architectures`` (zoo names or genomes) come first in either mode. Duplicates by canonical key are
+``initial_architectures`` (zoo names of the built-in spaces, or genomes) come first in either mode. Duplicates by canonical key are
 never admitted; random genomes fill the population up to ``pop_size``.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, SearchSpace
+from nsga_lightning.spaces import MACRO_ZOO, MICRO_ZOO, MacroSpace, MicroSpace, PriorSpace, SearchSpace
 from nsga_lightning.spaces.genome import parse_genome_text
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def resolve_architecture(space: SearchSpace, value: Any) -> np.ndarray:
     Raises:
         ValueError: naming the value, for an unknown name or a genome the space rejects.
     """
-    zoo = MICRO_ZOO if space.name == "micro" else MACRO_ZOO
+    zoo = _zoo(space)
     if isinstance(value, str) and value in zoo:
         try:
             return space.encode(zoo[value])
@@ -85,8 +87,8 @@ def resolve_architecture(space: SearchSpace, value: Any) -> np.ndarray:
         except ValueError as reason:
             raise ValueError(f"search.initial_architectures: {reason}") from None
         if genome is None:
-            raise ValueError(f"search.initial_architectures: {value!r} is neither a {space.name} zoo name "
-                             f"({', '.join(zoo)}) nor a genome")
+            names = f"a {space.name} zoo name ({', '.join(zoo)})" if zoo else f"a zoo name (the {space.name} space has none)"
+            raise ValueError(f"search.initial_architectures: {value!r} is neither {names} nor a genome")
     try:
         return space.validate(genome)
     except (TypeError, ValueError) as reason:
@@ -122,5 +124,23 @@ def initial_genomes(space: SearchSpace, initialization: str, given: Sequence[np.
         raise ValueError(f"search.initialization must be one of {', '.join(INITIALIZATIONS)}, got {initialization!r}")
     genomes = list(given)
     if initialization == "prior":
-        genomes += macro_prior(space.n_nodes, rng) if space.name == "macro" else micro_prior(space)
+        genomes += prior_genomes(space, rng)
     return unique_by_key(space, genomes)
+
+
+def prior_genomes(space: SearchSpace, rng: np.random.Generator) -> list[np.ndarray]:
+    """The hand-crafted designs of ``space`` (see the module docstring), validated."""
+    if isinstance(space, MacroSpace):
+        return macro_prior(space.n_nodes, rng)
+    if isinstance(space, MicroSpace):
+        return micro_prior(space)
+    if isinstance(space, PriorSpace):
+        return [space.validate(genome) for genome in space.prior_genomes(rng)]
+    log.info("prior initialization: the %s space offers no designs (a space gives them with prior_genomes(rng)); "
+             "the population starts at random", space.name)
+    return []
+
+
+def _zoo(space: SearchSpace) -> dict[str, Any]:
+    """The published genotypes of a built-in space by name (none for other spaces)."""
+    return MICRO_ZOO if isinstance(space, MicroSpace) else MACRO_ZOO if isinstance(space, MacroSpace) else {}

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+from nsga_lightning.search.execution.protocols import Execution
 
 
 @runtime_checkable
@@ -40,6 +44,41 @@ class CopyFactory:
         """sha256 of the pickled evaluator."""
         return hashlib.sha256(pickle.dumps(self.evaluator)).hexdigest()
 
-    def __call__(self) -> Any:
-        """The evaluator (unpickled in the worker: its own copy)."""
-        return self.evaluator
+    def __call__(self) -> OwnEvaluator:
+        """The evaluator (unpickled in the worker: its own copy) with the interface a worker uses."""
+        return OwnEvaluator(self.evaluator)
+
+
+class OwnEvaluator:
+    """A user's evaluator with everything a parallel backend asks of its workers' and its driver's evaluator: the
+    user's ``prepare``, ``fingerprint``, ``runtime`` and ``objective_names`` where it defines them, nothing
+    otherwise.
+
+    Args:
+        evaluator: the user's evaluator (anything with ``evaluate``).
+    """
+
+    def __init__(self, evaluator: Any) -> None:
+        self.evaluator = evaluator
+        self._execution = Execution(evaluator)
+
+    @property
+    def objective_names(self) -> tuple[str, ...] | None:
+        """The objective names the evaluator declares (``None``: none)."""
+        return self._execution.objectives()
+
+    def prepare(self) -> Any:
+        """The evaluator's own ``prepare()``, where it has one."""
+        return self._execution.prepare()
+
+    def fingerprint(self) -> dict[str, Any] | None:
+        """The evaluator's fingerprint (``None``: it defines none)."""
+        return self._execution.fingerprint()
+
+    def runtime(self) -> dict[str, Any] | None:
+        """The evaluator's runtime record (``None``: it keeps none)."""
+        return self._execution.runtime()
+
+    def evaluate(self, candidates: list[Candidate]) -> Iterable[Evaluation]:
+        """The evaluator's results."""
+        return self.evaluator.evaluate(candidates)

@@ -168,6 +168,11 @@ class LocalPoolEvaluator:
         """The in-process evaluator's runtime record (threads per candidate)."""
         return self.local.runtime()
 
+    @property
+    def objective_names(self) -> tuple[str, ...] | None:
+        """The objective names the in-process evaluator declares."""
+        return self.local.objective_names
+
     def prepare(self) -> int:
         """Check the data and options in the driver before any worker starts."""
         return self.local.prepare()

@@ -2,13 +2,13 @@
 
 A user's evaluator needs only ``evaluate`` (see :class:`~nsga_lightning.search.core.evaluator.Evaluator`);
 :class:`Execution` gives the loops the whole interface over it: the optional parts an evaluator may define are
-recognised by the small protocols below, and the rest get their documented defaults (one worker, an empty
-fingerprint, nothing to start or close).
+recognised by the small protocols below, and the rest get their documented defaults (one worker, no fingerprint,
+the built-in objective names, nothing to prepare, start or close).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation, Evaluator
@@ -19,6 +19,20 @@ class Fingerprinted(Protocol):
     """Settings that change the evaluator's results (folded into the run fingerprint)."""
 
     def fingerprint(self) -> Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class Declared(Protocol):
+    """Names the objectives it returns (``None``: it declares none; see ``core/objectives.py``)."""
+
+    objective_names: Sequence[str] | None
+
+
+@runtime_checkable
+class Preparable(Protocol):
+    """Checks its data or settings once before the first candidate (and in every worker before its first)."""
+
+    def prepare(self) -> Any: ...
 
 
 @runtime_checkable
@@ -77,12 +91,28 @@ class Execution:
         return self.evaluator.evaluate(candidates)
 
     def fingerprint(self) -> dict[str, Any] | None:
-        """The evaluator's fingerprint block (``None`` for one that defines none)."""
-        return dict(self.evaluator.fingerprint()) if isinstance(self.evaluator, Fingerprinted) else None
+        """The evaluator's fingerprint block (``None`` for one that defines none or gives none)."""
+        value = self.evaluator.fingerprint() if isinstance(self.evaluator, Fingerprinted) else None
+        return None if value is None else dict(value)
 
     def runtime(self) -> dict[str, Any] | None:
         """The evaluator's runtime record (``None`` for one that keeps none)."""
-        return dict(self.evaluator.runtime()) if isinstance(self.evaluator, Recorded) else None
+        value = self.evaluator.runtime() if isinstance(self.evaluator, Recorded) else None
+        return None if value is None else dict(value)
+
+    def objectives(self) -> tuple[str, ...] | None:
+        """The objective names the evaluator declares it returns (``None`` for one that declares none)."""
+        value = self.evaluator.objective_names if isinstance(self.evaluator, Declared) else None
+        if value is None:
+            return None
+        if isinstance(value, str) or not all(isinstance(name, str) for name in value):
+            raise ValueError(f"{type(self.evaluator).__name__}.objective_names must be a list of objective names, "
+                             f"got {value!r}")
+        return tuple(value)
+
+    def prepare(self) -> Any:
+        """Let the evaluator check its data and settings, where it does (``None`` otherwise)."""
+        return self.evaluator.prepare() if isinstance(self.evaluator, Preparable) else None
 
     def start(self) -> None:
         """Start the evaluator's workers, where it has any."""

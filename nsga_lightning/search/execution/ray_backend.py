@@ -109,6 +109,11 @@ class RayEvaluator:
         return self.local.runtime()
 
     @property
+    def objective_names(self) -> tuple[str, ...] | None:
+        """The objective names the in-process evaluator declares."""
+        return self.local.objective_names
+
+    @property
     def datamodule(self) -> Any:
         """The driver's datamodule (checks only)."""
         return self.local.datamodule

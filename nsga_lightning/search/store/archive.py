@@ -1,23 +1,8 @@
 """The run archive: one SQLite file in the run directory (``RunDirectory.archive``).
 
-Tables:
-    ``meta(name PRIMARY KEY, value)``: ``fingerprint`` (sha256 of the canonical JSON of the configuration that
-        affects results), ``config`` (that JSON), ``schema_version``, ``created``, and ``runtime`` (JSON of
-        the settings that may change float rounding but not the configuration, e.g. intra-op threads).
-    ``architectures``: one row per evaluated architecture, committed as each finishes; ``key`` is the
-        canonical key (PRIMARY KEY). Columns: genome (JSON), genotype (JSON), generation (first asked in),
-        seed, status ('ok'/'failed'), error, madds, params (copies of the objectives for SQL queries),
-        objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time), sequence (1, 2, ...:
-        the order in which results were committed, which the asynchronous mode replays on resume), epochs and
-        fidelity (multi-fidelity runs: epochs trained and JSON ``{"epochs", "max_epochs", "errors": {rung
-        epochs: error}}``; NULL otherwise). A promoted child's row is updated at each rung it reaches.
-    ``generations``: one row per completed generation: population keys (JSON, survivor order), rank and
-        crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
-        ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
-        created.
-    ``screened``: one row per child scored by the zero-cost pre-screen (``search.prescreen``): generation, key,
-        score_name, score (NULL if it could not be computed), objectives (JSON complexity before training),
-        selected (1 if it was trained), error_text.
+One module per table holds its SQL (``meta_table``, ``architectures_table``, ``generations_table``,
+``screening_table``, ``prediction_table``, whose table is created at its first write); ``archive_file`` opens the
+file and describes the tables.
 
 The database runs in WAL mode with ``synchronous=FULL`` and commits every row at once, so a killed process
 loses at most the candidates that were running. Readers open it read-only (``mode=ro``) and never write.
@@ -36,18 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
-from nsga_lightning.search.core.records import (
-    ArchiveRow,
-    GenerationRow,
-    ScreenRow,
-    archive_row,
-    canonical_json,
-    config_differences,
-    fingerprint,
-    generation_row,
-    json_default,
-    optional_float,
-    optional_int,
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, ScreenRow, canonical_json
+from nsga_lightning.search.store.architectures_table import (
+    insert_architecture,
+    next_sequence,
+    promote_architecture,
+    select_keys,
+    select_row,
+    select_rows,
 )
 from nsga_lightning.search.store.archive_file import (
     SCHEMA_VERSION,
@@ -59,11 +40,19 @@ from nsga_lightning.search.store.archive_file import (
     refuse_lost_archive,
     row_columns,
 )
+from nsga_lightning.search.store.generations_table import (
+    read_generation,
+    read_generations,
+    read_last_generation,
+    write_generation,
+)
+from nsga_lightning.search.store.meta_table import configuration_to_store, read_meta, write_meta
 from nsga_lightning.search.store.prediction_table import PredictionRow, read_predictions, write_predictions
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.store.run_lock import RunDirectoryLock
+from nsga_lightning.search.store.rung_record import rung_record
 from nsga_lightning.search.store.screening_table import read_screening, write_screening
-from nsga_lightning.spaces import genotype_to_data
+from nsga_lightning.spaces import SearchSpace
 
 
 def _now() -> str:
@@ -80,6 +69,8 @@ class Archive:
             in an existing archive, unless nothing was evaluated in it yet (a search that stopped before its
             first candidate, e.g. on a wrong data path): such an archive takes the new configuration.
             ``None`` opens an existing archive read-only (``report``, ``draw``, a read-only run directory).
+        space: the search space, which says how a candidate's genotype is stored (``genotype_to_data``); without
+            one no genotype is stored (``None``; readers never need it).
 
     Raises:
         ValueError: if the archive was created with a different configuration.
@@ -90,8 +81,10 @@ class Archive:
         RunDirectoryInUseError: if ``config`` is given and another process is searching in ``run_dir``.
     """
 
-    def __init__(self, run_dir: str | Path | RunDirectory, config: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, run_dir: str | Path | RunDirectory, config: Mapping[str, Any] | None = None,
+                 space: SearchSpace | None = None) -> None:
         self.run = RunDirectory(run_dir)
+        self.space = space
         self.run_dir = self.run.path
         self.path = self.run.archive
         self.writable = config is not None
@@ -122,30 +115,12 @@ class Archive:
 
     def _check_config(self, config: Mapping[str, Any]) -> None:
         """Store ``config``'s fingerprint in a new (or still empty) archive; refuse a different one otherwise."""
-        text, digest = canonical_json(config), fingerprint(config)
-        stored = self.meta()
-        if stored.get("fingerprint") == digest:
+        entries = configuration_to_store(self._db, self.run_dir, config, self._is_empty)
+        if entries is None:
             return
-        if "fingerprint" in stored and not self._is_empty():
-            old = json.loads(stored.get("config", "{}"))
-            if old.get("format") != config.get("format"):
-                raise ValueError(
-                    f"the run directory {self.run_dir} holds a search made by another version of nsga-lightning "
-                    f"(configuration format {old.get('format', 1)}, this version writes {config.get('format')}); "
-                    "finish it with that version or use a new run_dir")
-            differences = config_differences(old, json.loads(text))
-            raise ValueError(
-                f"the run directory {self.run_dir} holds a search with a different configuration "
-                f"(differs in: {differences}); resume with the original configuration or use a new run_dir"
-            )
         with self._transaction():
-            for name, value in (
-                ("fingerprint", digest),
-                ("config", text),
-                ("schema_version", str(SCHEMA_VERSION)),
-                ("created", _now()),
-            ):
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
+            for name, value in (*entries.items(), ("schema_version", str(SCHEMA_VERSION)), ("created", _now())):
+                write_meta(self._db, name, value)
 
     def _is_empty(self) -> bool:
         """Nothing evaluated and no generation recorded: no result depends on the stored configuration."""
@@ -153,12 +128,12 @@ class Archive:
 
     def meta(self) -> dict[str, str]:
         """The ``meta`` table as a dict."""
-        return dict(self._db.execute("SELECT name, value FROM meta").fetchall())
+        return read_meta(self._db)
 
     def set_meta(self, name: str, value: Any) -> None:
         """Store ``value`` (JSON-encoded) under ``name`` in the ``meta`` table (writers only)."""
         with self._database_errors(), self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, canonical_json(value)))
+            write_meta(self._db, name, canonical_json(value))
 
     def meta_json(self, name: str) -> Any:
         """A JSON value stored with :meth:`set_meta`, or ``None``."""
@@ -173,7 +148,8 @@ class Archive:
 
     def add(self, candidate: Candidate, evaluation: Evaluation, max_epochs: int | None = None,
             record_order: bool = False) -> ArchiveRow:
-        """Commit one evaluated candidate and return its row.
+        """Commit one evaluated candidate and return its row; its genotype is stored as the space's
+        ``genotype_to_data`` gives it.
 
         A candidate trained to a rung (``candidate.epochs`` set; ``max_epochs`` the full epochs) records its rung
         error; at a later rung the same key's row is updated: objectives, status and epochs become the new
@@ -191,79 +167,29 @@ class Archive:
         known = self.get(candidate.key)
         fidelity = None
         if candidate.epochs is not None:
-            if max_epochs is None:
-                raise ValueError("a candidate trained to a rung needs max_epochs (the full epochs)")
-            errors = dict(known.fidelity["errors"]) if known is not None and known.fidelity else {}
-            if evaluation.is_ok:
-                errors[str(candidate.epochs)] = float(objectives["error"])
-            fidelity = {"epochs": int(candidate.epochs), "max_epochs": int(max_epochs), "errors": errors}
-            if record_order:
-                before = known.fidelity if known is not None and known.fidelity else {}
-                completed = dict(before.get("completed", {}))
-                completed[str(candidate.epochs)] = self._next_sequence()  # one writer: the run lock holds
-                fidelity["completed"] = completed
-                complexity = before.get("complexity") or {k: v for k, v in objectives.items() if k != "error"}
-                if complexity:
-                    fidelity["complexity"] = complexity
+            fidelity = rung_record(known, candidate.epochs, max_epochs, evaluation.is_ok, objectives, record_order,
+                                   lambda: next_sequence(self._db))
         if known is not None:
             if fidelity is None or known.epochs is None or known.epochs >= fidelity["epochs"]:
                 raise ValueError(f"architecture {candidate.key!r} is already in the archive")
-            return self._promote(candidate, evaluation, objectives, fidelity, known.seconds)
-        values = (
-            candidate.key,
-            canonical_json([int(g) for g in candidate.genome]),
-            canonical_json(genotype_to_data(candidate.genotype)),
-            int(candidate.generation),
-            int(candidate.seed),
-            evaluation.status,
-            objectives.get("error"),
-            objectives.get("madds"),
-            objectives.get("params"),
-            json.dumps(objectives, sort_keys=True),
-            float(evaluation.seconds),
-            evaluation.error_text,
-            _now(),
-            None if fidelity is None else fidelity["epochs"],
-            None if fidelity is None else json.dumps(fidelity, sort_keys=True),
-        )
-        try:
             with self._database_errors(), self._transaction():
-                self._db.execute(
-                    "INSERT INTO architectures (key, genome, genotype, generation, seed, status, error, "
-                    "madds, params, objectives, seconds, error_text, created, epochs, fidelity, sequence) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?, (SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures))",
-                    values,
-                )
-        except sqlite3.IntegrityError as exc:
-            raise ValueError(f"architecture {candidate.key!r} is already in the archive") from exc
+                promote_architecture(self._db, candidate.key, evaluation, objectives, fidelity,
+                                     known.seconds + float(evaluation.seconds), _now())
+        else:
+            genotype = None if candidate.genotype is None or self.space is None else (
+                self.space.genotype_to_data(candidate.genotype))
+            try:
+                with self._database_errors(), self._transaction():
+                    insert_architecture(self._db, candidate, evaluation, objectives, genotype, fidelity, _now())
+            except sqlite3.IntegrityError as exc:
+                raise ValueError(f"architecture {candidate.key!r} is already in the archive") from exc
         row = self.get(candidate.key)
-        assert row is not None  # just inserted
+        assert row is not None  # just written
         return row
-
-    def _promote(self, candidate: Candidate, evaluation: Evaluation, objectives: dict[str, float],
-                 fidelity: dict[str, Any], seconds_before: float) -> ArchiveRow:
-        """Update the row of a child that reached a later rung."""
-        values = (evaluation.status, objectives.get("error"), objectives.get("madds"), objectives.get("params"),
-                  json.dumps(objectives, sort_keys=True), seconds_before + float(evaluation.seconds),
-                  evaluation.error_text, _now(), fidelity["epochs"], json.dumps(fidelity, sort_keys=True),
-                  candidate.key)
-        with self._database_errors(), self._transaction():
-            self._db.execute(
-                "UPDATE architectures SET status = ?, error = ?, madds = ?, params = ?, objectives = ?, seconds = ?, "
-                "error_text = ?, created = ?, epochs = ?, fidelity = ?, "
-                "sequence = (SELECT MAX(sequence) + 1 FROM architectures) WHERE key = ?", values)
-        row = self.get(candidate.key)
-        assert row is not None  # just updated
-        return row
-
-    def _next_sequence(self) -> int:
-        """The commit sequence the next write gets."""
-        return int(self._db.execute("SELECT COALESCE(MAX(sequence), 0) + 1 FROM architectures").fetchone()[0])
 
     def get(self, key: str) -> ArchiveRow | None:
         """The row of ``key``, or ``None``."""
-        found = self._db.execute(f"SELECT {self._columns} FROM architectures WHERE key = ?", (key,)).fetchone()
-        return archive_row(found) if found else None
+        return select_row(self._db, self._columns, key)
 
     def get_many(self, keys: Sequence[str]) -> list[ArchiveRow]:
         """Rows of ``keys`` in that order.
@@ -282,24 +208,11 @@ class Archive:
     def rows(self, status: str | None = None, order: str = "generation") -> list[ArchiveRow]:
         """All rows (or those with ``status``): ``order="generation"`` by generation, then key;
         ``order="completion"`` in the order they were committed."""
-        sql = f"SELECT {self._columns} FROM architectures"
-        args: tuple = ()
-        if status is not None:
-            sql, args = sql + " WHERE status = ?", (status,)
-        orders = {"generation": "generation, key", "completion": "sequence, key"}
-        if order not in orders:
-            raise ValueError(f"unknown row order {order!r}; allowed: {', '.join(orders)}")
-        return [archive_row(r) for r in self._db.execute(f"{sql} ORDER BY {orders[order]}", args).fetchall()]
+        return select_rows(self._db, self._columns, status, order)
 
     def keys(self, before_generation: int | None = None) -> set[str]:
         """Keys of all rows, or of those first asked for before ``before_generation``."""
-        if before_generation is None:
-            found = self._db.execute("SELECT key FROM architectures")
-        else:
-            found = self._db.execute(
-                "SELECT key FROM architectures WHERE generation < ?", (before_generation,)
-            )
-        return {k for (k,) in found.fetchall()}
+        return select_keys(self._db, before_generation)
 
     def __contains__(self, key: object) -> bool:
         return self._db.execute("SELECT 1 FROM architectures WHERE key = ?", (key,)).fetchone() is not None
@@ -322,17 +235,9 @@ class Archive:
         Raises:
             ValueError: if the generation is already recorded.
         """
-        values = (
-            int(generation),
-            json.dumps(list(population)),
-            json.dumps([optional_int(r) for r in rank]),
-            json.dumps([optional_float(c) for c in crowding]),
-            json.dumps(rng_state, default=json_default),
-            _now(),
-        )
         try:
             with self._database_errors(), self._transaction():
-                self._db.execute("INSERT INTO generations VALUES (?,?,?,?,?,?)", values)
+                write_generation(self._db, generation, population, rank, crowding, rng_state, _now())
         except sqlite3.IntegrityError as exc:
             raise ValueError(f"generation {generation} is already recorded in {self.path}") from exc
         return self.generation(generation)
@@ -343,19 +248,18 @@ class Archive:
         Raises:
             KeyError: if it is not recorded.
         """
-        found = self._db.execute("SELECT * FROM generations WHERE generation = ?", (generation,)).fetchone()
+        found = read_generation(self._db, generation)
         if found is None:
             raise KeyError(f"generation {generation} is not recorded in {self.path}")
-        return generation_row(found)
+        return found
 
     def generations(self) -> list[GenerationRow]:
         """All generation rows, in order."""
-        return [generation_row(r) for r in self._db.execute("SELECT * FROM generations ORDER BY generation")]
+        return read_generations(self._db)
 
     def last_generation(self) -> GenerationRow | None:
         """The last completed generation, or ``None`` before generation 0 completes."""
-        found = self._db.execute("SELECT * FROM generations ORDER BY generation DESC LIMIT 1").fetchone()
-        return generation_row(found) if found else None
+        return read_last_generation(self._db)
 
     # -- pre-screen ---------------------------------------------------------------------------------------
 

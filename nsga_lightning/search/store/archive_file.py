@@ -1,5 +1,26 @@
 """The archive's SQLite file: its schema, opening it for writing or read-only, and SQLite's errors as
-one-line user errors (a damaged file, another program's database, a lost archive, a full disk)."""
+one-line user errors (a damaged file, another program's database, a lost archive, a full disk).
+
+Tables:
+    ``meta(name PRIMARY KEY, value)``: ``fingerprint`` (sha256 of the canonical JSON of the configuration that
+        affects results), ``config`` (that JSON), ``schema_version``, ``created``, and ``runtime`` (JSON of
+        the settings that may change float rounding but not the configuration, e.g. intra-op threads).
+    ``architectures``: one row per evaluated architecture, committed as each finishes; ``key`` is the
+        canonical key (PRIMARY KEY). Columns: genome (JSON), genotype (JSON: the space's
+        ``genotype_to_data``), generation (first asked in), seed, status ('ok'/'failed'), error, madds, params
+        (copies of those objectives for SQL queries; NULL where the search's objectives are others),
+        objectives (JSON, authoritative), seconds, error_text, created (UTC ISO time), sequence (1, 2, ...:
+        the order in which results were committed, which the asynchronous mode replays on resume), epochs and
+        fidelity (multi-fidelity runs: epochs trained and JSON ``{"epochs", "max_epochs", "errors": {rung
+        epochs: error}}``; NULL otherwise). A promoted child's row is updated at each rung it reaches.
+    ``generations``: one row per completed generation: population keys (JSON, survivor order), rank and
+        crowding per member (JSON; null for failed members; crowding may be ``Infinity``), rng_state (JSON of
+        ``Generator.bit_generator.state`` after survival, i.e. at the start of the next generation's mating),
+        created.
+    ``screened``: one row per child scored by the zero-cost pre-screen (``search.prescreen``): generation, key,
+        score_name, score (NULL if it could not be computed), objectives (JSON complexity before training),
+        selected (1 if it was trained), error_text.
+"""
 
 from __future__ import annotations
 

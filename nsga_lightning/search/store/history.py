@@ -36,6 +36,7 @@ class GenerationSummary:
         epochs_trained: training epochs spent on this generation's children (multi-fidelity runs; else 0).
         epochs_saved: epochs not spent on children stopped early, against training every child fully.
         screened: children scored by the zero-cost pre-screen in this generation (0 without it).
+        best: the lowest value so far of every searched objective (``nan`` if nothing succeeded).
     """
 
     generation: int
@@ -50,6 +51,7 @@ class GenerationSummary:
     epochs_trained: int = 0
     epochs_saved: int = 0
     screened: int = 0
+    best: dict[str, float] = field(default_factory=dict)
 
 
 def reference_point(
@@ -106,6 +108,8 @@ def summarize(
             cached=sum(1 for key in generation.population if key not in {r.key for r in new}),
             failed=sum(1 for r in new if not r.is_ok),
             screened=screened.get(g, 0),
+            best={name: min((float(r.objectives[name]) for r in ok if name in r.objectives), default=float("nan"))
+                  for name in objectives},
             **_rung_counts(new, rung_epochs),
         ))
     return summaries

@@ -20,6 +20,7 @@ so that the CLI, the callbacks, the report, benchmarks and worker processes agre
 from __future__ import annotations
 
 import errno
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,7 +29,8 @@ from typing import Any
 import yaml
 
 from nsga_lightning.errors import RunDirectoryError
-from nsga_lightning.spaces import SearchSpace, make_space
+from nsga_lightning.search.core.records import canonical_json, config_differences
+from nsga_lightning.spaces import SearchSpace, make_space, space_block, space_from_block
 
 ARCHIVE = "archive.sqlite"
 LOCK = "search.lock"
@@ -208,18 +210,41 @@ class RunDirectory:
     def space(self, stored: Mapping[str, Any]) -> SearchSpace:
         """The search space of this run, rebuilt from the archive's stored configuration.
 
+        A built-in space comes back from its name and size; any other from its class (the fingerprint's
+        ``space.class_path``) with the ``init_args`` of the stored settings (``config.yaml``; none for a space
+        given as an object), and only if it then describes itself exactly as the stored block does.
+
         Args:
             stored: the archive's stored configuration (``Archive.config()``; the run directory never opens the
                 archive, which sits above it).
+
+        Raises:
+            ValueError: one line if the space cannot be rebuilt (its class cannot be imported or built, or it
+                describes itself differently, e.g. other init arguments).
         """
-        return space_from_config(stored)
+        settings = self.read_config() if "class_path" in (stored.get("space") or {}) else None
+        return space_from_config(stored, settings)
 
 
-def space_from_config(stored: Mapping[str, Any]) -> SearchSpace:
-    """The search space described by a stored configuration's ``space`` block."""
-    space = dict(stored.get("space") or {})
-    return make_space(space.get("name", "micro"), n_blocks=int(space.get("n_blocks", 5)),
-                      n_nodes=int(space.get("n_nodes", 6)))
+def space_from_config(stored: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> SearchSpace:
+    """The search space described by a stored configuration's ``space`` block (see :meth:`RunDirectory.space`;
+    ``settings``: the stored settings, whose ``space`` block gives a class's ``init_args``)."""
+    block = dict(stored.get("space") or {})
+    if "class_path" not in block:
+        return make_space(block.get("name", "micro"), n_blocks=int(block.get("n_blocks", 5)),
+                          n_nodes=int(block.get("n_nodes", 6)))
+    given = dict((settings or {}).get("space") or {})
+    init_args = dict(given.get("init_args") or {}) if given.get("class_path") == block["class_path"] else {}
+    where = f"the space of this run ({block['class_path']})"
+    try:
+        space = space_from_block({"class_path": block["class_path"], "init_args": init_args}, "space")
+    except ValueError as error:
+        raise ValueError(f"{where} cannot be rebuilt: {error}") from None
+    rebuilt = json.loads(canonical_json(space_block(space)))  # as stored: tuples are lists, numpy numbers plain
+    if rebuilt != block:
+        raise ValueError(f"{where} cannot be rebuilt: built with init_args {init_args} it differs from the stored one "
+                         f"({config_differences(block, rebuilt)})")
+    return space
 
 
 def dump_yaml(settings: Mapping[str, Any]) -> str:

@@ -1,18 +1,33 @@
 """What one candidate's fit needs around it: intra-op threads, the channels-last input hook, batch counting,
-freeing memory and JSON-friendly hyperparameters. (The non-finite-loss guard is the Lightning callback
+freeing memory, JSON-friendly hyperparameters and quiet Trainers. (The non-finite-loss guard is the Lightning callback
 ``nsga_lightning.callbacks.StopOnNonFiniteLoss``; Ctrl-C handling is in ``search.interrupts``.)"""
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Mapping
+import inspect
+import logging
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from lightning.pytorch import LightningModule
 
+from nsga_lightning.nn.analytic_complexity import count_complexity
 from nsga_lightning.search.core.evaluator import Candidate
+from nsga_lightning.spaces import genotype_to_data
+
+# Loggers whose INFO output (device banner, tips, "`Trainer.fit` stopped") is repeated by every Trainer.
+_CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+# Warnings every candidate would repeat and that say nothing about the candidate.
+_HARMLESS_WARNINGS = (
+    (FutureWarning, r".*LeafSpec.* is deprecated"),  # torch's pytree deprecation, hit inside Lightning
+    (UserWarning, r"The number of training batches .* is smaller than the logging interval"),
+    (UserWarning, r".*does not have many workers which may be a bottleneck"),
+)
 
 
 @contextmanager
@@ -82,3 +97,41 @@ def plain_hparams(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Silence Lightning's per-Trainer INFO lines and the harmless warnings (one candidate's fit)."""
+    levels = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
+    for name in _CHATTY_LOGGERS:
+        if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for category, message in _HARMLESS_WARNINGS:
+                warnings.filterwarnings("ignore", message=message, category=category)
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def analytic_complexity(space: str, candidates: Sequence[Candidate], num_classes: int,
+                        options: Mapping[str, Any]) -> list[dict[str, float]]:
+    """MAdds and parameters of each candidate's network of a built-in space, counted from its genotype without
+    building it (``nn.analytic_complexity``); ``options``: the module options (those the count takes are used)."""
+    wanted = inspect.signature(count_complexity).parameters
+    kwargs = {k: v for k, v in options.items() if k in wanted}
+    out = []
+    for candidate in candidates:
+        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        counted = count_complexity(space, genotype, num_classes=num_classes, **kwargs)
+        out.append({"madds": float(counted.madds), "params": float(counted.params)})
+    return out
+
+
+def any_genotype(own_space: Any | None) -> Any:
+    """A genotype to check the proxy's options on: a published one, or a sample of a space of your own."""
+    if own_space is None:
+        return "NSGANet"
+    return own_space.genotype_to_data(own_space.decode(own_space.sample(np.random.default_rng(0), 1)[0]))

@@ -10,14 +10,12 @@ step metrics are written every 50 steps but at least once per epoch (``log_every
 from __future__ import annotations
 
 import gc
-import inspect
 import logging
 import math
 import time
 import traceback
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +29,21 @@ from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError,
 from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.nn import resolve_stem
-from nsga_lightning.nn.analytic_complexity import count_complexity
-from nsga_lightning.search.core.evaluator import Candidate, Evaluation
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation
 from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
 from nsga_lightning.search.core.options import defaults
 from nsga_lightning.search.execution.dispatch_order import layer_count
 from nsga_lightning.search.store import rung_checkpoints
 from nsga_lightning.search.store.run_directory import RunDirectory
-from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
+from nsga_lightning.search.training.defaults import (
+    CANDIDATE_TRAINER_DEFAULTS,
+    LEGACY_INPUT,
+    OWNED_TRAINER_OPTIONS,
+    SEARCH_SETS,
+)
 from nsga_lightning.search.training.fit_support import (
+    analytic_complexity,
+    any_genotype,
     candidate_hparams,
     channels_last_input,
     count_batches,
@@ -47,28 +51,12 @@ from nsga_lightning.search.training.fit_support import (
     intra_op_threads,
     limited_batches,
     plain_hparams,
+    quiet_lightning,
     release_memory,
 )
-from nsga_lightning.spaces import genotype_to_data
+from nsga_lightning.spaces import genotype_to_data, space_from_block
 
 log = logging.getLogger(__name__)
-
-# ArchitectureModule arguments the search sets itself (the rest are the proxy's model options).
-SEARCH_SETS = ("space", "genotype", "num_classes", "image_size", "in_channels", "log_complexity")
-# The input of every run before the stem and in_channels options (MAdds were counted at 3x32x32 whatever the
-# data): a run with it keeps its fingerprint, any other records its input (and cannot resume an older run).
-LEGACY_INPUT = {"in_channels": 3, "image_size": 32, "stem": "cifar"}
-# Trainer options the evaluator owns: one candidate is one quiet, single-process, checkpoint-free fit.
-OWNED_TRAINER_OPTIONS = ("logger", "callbacks", "enable_checkpointing", "enable_progress_bar", "enable_model_summary",
-          "num_sanity_val_steps", "strategy", "devices", "num_nodes", "default_root_dir")
-# Loggers whose INFO output (device banner, tips, "`Trainer.fit` stopped") is repeated by every Trainer.
-_CHATTY_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
-# Warnings every candidate would repeat and that say nothing about the candidate.
-_HARMLESS_WARNINGS = (
-    (FutureWarning, r".*LeafSpec.* is deprecated"),  # torch's pytree deprecation, hit inside Lightning
-    (UserWarning, r"The number of training batches .* is smaller than the logging interval"),
-    (UserWarning, r".*does not have many workers which may be a bottleneck"),
-)
 
 
 class TrainerEvaluator:
@@ -85,7 +73,8 @@ class TrainerEvaluator:
     into ``SystemExit``) is raised as ``KeyboardInterrupt`` so that the search stops cleanly.
 
     Args:
-        space: ``"micro"`` or ``"macro"``.
+        space: ``"micro"`` or ``"macro"``, or a space of your own in class_path form whose ``build_network``
+            builds its networks (see :class:`ArchitectureModule`).
         datamodule: any LightningDataModule with a validation split; shared by all candidates.
         model: ArchitectureModule options of the proxy network (not ``space``/``genotype``/``num_classes``/
             ``in_channels``/``image_size``: those come from the datamodule, see :mod:`nsga_lightning.data_inputs`;
@@ -114,11 +103,15 @@ class TrainerEvaluator:
             ``model`` sets ``space``/``genotype``/``num_classes``, or ``num_threads`` is below 1.
     """
 
-    def __init__(self, space: str, datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
+    objective_names = OBJECTIVES  # validation error (%), MAdds and parameters of every candidate
+
+    def __init__(self, space: str | Mapping[str, Any], datamodule: LightningDataModule, model: Mapping[str, Any] | None = None,
                  trainer: Mapping[str, Any] | None = None, run_dir: str | Path | RunDirectory | None = None,
                  callbacks: Sequence[Callback] = (), num_threads: int | None = None, quiet: bool = True,
                  channels_last: bool | None = None) -> None:
-        self.space = space
+        self.space = space if isinstance(space, str) else dict(space)
+        # a space of your own says how its genotypes are stored, which ArchitectureModule reads back
+        self._own_space = None if isinstance(space, str) else space_from_block(space)
         self.datamodule = datamodule
         self.model_options = dict(model or {})
         self.trainer_options = {**CANDIDATE_TRAINER_DEFAULTS, **(trainer or {})}
@@ -209,7 +202,7 @@ class TrainerEvaluator:
         candidate would fail on (a misspelt Trainer argument, an accelerator this machine lacks, odd channels)
         stops the search with one clear error instead of failing every architecture."""
         try:
-            ArchitectureModule(space=self.space, genotype="NSGANet", num_classes=num_classes,
+            ArchitectureModule(space=self.space, genotype=any_genotype(self._own_space), num_classes=num_classes,
                                log_complexity=False, **self._data_options(), **self.model_options)
         except (TypeError, ValueError) as error:
             raise ValueError(f"the search's proxy network cannot be built from the model block on this data "
@@ -294,30 +287,31 @@ class TrainerEvaluator:
         """The candidate's proxy network as this evaluator trains it, initialised from the global torch RNG
         (seed it first)."""
         # the decoded genotype as a mapping carries n_blocks/n_nodes, which a flat genome does not
-        genotype = genotype_to_data(candidate.genotype) if candidate.genotype is not None else list(candidate.genome)
+        if candidate.genotype is None:
+            genotype: Any = list(candidate.genome)
+        elif self._own_space is not None:
+            genotype = self._own_space.genotype_to_data(candidate.genotype)
+        else:
+            genotype = genotype_to_data(candidate.genotype)
         return ArchitectureModule(space=self.space, genotype=genotype, num_classes=num_classes,
                                   log_complexity=False, **self._data_options(), **self.model_options)
 
     def complexity(self, candidates: Sequence[Candidate]) -> list[dict[str, float]]:
         """MAdds and parameters of each candidate's proxy network as :meth:`evaluate` reports them, counted from
         the genotype without building the network (``nn.analytic_complexity``; the surrogate's inner search
-        asks for thousands).
+        asks for thousands); a space of your own has its networks built and counted.
 
         Raises:
             RuntimeError: before :meth:`prepare`.
         """
         if self._num_classes is None:
             raise RuntimeError("complexity() before prepare()")
-        wanted = inspect.signature(count_complexity).parameters
-        merged = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options, **self._data_options()}
-        options = {k: v for k, v in merged.items() if k in wanted}
-        out = []
-        for candidate in candidates:
-            genotype = (genotype_to_data(candidate.genotype) if candidate.genotype is not None
-                        else list(candidate.genome))
-            counted = count_complexity(self.space, genotype, num_classes=self._num_classes, **options)
-            out.append({"madds": float(counted.madds), "params": float(counted.params)})
-        return out
+        if self._own_space is not None:  # no analytic count for a space of your own: its network is built
+            with torch.random.fork_rng(devices=[]):
+                counted = [self.build_module(c, self._num_classes).compute_complexity() for c in candidates]
+            return [{"madds": float(c["madds"]), "params": float(c["params"])} for c in counted]
+        options = {**defaults(ArchitectureModule, skip=SEARCH_SETS), **self.model_options, **self._data_options()}
+        return analytic_complexity(self.space, candidates, self._num_classes, options)
 
     def cost_hint(self, candidate: Candidate) -> float:
         """Expected relative training cost of a candidate: its network's layer count (see
@@ -372,21 +366,6 @@ class TrainerEvaluator:
                        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
                        devices=1, default_root_dir=str(self.run_directory) if self.run_directory else None)
 
-    @contextmanager
-    def _quiet(self) -> Iterator[None]:
+    def _quiet(self) -> AbstractContextManager[None]:
         """Silence Lightning's per-Trainer INFO lines and the harmless warnings while one candidate trains."""
-        if not self.quiet:
-            yield
-            return
-        levels = {name: logging.getLogger(name).level for name in _CHATTY_LOGGERS}
-        for name in _CHATTY_LOGGERS:
-            if logging.getLogger(name).getEffectiveLevel() < logging.WARNING:
-                logging.getLogger(name).setLevel(logging.WARNING)
-        try:
-            with warnings.catch_warnings():
-                for category, message in _HARMLESS_WARNINGS:
-                    warnings.filterwarnings("ignore", message=message, category=category)
-                yield
-        finally:
-            for name, level in levels.items():
-                logging.getLogger(name).setLevel(level)
+        return quiet_lightning() if self.quiet else nullcontext()

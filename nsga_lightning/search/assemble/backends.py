@@ -1,0 +1,53 @@
+"""Where candidates are evaluated: in this process, in local worker processes or in Ray tasks, for the trainer
+evaluator (workers rebuild it from the plain settings) and for your own evaluator (workers get a pickled copy)."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from nsga_lightning.search.assemble.resources import candidate_resources, local_plan
+from nsga_lightning.search.assemble.settings import SearchConfig
+from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.execution.factory import CopyFactory, EvaluatorFactory, OwnEvaluator
+
+
+def backend_evaluator(config: SearchConfig, factory: EvaluatorFactory, local: Any) -> Evaluator:
+    """The evaluator ``search.backend`` and ``search.workers`` ask for: ``local`` itself (one local worker), local
+    worker processes, or Ray tasks; the parallel ones build each worker's evaluator with ``factory`` and keep
+    ``local`` for the fingerprint and the checks.
+
+    Raises:
+        ValueError: for resources this machine cannot give (more GPUs than exist, oversubscribed cores), or
+            ``backend: ray`` without Ray installed.
+    """
+    search = config.search
+    if search.backend == "ray":
+        from nsga_lightning.search.execution.ray_backend import RayEvaluator
+
+        return RayEvaluator(factory, local, candidate_resources(config), search.workers, search.ray_address)
+    if search.workers == 1:
+        return local
+    from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
+
+    return LocalPoolEvaluator(factory, local_plan(config, search.workers), local)
+
+
+def own_evaluator(config: SearchConfig, evaluator: Evaluator) -> Evaluator:
+    """Your own evaluator where the settings run it: as it is with one local worker, else each worker process or Ray
+    task gets a pickled copy (:class:`~nsga_lightning.search.execution.factory.CopyFactory`).
+
+    Raises:
+        ValueError: one line if several workers are asked for and the evaluator cannot be pickled (a lambda, a local
+            function, an open file), or for resources this machine cannot give.
+    """
+    search = config.search
+    if search.workers == 1 and search.backend == "local":
+        return evaluator
+    try:
+        pickle.dumps(evaluator)
+    except (pickle.PicklingError, AttributeError, TypeError) as error:
+        raise ValueError(f"search.workers {search.workers} ({search.backend}) sends a copy of your evaluator to every "
+                         f"worker, but it cannot be pickled ({' '.join(str(error).split())}): define its function "
+                         "or class at module level, or use workers: 1") from None
+    return backend_evaluator(config, CopyFactory(evaluator), OwnEvaluator(evaluator))
