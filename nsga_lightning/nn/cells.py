@@ -141,11 +141,33 @@ def build_cell_op(name: str, channels: int, stride: int) -> nn.Module:
     return build_op(name, channels, stride)
 
 
-class AuxiliaryHeadCIFAR(nn.Module):
-    """Auxiliary classifier for an 8x8 feature map.
+class _AuxiliaryHead(nn.Module):
+    """ReLU -> AvgPool 5x5 (``pool_stride``, no padding, count_include_pad=False) -> Conv1x1(C -> 128) -> BN ->
+    ReLU -> Conv2x2(128 -> 768) -> [BN] -> ReLU -> Linear(768 -> classes); the layer indices are the original's."""
 
-    ReLU -> AvgPool 5x5 stride 3 (no padding, count_include_pad=False; 8x8 -> 2x2) -> Conv1x1(C -> 128) -> BN
-    -> ReLU -> Conv2x2(128 -> 768) -> BN -> ReLU -> Linear(768 -> classes).
+    def __init__(self, in_channels: int, num_classes: int, pool_stride: int, norm_768: bool) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.AvgPool2d(5, stride=pool_stride, padding=0, count_include_pad=False),
+            nn.Conv2d(in_channels, 128, 1, bias=False),
+            nn.BatchNorm2d(128),
+            nn.ReLU(inplace=False),
+            nn.Conv2d(128, 768, 2, bias=False),
+            *([nn.BatchNorm2d(768)] if norm_768 else []),
+            nn.ReLU(inplace=False),
+        )
+        self.classifier = nn.Linear(768, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(N, C, S, S) -> (N, classes)."""
+        x = self.features(x)  # (N, 768, 1, 1)
+        return self.classifier(x.flatten(1))
+
+
+class AuxiliaryHeadCIFAR(_AuxiliaryHead):
+    """Auxiliary classifier for an 8x8 feature map: AvgPool stride 3 (8x8 -> 2x2), BN after the 768-channel
+    convolution.
 
     Args:
         in_channels: channels of the feature map.
@@ -153,31 +175,13 @@ class AuxiliaryHeadCIFAR(nn.Module):
     """
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.AvgPool2d(5, stride=3, padding=0, count_include_pad=False),
-            nn.Conv2d(in_channels, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=False),
-            nn.Conv2d(128, 768, 2, bias=False),
-            nn.BatchNorm2d(768),
-            nn.ReLU(inplace=False),
-        )
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C, 8, 8) -> (N, classes)."""
-        x = self.features(x)  # (N, 768, 1, 1)
-        return self.classifier(x.flatten(1))
+        super().__init__(in_channels, num_classes, pool_stride=3, norm_768=True)
 
 
-class AuxiliaryHeadImageNet(nn.Module):
-    """Auxiliary classifier of the ImageNet stem, for a 7x7 or 8x8 feature map (cell ``2L//3`` at 224 pixels).
-
-    ReLU -> AvgPool 5x5 stride 2 (no padding, count_include_pad=False; 7x7 -> 2x2) -> Conv1x1(C -> 128) -> BN ->
-    ReLU -> Conv2x2(128 -> 768) -> ReLU -> Linear(768 -> classes). As in DARTS' (and the original's unused)
-    ImageNet head, there is no BN after the 768-channel convolution.
+class AuxiliaryHeadImageNet(_AuxiliaryHead):
+    """Auxiliary classifier of the ImageNet stem, for a 7x7 or 8x8 feature map (cell ``2L//3`` at 224 pixels):
+    AvgPool stride 2 (7x7 -> 2x2) and, as in DARTS' (and the original's unused) ImageNet head, no BN after the
+    768-channel convolution.
 
     Args:
         in_channels: channels of the feature map.
@@ -185,22 +189,7 @@ class AuxiliaryHeadImageNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, num_classes: int) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.ReLU(inplace=False),
-            nn.AvgPool2d(5, stride=2, padding=0, count_include_pad=False),
-            nn.Conv2d(in_channels, 128, 1, bias=False),
-            nn.BatchNorm2d(128),
-            nn.ReLU(inplace=False),
-            nn.Conv2d(128, 768, 2, bias=False),
-            nn.ReLU(inplace=False),
-        )
-        self.classifier = nn.Linear(768, num_classes)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """(N, C, 7, 7) -> (N, classes)."""
-        x = self.features(x)  # (N, 768, 1, 1)
-        return self.classifier(x.flatten(1))
+        super().__init__(in_channels, num_classes, pool_stride=2, norm_768=False)
 
 
 # the auxiliary head of each (resolved) stem

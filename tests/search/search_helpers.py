@@ -41,6 +41,19 @@ def _bucket(key: str) -> int:
     return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 20
 
 
+def _complexity(g: np.ndarray) -> dict[str, float]:
+    """The analytic MAdds and parameters of a genome (as floats, as the archive stores them)."""
+    weights = 1.0 + (np.arange(g.size) % 7)
+    return {"madds": int(1000 + (g * weights).sum() * 37), "params": int(500 + (g * (1 + np.arange(g.size) % 3))
+                                                                          .sum() * 11)}
+
+
+def analytic_complexity(candidates) -> list[dict[str, float]]:
+    """The complexity objectives of :func:`analytic_objectives` without training (and without its failures): what
+    the surrogate's inner search counts."""
+    return [{k: float(v) for k, v in _complexity(np.asarray(c.genome, dtype=float)).items()} for c in candidates]
+
+
 def analytic_objectives(candidate: Candidate) -> dict[str, float]:
     """Deterministic objectives of a genome; keyed failures: ~5% raise, ~5% return NaN."""
     bucket = _bucket(candidate.key)
@@ -48,8 +61,6 @@ def analytic_objectives(candidate: Candidate) -> dict[str, float]:
         raise RuntimeError(f"analytic failure for {candidate.key}")
     g = np.asarray(candidate.genome, dtype=float)
     weights = 1.0 + (np.arange(g.size) % 7)
-    madds = int(1000 + (g * weights).sum() * 37)
-    params = int(500 + (g * (1 + np.arange(g.size) % 3)).sum() * 11)
     error = (
         5.0
         + 90.0 * math.exp(-(g * weights).sum() / (4.0 * g.size))
@@ -57,7 +68,7 @@ def analytic_objectives(candidate: Candidate) -> dict[str, float]:
     )
     if bucket == 1:
         error = float("nan")
-    return {"error": error, "madds": madds, "params": params}
+    return {"error": error, **_complexity(g)}
 
 
 def rung_objectives(candidate: Candidate) -> dict[str, float]:

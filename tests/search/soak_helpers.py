@@ -19,6 +19,7 @@ from search_helpers import (
     KeyScorer,
     OutOfOrderPool,
     StopAfter,
+    analytic_complexity,
     snapshot,
 )
 
@@ -40,6 +41,8 @@ FIDELITY = {"off": {}, "sync": {"rungs": RUNGS, "eta": 3},
 PRESCREEN = {"score": "naswot", "factor": 2}
 DATA = {"class_path": "nsga_lightning.data.DigitsDataModule"}  # checked, never built: nothing trains
 INTERRUPTS = 3
+# the surrogate's inner search, smaller than its default 40 x 20 (the soak checks the loop, not the optimiser)
+SURROGATE_INNER = {"inner_pop": 20, "inner_gens": 5}
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,14 @@ class Modes:
     prescreen: bool = False
     steady: bool = False
     workers: int = 1
+    surrogate: str = "none"  # not an axis of all_modes(): its own soak (it excludes exploitation and prescreen)
 
     @property
     def name(self) -> str:
         parts = [self.initialization, self.crossover, "exploit" if self.exploitation else "",
                  "" if self.fidelity == "off" else f"rungs-{self.fidelity}", "prescreen" if self.prescreen else "",
-                 "steady" if self.steady else "generational", f"w{self.workers}"]
+                 "steady" if self.steady else "generational",
+                 "" if self.surrogate == "none" else f"surrogate-{self.surrogate}", f"w{self.workers}"]
         return "-".join(part for part in parts if part)
 
     def config(self, run_dir: Path, size: tuple[int, int, int] = PAPER) -> dict[str, Any]:
@@ -74,7 +79,8 @@ class Modes:
         search = {"pop_size": pop_size, "n_offspring": n_offspring, "n_gens": n_gens, "seed": 0,
                   "run_dir": str(run_dir), "workers": self.workers, "initialization": self.initialization,
                   "crossover": self.crossover, "exploitation_gens": n_gens // 3 if self.exploitation else 0,
-                  "fidelity": FIDELITY[self.fidelity], "prescreen": PRESCREEN if self.prescreen else {}}
+                  "fidelity": FIDELITY[self.fidelity], "prescreen": PRESCREEN if self.prescreen else {},
+                  "surrogate": {"model": self.surrogate, **SURROGATE_INNER}}
         return {"search": search, "space": {"name": "micro"}, "data": DATA, "trainer": {"max_epochs": RUNGS[-1]},
                 "progress_bar": False}
 
@@ -125,7 +131,8 @@ class Run:
         self.run_dir = Path(config["search"]["run_dir"])
 
     def runner(self, callbacks: Sequence[Any] = ()) -> SearchRunner:
-        return runner_for(self.config, self.evaluator, self.scorer, callbacks=list(callbacks))
+        return runner_for(self.config, self.evaluator, self.scorer, callbacks=list(callbacks),
+                          complexity=analytic_complexity)
 
     def straight(self) -> SearchResult:
         with self.runner() as runner:

@@ -134,6 +134,17 @@ def test_every_supported_combination_survives_the_paper_length_and_three_interru
         soak(_run(modes, count, folder, "straight"), _run(modes, count, folder, "interrupted"))
 
 
+@pytest.mark.parametrize("modes", [Modes(surrogate="rbf"), Modes(surrogate="rbf", fidelity="sync")],
+                         ids=lambda m: m.name)
+def test_the_surrogate_survives_the_paper_length_and_three_interrupts(folder, modes):
+    """The surrogate proposes from generation 1 to 29 (pop 20 / 10 children: its fit and inner search make it the
+    slow mode); one uninterrupted run on one worker is the reference of one and of two out-of-order workers, each
+    interrupted three times."""
+    soak(_run(modes, 1, folder, "straight", SMALL), *(_run(modes, w, folder, "interrupted", SMALL) for w in (1, 2)))
+    with Archive(folder / f"{modes.name}-straight") as archive:  # it did propose, generation after generation
+        assert len({p.generation for p in archive.predictions()}) >= 20
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_steady_state_survives_the_number_of_evaluations_of_the_paper_length(folder, workers):
     """One child a generation for as many evaluations as pop 20 / 10 children / 30 generations (291 generation

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from search_helpers import StopAfter
+from search_helpers import StopAfter, analytic_complexity
 from test_golden import GoldenEvaluator, content
 
 from nsga_lightning.search import Archive, Fidelity, SearchRunner
@@ -21,21 +21,10 @@ from nsga_lightning.spaces import make_space
 SURROGATE = make_surrogate("gp", start=2, inner_pop=12, inner_gens=4)
 
 
-def complexity(candidates):
-    """The golden evaluator's complexity objectives, without its failures."""
-    out = []
-    for candidate in candidates:
-        g = np.asarray(candidate.genome, dtype=float)
-        weights = 1.0 + (np.arange(g.size) % 7)
-        out.append({"madds": float(int(1000 + (g * weights).sum() * 37)),
-                    "params": float(int(500 + (g * (1 + np.arange(g.size) % 3)).sum() * 11))})
-    return out
-
-
 def make(run_dir: Path, workers: int = 1, callbacks=(), surrogate=SURROGATE, **settings) -> SearchRunner:
     base = {"pop_size": 8, "n_offspring": 4, "n_gens": 5, "seed": 3}
     return SearchRunner(make_space("micro", n_blocks=2), GoldenEvaluator(workers), run_dir, callbacks=list(callbacks),
-                        surrogate=surrogate, complexity=complexity, **{**base, **settings})
+                        surrogate=surrogate, complexity=analytic_complexity, **{**base, **settings})
 
 
 def predictions(run_dir: Path):
@@ -98,6 +87,31 @@ def test_an_interrupted_surrogate_search_resumes_to_the_uninterrupted_archive(tm
         runner.run()
     assert content(tmp_path / "cut") == content(tmp_path / "whole")
     assert predicted(tmp_path / "cut") == predicted(tmp_path / "whole")
+
+
+def test_a_fresh_session_proposes_what_a_continuing_one_does_whatever_the_complexity_count(tmp_path):
+    # a complexity that is not a function of the key alone (here it moves with the generation asking): a count
+    # cached across generations by a continuing session would differ from a fresh session's (it did, at pop 40)
+    def moving_complexity(candidates):
+        return [{name: value + 1000 * c.generation for name, value in counted.items()}
+                for c, counted in zip(candidates, analytic_complexity(candidates))]
+
+    def make_moving(run_dir, callbacks=()):
+        return SearchRunner(make_space("micro", n_blocks=2), GoldenEvaluator(), run_dir, callbacks=list(callbacks),
+                            surrogate=SURROGATE, complexity=moving_complexity, pop_size=8, n_offspring=4, n_gens=6,
+                            seed=3)
+
+    with make_moving(tmp_path / "whole") as runner:
+        runner.run()
+    # each session stops right after a generation committed its last child (1, then 2, 3, 4): the next one
+    # records it and proposes the following generation fresh
+    for commits in (12, 4, 4, 4):
+        with make_moving(tmp_path / "cut", [StopAfter(commits)]) as runner, pytest.raises(KeyboardInterrupt):
+            runner.run()
+    with make_moving(tmp_path / "cut") as runner:
+        runner.run()
+    assert predicted(tmp_path / "cut") == predicted(tmp_path / "whole")
+    assert content(tmp_path / "cut") == content(tmp_path / "whole")
 
 
 def test_the_stored_choice_is_reused_on_resume_never_recomputed(tmp_path, monkeypatch):

@@ -13,9 +13,10 @@ follows the network's number of layers, not its multiply-adds (quickstart proxie
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from nsga_lightning.search.core.evaluator import Candidate
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,20 @@ def longest_first(candidates: Sequence[Candidate], cost_hint: Callable[[Candidat
             hints.append(float("-inf"))
     order = sorted(range(len(candidates)), key=lambda i: -hints[i])  # stable: ties in candidate order
     return [candidates[i] for i in order]
+
+
+def evaluate_by_submission(backend: Any, candidates: Sequence[Candidate],
+                           cost_hint: Callable[[Candidate], float] | None) -> Iterator[Evaluation]:
+    """``evaluate`` of a backend that takes candidates one at a time (``submit``, ``outstanding``,
+    ``next_completed``, ``cancel``): submit the longest expected first, yield each result as it arrives (any
+    order); a stopped evaluation (Ctrl-C, an error in the driver) cancels what is in flight."""
+    for candidate in longest_first(candidates, cost_hint):
+        backend.submit(candidate)
+    try:
+        while backend.outstanding():
+            yield backend.next_completed()
+    finally:
+        backend.cancel()
 
 
 def layer_count(module: object) -> int:

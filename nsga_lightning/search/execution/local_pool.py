@@ -29,7 +29,7 @@ from typing import Any
 
 from nsga_lightning.errors import UserError
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
-from nsga_lightning.search.execution.dispatch_order import longest_first
+from nsga_lightning.search.execution.dispatch_order import evaluate_by_submission
 from nsga_lightning.search.execution.factory import EvaluatorFactory
 from nsga_lightning.search.execution.plans import WorkerPlan
 
@@ -197,13 +197,7 @@ class LocalPoolEvaluator:
 
         The longest expected trainings start first (:func:`~nsga_lightning.search.execution.dispatch_order.longest_first`).
         """
-        for candidate in longest_first(candidates, getattr(self.local, "cost_hint", None)):
-            self.submit(candidate)
-        try:
-            while self.outstanding():
-                yield self.next_completed()
-        finally:
-            self.cancel()  # a stopped evaluation (Ctrl-C, an error in the driver) abandons what is in flight
+        yield from evaluate_by_submission(self, candidates, getattr(self.local, "cost_hint", None))
 
     def submit(self, candidate: Candidate) -> None:
         """Queue one candidate; it starts as soon as a worker is free."""

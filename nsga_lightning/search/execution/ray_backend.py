@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
-from nsga_lightning.search.execution.dispatch_order import longest_first
+from nsga_lightning.search.execution.dispatch_order import evaluate_by_submission
 from nsga_lightning.search.execution.factory import EvaluatorFactory
 from nsga_lightning.search.execution.plans import CandidateResources
 
@@ -181,13 +181,7 @@ class RayEvaluator:
 
         The longest expected trainings start first (:func:`~nsga_lightning.search.execution.dispatch_order.longest_first`).
         """
-        for candidate in longest_first(candidates, getattr(self.local, "cost_hint", None)):
-            self.submit(candidate)
-        try:
-            while self.outstanding():
-                yield self.next_completed()
-        finally:
-            self.cancel()  # Ctrl-C or an error in the driver: cancel what is in flight
+        yield from evaluate_by_submission(self, candidates, getattr(self.local, "cost_hint", None))
 
     def submit(self, candidate: Candidate) -> None:
         """Queue one candidate; its task starts while fewer than ``workers`` are running."""

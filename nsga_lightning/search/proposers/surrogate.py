@@ -23,6 +23,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -75,8 +76,6 @@ class SurrogateProposer:
         self.complexity, self.seed = complexity, int(seed)
         space = operators.space
         self.features = OneHotFeatures(space.lower, space.upper)
-        self._complexity_cache: dict[str, dict[str, float]] = {}
-        self._limits = (-np.inf, np.inf)  # of the predicted log error; set by each fit
 
     def describe(self) -> dict[str, Any]:
         """The ``surrogate`` fingerprint block."""
@@ -103,19 +102,14 @@ class SurrogateProposer:
             log.warning("generation %d: the %s surrogate cannot be fitted (%s); mating instead", ask.generation,
                         self.settings.model, error)
             return self.inner.propose(recorder, ask)
-        # an interpolant far from its rows can predict anything: keep predictions within the targets' range
-        # widened by that range on each side (exp of an unbounded log error overflows)
-        span = float(np.ptp(target)) or 1.0
-        self._limits = (float(target.min()) - span, float(target.max()) + span)
-        rng = np.random.default_rng([self.seed, ask.generation, 0x5E])  # never the generation's own RNG
-        pool = self._inner_search(recorder, ask, model, rows, rng)
-        chosen = self._choose(recorder, pool, rows, ask.n)
+        inner = _InnerSearch(self, recorder, ask, model, target)
+        front = pareto_front(rows, recorder.objectives)
+        pool = inner.run(front)
+        chosen = inner.choose(pool, front)
         seconds = time.perf_counter() - started
         name = getattr(model, "chosen", None) or self.settings.model
-        mean, std = model.predict(self.features(np.array([pool["X"][i] for i in chosen]).reshape(-1, len(
-            self.features.lower))))
-        mean = np.clip(mean, *self._limits)
-        predictions = [PredictionRow(ask.generation, pool["keys"][i], position, tuple(int(g) for g in pool["X"][i]),
+        mean, std = inner.predict(np.array([pool.X[i] for i in chosen]).reshape(-1, len(self.features.lower)))
+        predictions = [PredictionRow(ask.generation, pool.keys[i], position, tuple(int(g) for g in pool.X[i]),
                                      name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
                        for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
         recorder.archive.record_predictions(predictions)
@@ -124,68 +118,6 @@ class SurrogateProposer:
         off = self._population([r.genome for r in predictions], [r.key for r in predictions])
         return self.inner.fill(off, ask)
 
-    # -- the inner search ------------------------------------------------------------------------------------
-
-    def _objectives(self, recorder: Recorder, ask: Ask, model: Any, genomes: np.ndarray, keys: Sequence[str],
-                    complexity_names: Sequence[str]) -> np.ndarray:
-        """(optimistic predicted error, exact complexity...) per genome, ``(n, 1 + len(complexity_names))``."""
-        mean, std = model.predict(self.features(genomes))
-        error = np.exp(np.clip(mean - self.settings.explore * std, *self._limits))
-        todo = [recorder.candidate(g, ask.generation, k) for k, g in zip(keys, genomes)
-                if k not in self._complexity_cache]
-        if todo:
-            for candidate, values in zip(todo, self.complexity(todo)):
-                self._complexity_cache[candidate.key] = values
-        rest = np.array([[self._complexity_cache[k][name] for name in complexity_names] for k in keys], dtype=float)
-        return np.column_stack([error, rest.reshape(len(keys), len(complexity_names))])
-
-    def _inner_search(self, recorder: Recorder, ask: Ask, model: Any, rows: Sequence[ArchiveRow],
-                      rng: np.random.Generator) -> dict[str, Any]:
-        """Run the inner NSGA-II; returns every new architecture it met (``X``, ``keys``, ``F``, ``final``:
-        indices of those in its last population)."""
-        complexity_names = [n for n in recorder.objectives if n != "error"]
-        front = pareto_front(rows, recorder.objectives)
-        seeds = {ind.get("key"): np.asarray(ind.X, dtype=np.int64) for ind in ask.pop}
-        seeds.update({r.key: np.asarray(r.genome, dtype=np.int64) for r in front if r.key not in seeds})
-        keys = sorted(seeds)
-        X = np.array([seeds[k] for k in keys])
-        pop = make_population(X, keys, self._objectives(recorder, ask, model, X, keys, complexity_names), [0.0] * len(keys))
-        pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), rng)
-        met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        excluded = set(ask.excluded) | set(seeds)
-        for _ in range(self.settings.inner_gens):
-            off = self.operators.mate(pop, self.settings.inner_pop, rng, excluded | set(met))
-            if len(off) == 0:
-                break
-            off_keys = [ind.get("key") for ind in off]
-            off_X = np.array([ind.X for ind in off], dtype=np.int64)
-            F = self._objectives(recorder, ask, model, off_X, off_keys, complexity_names)
-            met.update({k: (x, f) for k, x, f in zip(off_keys, off_X, F)})
-            merged = Population.merge(pop, make_population(off_X, off_keys, F, [0.0] * len(off)))
-            pop = self.operators.survive(merged, self.settings.inner_pop, rng)
-        new_keys = sorted(met)
-        final = {ind.get("key") for ind in pop}
-        return {"keys": new_keys, "X": [met[k][0] for k in new_keys],
-                "F": np.array([met[k][1] for k in new_keys]).reshape(len(new_keys), 1 + len(complexity_names)),
-                "final": [i for i, k in enumerate(new_keys) if k in final]}
-
-    def _choose(self, recorder: Recorder, pool: dict[str, Any], rows: Sequence[ArchiveRow], n: int) -> list[int]:
-        """Indices into the pool of the ``n`` children to train: chosen among the inner search's last population
-        (then, if it holds too few new ones, among everything it met, by non-dominated rank then key)."""
-        if not pool["keys"]:
-            return []
-        candidates = list(pool["final"])
-        if len(candidates) < n:
-            ranks = NonDominatedSorting().do(pool["F"], return_rank=True)[1]
-            rest = sorted((i for i in range(len(pool["keys"])) if i not in set(candidates)),
-                          key=lambda i: (ranks[i], pool["keys"][i]))
-            candidates += rest[: n - len(candidates)]
-        front = pareto_front(rows, recorder.objectives)
-        front_F = np.array([[float(r.objectives[name]) for name in recorder.objectives] for r in front],
-                           dtype=float).reshape(len(front), len(recorder.objectives))
-        picked = select_children(self.settings.selection, pool["F"][candidates], front_F, min(n, len(candidates)))
-        return [candidates[j] for j in picked]
-
     def _population(self, genomes: Sequence[Sequence[int]], keys: Sequence[str]) -> Population:
         """Unevaluated children with their keys set."""
         X = np.array(genomes, dtype=np.int64).reshape(len(keys), len(self.features.lower))
@@ -193,3 +125,91 @@ class SurrogateProposer:
         for ind, key in zip(pop, keys):
             ind.set("key", key)
         return pop
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """Every new architecture the inner search met, by key: genomes ``X``, objectives ``F`` (optimistic predicted
+    error first), and ``final``: the indices of those in its last population."""
+
+    keys: list[str]
+    X: list[np.ndarray]
+    F: np.ndarray
+    final: list[int]
+
+
+class _InnerSearch:
+    """One generation's inner NSGA-II on (optimistic predicted error, exact complexity). Everything it holds lives
+    for this proposal only, so a fresh session proposes exactly what a continuing one does (a complexity cached by
+    key across generations would keep the first genome's count of a key, which another genome of the same key
+    need not share for a user's evaluator)."""
+
+    def __init__(self, owner: SurrogateProposer, recorder: Recorder, ask: Ask, model: Any,
+                 target: np.ndarray) -> None:
+        self.owner, self.recorder, self.ask, self.model = owner, recorder, ask, model
+        self.settings, self.operators = owner.settings, owner.operators
+        self.complexity_names = [n for n in recorder.objectives if n != "error"]
+        # an interpolant far from its rows can predict anything: predictions stay within the targets' range
+        # widened by that range on each side (exp of an unbounded log error overflows)
+        span = float(np.ptp(target)) or 1.0
+        self.limits = (float(target.min()) - span, float(target.max()) + span)
+        self.rng = np.random.default_rng([owner.seed, ask.generation, 0x5E])  # never the generation's own RNG
+        self.counted: dict[str, dict[str, float]] = {}
+
+    def predict(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted log error (clipped to the limits) and its std."""
+        mean, std = self.model.predict(self.owner.features(genomes))
+        return np.clip(mean, *self.limits), std
+
+    def objectives(self, genomes: np.ndarray, keys: Sequence[str]) -> np.ndarray:
+        """(optimistic predicted error, exact complexity...) per genome, ``(n, 1 + len(complexity_names))``."""
+        mean, std = self.model.predict(self.owner.features(genomes))
+        error = np.exp(np.clip(mean - self.settings.explore * std, *self.limits))
+        todo = [self.recorder.candidate(g, self.ask.generation, k) for k, g in zip(keys, genomes)
+                if k not in self.counted]
+        if todo:
+            self.counted.update((c.key, values) for c, values in zip(todo, self.owner.complexity(todo)))
+        rest = np.array([[self.counted[k][name] for name in self.complexity_names] for k in keys], dtype=float)
+        return np.column_stack([error, rest.reshape(len(keys), len(self.complexity_names))])
+
+    def run(self, front: Sequence[ArchiveRow]) -> _Pool:
+        """Seed with the population and the archive's front, then ``inner_gens`` generations of ``inner_pop``."""
+        seeds = {ind.get("key"): np.asarray(ind.X, dtype=np.int64) for ind in self.ask.pop}
+        seeds.update({r.key: np.asarray(r.genome, dtype=np.int64) for r in front if r.key not in seeds})
+        keys = sorted(seeds)
+        X = np.array([seeds[k] for k in keys])
+        pop = make_population(X, keys, self.objectives(X, keys), [0.0] * len(keys))
+        pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), self.rng)
+        met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        excluded = set(self.ask.excluded) | set(seeds)
+        for _ in range(self.settings.inner_gens):
+            off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
+            if len(off) == 0:
+                break
+            off_keys = [ind.get("key") for ind in off]
+            off_X = np.array([ind.X for ind in off], dtype=np.int64)
+            F = self.objectives(off_X, off_keys)
+            met.update({k: (x, f) for k, x, f in zip(off_keys, off_X, F)})
+            merged = Population.merge(pop, make_population(off_X, off_keys, F, [0.0] * len(off)))
+            pop = self.operators.survive(merged, self.settings.inner_pop, self.rng)
+        new_keys = sorted(met)
+        final = {ind.get("key") for ind in pop}
+        F = np.array([met[k][1] for k in new_keys]).reshape(len(new_keys), 1 + len(self.complexity_names))
+        return _Pool(new_keys, [met[k][0] for k in new_keys], F, [i for i, k in enumerate(new_keys) if k in final])
+
+    def choose(self, pool: _Pool, front: Sequence[ArchiveRow]) -> list[int]:
+        """Indices into the pool of the ``ask.n`` children to train: chosen among the inner search's last
+        population (then, if it holds too few new ones, among everything it met, by non-dominated rank then key)."""
+        if not pool.keys:
+            return []
+        n, objectives = self.ask.n, self.recorder.objectives
+        candidates = list(pool.final)
+        if len(candidates) < n:
+            ranks = NonDominatedSorting().do(pool.F, return_rank=True)[1]
+            taken = set(candidates)
+            rest = sorted((i for i in range(len(pool.keys)) if i not in taken), key=lambda i: (ranks[i], pool.keys[i]))
+            candidates += rest[: n - len(candidates)]
+        front_F = np.array([[float(r.objectives[name]) for name in objectives] for r in front],
+                           dtype=float).reshape(len(front), len(objectives))
+        picked = select_children(self.settings.selection, pool.F[candidates], front_F, min(n, len(candidates)))
+        return [candidates[j] for j in picked]
