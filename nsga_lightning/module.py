@@ -84,7 +84,7 @@ class ArchitectureModule(LightningModule):
 
     def __init__(
         self,
-        space: Literal["micro", "macro"] | dict[str, Any] = "micro",
+        space: str | dict[str, Any] = "micro",
         genotype: Genotype = "NSGANet",
         num_classes: int = 10,
         init_channels: int = 16,
@@ -120,6 +120,10 @@ class ArchitectureModule(LightningModule):
         self.save_hyperparameters()
         options = {"init_channels": init_channels, "layers": layers, "filter_increment": filter_increment, "se": se,
                    "auxiliary": auxiliary, "decoder": decoder, "channels": channels, "n_nodes": n_nodes}
+        if not isinstance(space, Mapping) and space not in ("micro", "macro"):
+            # typed str, not a Literal: jsonargparse would answer a union error listing every member
+            raise ValueError(f"model.space must be micro, macro or a space of your own as {{class_path: ..., "
+                             f"init_args: ...}}; got {space!r}")
         if isinstance(space, Mapping):
             self.network = own_network(space, genotype, num_classes, options, network_options)
         elif network_options:
