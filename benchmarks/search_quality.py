@@ -232,11 +232,15 @@ REAL_VARIANTS = {"published": {"initialization": "random"}, "paper": {"initializ
                                              "exploitation_gens": 1},
                  "+prior": {"initialization": "prior"},
                  "+homogeneous": {"initialization": "random", "crossover": "homogeneous"},
-                 "+BOA": {"initialization": "random", "exploitation_gens": 1}}
+                 "+BOA": {"initialization": "random", "exploitation_gens": 1},
+                 "+surrogate": {"initialization": "random", "surrogate": {"model": "rbf"}},
+                 "+prior+surrogate": {"initialization": "prior", "surrogate": {"model": "rbf"}},
+                 "default": {}}
 
 
-def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float]:
-    """One quickstart search of a variant and seed: its archive's objectives and its wall time."""
+def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float, list[float]]:
+    """One quickstart search of a variant and seed: its archive's objectives, its wall time and, with the
+    surrogate, per generation its driver seconds over the seconds that generation's children trained."""
     import yaml
 
     from nsga_lightning.cli.presets import preset_path
@@ -249,27 +253,41 @@ def run_real(args: tuple[str, int, str]) -> tuple[str, int, np.ndarray, float]:
     start = time.perf_counter()
     with build_search(config, callbacks=[]) as runner:
         runner.run()
-        F = np.array([[r.objectives["error"], r.objectives["madds"]] for r in runner.archive.rows("ok")])
-    return name, seed, F, time.perf_counter() - start
+        rows = runner.archive.rows("ok")
+        F = np.array([[r.objectives["error"], r.objectives["madds"]] for r in rows])
+        shares = []
+        for generation in sorted({p.generation for p in runner.archive.predictions()}):
+            surrogate = runner.archive.predictions(generation)[0].seconds
+            training = sum(r.seconds for r in rows if r.generation == generation)
+            shares.append(surrogate / training)
+    return name, seed, F, time.perf_counter() - start, shares
 
 
 def main_real(workers: int, names: list[str]) -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(workers) as pool:
         results = list(pool.map(run_real, [(n, s, folder) for s in range(3) for n in names]))
-    everything = np.vstack([F for *_, F, _ in results])
+    everything = np.vstack([F for _, _, F, _, _ in results])
     low, high = everything.min(axis=0), everything.max(axis=0)
     print(f"quickstart searches (15 architectures each, digits, 3 epochs), seeds 0-2; "
           f"{time.perf_counter() - start:.0f} s")
-    print(f"{'variant':12s} {'HV per seed':>28s} {'median':>8s} {'best error %':>14s} {'wall s':>8s}")
+    print(f"{'variant':16s} {'HV per seed':>28s} {'median':>8s} {'best error % per seed':>17s} {'wall s':>8s}")
     medians = {}
     for name in names:
-        mine = [(seed, F, wall) for n, seed, F, wall in results if n == name]
+        mine = [(seed, F, wall) for n, seed, F, wall, _ in results if n == name]
         values = [hypervolume(F, low, high) for _, F, _ in mine]
         medians[name] = statistics.median(values)
         best = " ".join(f"{F[:, 0].min():.2f}" for _, F, _ in mine)
-        print(f"{name:12s} {' '.join(f'{v:.4f}' for v in values):>28s} {medians[name]:8.4f} {best:>14s} "
+        print(f"{name:16s} {' '.join(f'{v:.4f}' for v in values):>28s} {medians[name]:8.4f} {best:>17s} "
               f"{statistics.median(w for *_, w in mine):8.0f}")
+        for seed, F, _ in mine:
+            front = F[[not any((o <= f).all() and (o < f).any() for o in F) for f in F]]
+            points = ", ".join(f"{e:.2f}% at {m / 1e6:.1f}M" for e, m in sorted(front.tolist()))
+            print(f"    seed {seed}: front {points}")
+        shares = [s for n, _, _, _, per in results if n == name for s in per]
+        if shares:
+            print(f"    surrogate driver seconds / that generation's training seconds: median "
+                  f"{statistics.median(shares):.1%}, max {max(shares):.1%} ({len(shares)} generations)")
     for name in names[1:]:
         print(f"{name}_over_published_median_hv_real={medians[name] / medians['published']:.3f}")
 

@@ -17,7 +17,7 @@ from nsga_lightning.search import (
     SearchRunner,
     write_pareto_csv,
 )
-from nsga_lightning.search.assemble.settings import RetrainSettings, training_config
+from nsga_lightning.search.assemble.settings import RetrainSettings, input_line, training_config
 from nsga_lightning.search.core.pareto import format_objective, pareto_front
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.run_directory import RunDirectory
@@ -65,8 +65,9 @@ class ParetoOutputs(SearchCallback):
         data: the search's data block in class_path form (used when the recipe names no data); ``None``: no
             training configs.
         reference_point: hypervolume reference overrides (for the plotted history).
-        model_input: model options stating the retrained network's input, written into every config (the
-            search writes ``in_channels`` of the retrain data and the ``stem`` as built; ``None``: none).
+        model_input: the retrained network's input on the retrain data (``in_channels``, the ``stem`` as built),
+            stated in every config's header; the model block leaves it to the data, so that another ``--data``
+            adapts it (``None``: no such line).
         space: the config's space block in class_path form, for a space of your own trained by the trainer
             evaluator (the configs' ``model.space``); ``None``: a built-in space, named in the configs.
     """
@@ -119,11 +120,11 @@ class ParetoOutputs(SearchCallback):
         run.pareto_configs.mkdir(parents=True, exist_ok=True)
         written = []
         for row in front:
-            config = training_config(row.key, row.genotype, self.space or space, self.retrain, self.data,
-                                     model_input=self.model_input)
+            config = training_config(row.key, row.genotype, self.space or space, self.retrain, self.data)
             path = run.pareto_config(row.key)
             objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())
             header = f"# {row.key}: {objectives} (generation {row.generation})\n# {run.retrain_command(row.key)}\n"
+            header += input_line(self.model_input)
             text = header + dump_config(config)
             if not path.is_file() or path.read_text() != text:
                 path.write_text(text)

@@ -65,14 +65,21 @@ def resolve_drawable(architecture: str, space: str | None, run_dir: str | None, 
 
 
 def _input_note(architecture: str) -> str:
-    """For a training config that states its network's input (``in_channels``, ``stem``; the Pareto configs of
-    a search do), that input as a title suffix, e.g. ``" (4-channel images, imagenet stem)"``; else ``""``."""
+    """For a training config that states its network's input (``in_channels``, ``stem`` in its model block, or
+    the ``# input:`` header line of a search's Pareto config), that input as a title suffix, e.g.
+    ``" (4-channel images, imagenet stem)"``; else ``""``."""
+    from nsga_lightning.search.assemble.settings import INPUT_PREFIX
+
     if not architecture.endswith((".yaml", ".yml")):
         return ""
-    model = (yaml.safe_load(Path(architecture).read_text()) or {}).get("model", {})
+    text = Path(architecture).read_text()
+    model = (yaml.safe_load(text) or {}).get("model", {})
     model = model.get("init_args", model)
     parts = [f"{model['in_channels']}-channel images"] if "in_channels" in model else []
     parts += [f"{model['stem']} stem"] if "stem" in model else []
+    if not parts:
+        stated = [line[2 + len(INPUT_PREFIX):] for line in text.splitlines() if line.startswith(f"# {INPUT_PREFIX}")]
+        parts = [stated[0].split(" (", 1)[0]] if stated else []
     return f" ({', '.join(parts)})" if parts else ""
 
 

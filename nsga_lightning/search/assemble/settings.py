@@ -302,9 +302,24 @@ def _class_path_block(name: str, value: Any) -> dict[str, Any]:
     return {"class_path": value["class_path"], "init_args": init_args}
 
 
+INPUT_PREFIX = "input: "
+"""How the header line stating a training config's input starts (after ``# ``)."""
+
+
+def input_line(model_input: Mapping[str, Any]) -> str:
+    """The header line of a training config stating its network's input, e.g. ``# input: 4-channel images, cifar
+    stem (from the data: ...)``; ``""`` when nothing is known. ``draw`` reads it back for its title."""
+    parts = [f"{model_input['in_channels']}-channel images"] if "in_channels" in model_input else []
+    parts += [f"{model_input['stem']} stem"] if "stem" in model_input else []
+    if not parts:
+        return ""
+    return (f"# {INPUT_PREFIX}{', '.join(parts)} (from the data: fit on other images with --data adapts channels, "
+            "classes and stem)\n")
+
+
 def training_config(
     key: str, genotype: Any, space: str | Mapping[str, Any], retrain: RetrainSettings,
-    search_data: dict[str, Any], seed: int = 0, model_input: Mapping[str, Any] | None = None,
+    search_data: dict[str, Any], seed: int = 0,
 ) -> dict[str, Any]:
     """A ``nsga-lightning fit`` config for one architecture with the final-training recipe.
 
@@ -316,8 +331,9 @@ def training_config(
         retrain: the recipe.
         search_data: the search's data block (class_path form), used when the recipe names no data.
         seed: ``seed_everything`` of the training run.
-        model_input: model options stating the network's input (``in_channels``, ``stem``), written after the
-            recipe's model options; ``fit`` checks ``in_channels`` against the data.
+
+    The network's input (channels, classes, image size and an ``auto`` stem) is not written: ``fit`` takes it
+    from the data block, so the same config retrains on other data given with ``--data`` (a transfer).
     """
     if retrain.data is not None:
         data = retrain.data
@@ -327,6 +343,5 @@ def training_config(
     logger = {"class_path": "lightning.pytorch.loggers.TensorBoardLogger",
               "init_args": {"save_dir": "runs", "name": f"retrain-{key}"}}
     trainer = {**RETRAIN_TRAINER_DEFAULTS, "logger": logger, **retrain.trainer}
-    model = {"space": space if isinstance(space, str) else dict(space), "genotype": genotype, **retrain.model,
-             **(model_input or {})}
+    model = {"space": space if isinstance(space, str) else dict(space), "genotype": genotype, **retrain.model}
     return {"seed_everything": seed, "trainer": trainer, "model": model, "data": data}
