@@ -42,7 +42,7 @@ from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState
 from nsga_lightning.search.proposers.exploitation import ExploitationProposer
 from nsga_lightning.search.proposers.mating import MatingProposer
 from nsga_lightning.search.proposers.prescreen import Prescreen, PrescreenProposer, Scorer
-from nsga_lightning.search.proposers.surrogate import Complexity, SurrogateProposer
+from nsga_lightning.search.proposers.surrogate import Complexity, SurrogateProposer, check_complexity
 from nsga_lightning.search.recording.recorder import Recorder
 from nsga_lightning.search.scheduling.batch import AsynchronousRungs, OneBatch, SynchronousRungs
 from nsga_lightning.search.store.archive import Archive
@@ -150,6 +150,8 @@ class SearchRunner:
                     asynchronous_fidelity=bool(self.fidelity and self.fidelity.asynchronous),
                     prescreen=bool(self.prescreen), asynchronous=self.execution.asynchronous, workers=self.workers,
                     surrogate_start=self.surrogate.start if self.surrogate else None, objectives=objectives)
+        if self.surrogate:
+            check_complexity(complexity, space, objectives)
         self.scorer = scorer
         self.proposer = self._proposer()
         self.schedule = self._schedule()

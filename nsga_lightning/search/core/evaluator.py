@@ -188,6 +188,10 @@ class FunctionEvaluator:
         fingerprint: JSON-serialisable settings that change the function's results (see :class:`Evaluator`).
         objectives: the names the function returns (the search may minimise any 2 or 3 of them); ``None``:
             ``error``, ``madds`` and ``params``.
+        complexity: ``candidate -> {name: value}`` for every searched objective but ``error``, exactly and without
+            training (what ``search.surrogate``'s inner search ranks its thousands of candidates by); ``None``: the
+            evaluator has no such count and the surrogate is refused. Module-level for several workers, as
+            ``function``.
     """
 
     def __init__(
@@ -195,10 +199,19 @@ class FunctionEvaluator:
         function: Callable[[Candidate], Mapping[str, float]],
         fingerprint: Mapping[str, Any] | None = None,
         objectives: Sequence[str] | None = None,
+        complexity: Callable[[Candidate], Mapping[str, float]] | None = None,
     ) -> None:
         self.function = function
         self._fingerprint = dict(fingerprint) if fingerprint is not None else {}
         self.objective_names = tuple(objectives) if objectives is not None else None
+        self._complexity = complexity
+        # the surrogate reads ``complexity`` as an attribute that is None without a count
+        self.complexity = None if complexity is None else self._count
+
+    def _count(self, candidates: Sequence[Candidate]) -> list[dict[str, float]]:
+        """The complexity of each candidate (the ``complexity`` function, candidate by candidate)."""
+        assert self._complexity is not None
+        return [{str(k): float(v) for k, v in dict(self._complexity(c)).items()} for c in candidates]
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings given at construction."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ import numpy as np
 from pymoo.core.population import Population
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from nsga_lightning.search.core.evaluator import Candidate
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.evolution.operators import NSGANetOperators, make_population
 from nsga_lightning.search.proposers.mating import Ask, MatingProposer
@@ -40,7 +41,6 @@ from nsga_lightning.search.surrogate.selection import select_children
 from nsga_lightning.search.surrogate.settings import Surrogate
 
 if TYPE_CHECKING:
-    from nsga_lightning.search.core.evaluator import Candidate
     from nsga_lightning.search.core.records import ArchiveRow
     from nsga_lightning.search.recording.recorder import Recorder
 
@@ -49,6 +49,30 @@ log = logging.getLogger("nsga_lightning.search.runner")
 # The exact complexity objectives of candidates, counted without training (e.g. the analytic MAdds count).
 Complexity = Callable[[Sequence["Candidate"]], list[dict[str, float]]]
 MIN_ROWS = 4  # fewer trained architectures: mate as usual (nothing to learn from yet)
+
+
+def _check_names(values: Mapping[str, float], names: Sequence[str], key: str) -> None:
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise ValueError(f"the complexity count gave {sorted(values)} for {key}, without {missing}: "
+                         "search.surrogate ranks its candidates by every objective but error, counted without training")
+
+
+def check_complexity(complexity: Complexity, space: Any, objectives: Sequence[str]) -> None:
+    """Count one sampled genome of ``space`` before the search starts: a count that fails or lacks a searched
+    objective (every one but ``error``) is one line now, not at the surrogate's first generation.
+
+    Raises:
+        ValueError: naming what is missing (or what the count raised).
+    """
+    genome = [int(g) for g in space.sample(np.random.default_rng(0), 1)[0]]
+    key = space.key(genome)
+    try:
+        (values,) = complexity([Candidate(key, genome, 0, 0, space.decode(genome))])
+    except Exception as error:  # noqa: BLE001 - any failure of the user's count is named in one line
+        raise ValueError(f"the complexity count failed on a sampled genome ({type(error).__name__}: {error}); "
+                         "search.surrogate needs it for every candidate") from None
+    _check_names(values, [n for n in objectives if n != "error"], key)
 
 
 def training_rows(rows: Sequence[ArchiveRow], generation: int) -> list[ArchiveRow]:
@@ -168,7 +192,9 @@ class _InnerSearch:
         todo = [self.recorder.candidate(g, self.ask.generation, k) for k, g in zip(keys, genomes)
                 if k not in self.counted]
         if todo:
-            self.counted.update((c.key, values) for c, values in zip(todo, self.owner.complexity(todo)))
+            for candidate, values in zip(todo, self.owner.complexity(todo), strict=True):
+                _check_names(values, self.complexity_names, candidate.key)
+                self.counted[candidate.key] = values
         rest = np.array([[self.counted[k][name] for name in self.complexity_names] for k in keys], dtype=float)
         return np.column_stack([error, rest.reshape(len(keys), len(self.complexity_names))])
 
