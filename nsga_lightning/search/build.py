@@ -25,7 +25,8 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
 from nsga_lightning.search.assemble.modes import check_config_modes, fidelity_of, prescreen_of, surrogate_of
-from nsga_lightning.search.assemble.settings import BACKENDS, RetrainSettings, SearchConfig, SpaceSettings
+from nsga_lightning.search.assemble.retrain import RetrainSettings
+from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig, SpaceSettings
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.options import check_signature, instantiate
