@@ -17,7 +17,7 @@ from nsga_lightning.search import (
     SearchRunner,
     write_pareto_csv,
 )
-from nsga_lightning.search.assemble.settings import RetrainSettings, input_line, training_config
+from nsga_lightning.search.assemble.retrain import RetrainSettings, input_line, training_config
 from nsga_lightning.search.core.pareto import format_objective, pareto_front
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.run_directory import RunDirectory

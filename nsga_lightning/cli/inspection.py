@@ -68,7 +68,7 @@ def _input_note(architecture: str) -> str:
     """For a training config that states its network's input (``in_channels``, ``stem`` in its model block, or
     the ``# input:`` header line of a search's Pareto config), that input as a title suffix, e.g.
     ``" (4-channel images, imagenet stem)"``; else ``""``."""
-    from nsga_lightning.search.assemble.settings import INPUT_PREFIX
+    from nsga_lightning.search.assemble.retrain import INPUT_PREFIX
 
     if not architecture.endswith((".yaml", ".yml")):
         return ""

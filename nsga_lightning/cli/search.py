@@ -16,12 +16,8 @@ from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning.pytorch import LightningDataModule
 
 from nsga_lightning.module import ArchitectureModule
-from nsga_lightning.search.assemble.settings import (
-    CANDIDATE_TRAINER_DEFAULTS,
-    RetrainSettings,
-    SearchSettings,
-    SpaceSettings,
-)
+from nsga_lightning.search.assemble.retrain import RetrainSettings
+from nsga_lightning.search.assemble.settings import CANDIDATE_TRAINER_DEFAULTS, SearchSettings, SpaceSettings
 
 
 def search_parser() -> ArgumentParser:

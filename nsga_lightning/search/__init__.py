@@ -24,14 +24,11 @@ from nsga_lightning.search.core.pareto import (
     write_pareto_csv,
 )
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, fingerprint
+from nsga_lightning.search.evolution.duplicates import KeyDuplicateElimination
 from nsga_lightning.search.evolution.fidelity import Fidelity
-from nsga_lightning.search.evolution.operators import (
-    IntegerPolynomialMutation,
-    KeyDuplicateElimination,
-    NSGANetOperators,
-    SpaceSampling,
-    binary_tournament,
-)
+from nsga_lightning.search.evolution.mutation import IntegerPolynomialMutation
+from nsga_lightning.search.evolution.operators import NSGANetOperators, SpaceSampling
+from nsga_lightning.search.evolution.tournament import binary_tournament
 from nsga_lightning.search.proposers.prescreen import Prescreen
 from nsga_lightning.search.runner import SearchResult, SearchRunner
 from nsga_lightning.search.store.archive import Archive

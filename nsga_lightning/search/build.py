@@ -2,7 +2,7 @@
 
 :func:`build_search` turns the blocks of a search config (a :class:`SearchConfig` or the same blocks as a
 mapping, e.g. a parsed YAML) into a ready :class:`SearchRunner`: every block checked against what it configures
-(a typo is one clear error before anything is created), the evaluator with its drop-path policy, the data
+(a typo is one clear error before anything is created; ``assemble/config_checks.py``), the evaluator with its drop-path policy, the data
 checked, the final-training recipe checked on the data, and the search callbacks. The CLI only parses, builds,
 runs and prints; tests, benchmarks and Python scripts call the same function, and worker processes rebuild their
 evaluator with :func:`build_evaluator` from the same plain settings.
@@ -18,115 +18,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from lightning.pytorch import Callback, LightningDataModule, Trainer
+from lightning.pytorch import Callback, LightningDataModule
 
 from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
-from nsga_lightning.search.assemble.modes import check_config_modes, fidelity_of, prescreen_of, surrogate_of
-from nsga_lightning.search.assemble.settings import BACKENDS, RetrainSettings, SearchConfig, SpaceSettings
+from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
+from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, surrogate_of
+from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
-from nsga_lightning.search.core.objectives import check_objectives
-from nsga_lightning.search.core.options import check_signature, instantiate
+from nsga_lightning.search.core.options import instantiate
 from nsga_lightning.search.core.records import fingerprint
-from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
-from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
 from nsga_lightning.search.execution.protocols import Execution
 from nsga_lightning.search.proposers.prescreen import Scorer
 from nsga_lightning.search.proposers.surrogate import Complexity
 from nsga_lightning.search.runner import SearchRunner
-from nsga_lightning.search.training.trainer_evaluator import (
-    OWNED_TRAINER_OPTIONS,
-    SEARCH_SETS,
-    TrainerEvaluator,
-)
-from nsga_lightning.spaces import NetworkSpace, SearchSpace, check_space
+from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.spaces import SearchSpace
 from nsga_lightning.spaces.protocol import is_built_in
 
-ConfigLike = SearchConfig | Mapping[str, Any]
-
-
-def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator: Evaluator | None = None
-                 ) -> SearchConfig:
-    """Check every block of a search config against what it configures, before anything is created.
-
-    Args:
-        config: the search config.
-        space: a ready space object that replaces the ``space`` block.
-        evaluator: your own evaluator, which replaces the trainer evaluator: the ``model``, ``trainer``, ``data``
-            and ``retrain`` blocks must then be left out, and the objectives are the names it declares.
-
-    Returns:
-        The config as a :class:`SearchConfig`.
-
-    Raises:
-        ValueError: one line naming the first bad option and the closest valid names, or what is allowed.
-    """
-    config = SearchConfig.from_dict(config)
-    search = config.search
-    if space is not None and evaluator is None:
-        raise ValueError("a ready space object needs your own evaluator (build_search(config, space=..., "
-                         "evaluator=...)); to train its networks with the trainer evaluator give it in the config: "
-                         "space: {class_path: ..., init_args: {...}}")
-    if evaluator is None:
-        check_trainer_blocks(config)
-        check_objectives(search.objectives, TrainerEvaluator.objective_names)
-    else:
-        given = [name for name in ("model", "trainer", "data", "retrain") if getattr(config, name) not in
-                 ({}, None, RetrainSettings())]
-        if given:
-            raise ValueError(f"the {', '.join(given)} block(s) configure the trainer evaluator; a search with your own "
-                             "evaluator takes the search and space blocks only: leave them out")
-        check_objectives(search.objectives, Execution(evaluator).objectives())
-    unknown = sorted(set(search.reference_point or {}) - set(search.objectives))
-    if unknown:
-        raise ValueError(f"search.reference_point names {unknown}, which are not objectives; objectives: "
-                         f"{list(search.objectives)}")
-    if isinstance(search.workers, bool) or not isinstance(search.workers, int) or search.workers < 1:
-        raise ValueError(f"search.workers must be an integer >= 1, got {search.workers!r}")
-    if search.backend not in BACKENDS:
-        raise ValueError(f"unknown search.backend {search.backend!r}; allowed: {', '.join(BACKENDS)}")
-    for name, value, allowed in (("crossover", search.crossover, CROSSOVERS),
-                                 ("initialization", search.initialization, INITIALIZATIONS)):
-        if value not in allowed:
-            raise ValueError(f"unknown search.{name} {value!r}; allowed: {', '.join(allowed)}")
-    gens = search.exploitation_gens
-    if isinstance(gens, bool) or not isinstance(gens, int) or not 0 <= gens < search.n_gens:
-        raise ValueError(f"search.exploitation_gens must be an integer from 0 to n_gens - 1 ({search.n_gens - 1}), "
-                         f"got {gens!r}")
-    if not isinstance(search.initial_architectures, list):
-        raise ValueError("search.initial_architectures is a list of zoo names or genomes, got "
-                         f"{search.initial_architectures!r}")
-    if space is not None and config.space != SpaceSettings():
-        raise ValueError("give the space either as the config's space block or as build_search(space=...), not both")
-    space = config.space.build() if space is None else check_space(space, "build_search(space=...)")
-    if evaluator is None and not (is_built_in(space) or isinstance(space, NetworkSpace)):
-        raise ValueError(f"the {space.name} space builds no networks for the trainer evaluator (a space builds them "
-                         "with build_network(genotype, num_classes, **options)): search it from Python with your own "
-                         "evaluator, build_search(config, evaluator=...)")
-    resolve_architectures(space, search.initial_architectures)
-    check_config_modes(config, own_evaluator=evaluator is not None)
-    threads = config.num_threads
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
-    return config
-
-
-def check_trainer_blocks(config: SearchConfig) -> None:
-    """The blocks of the trainer evaluator: a data block in class_path form, and model, trainer and retrain options
-    the classes they configure take.
-
-    Raises:
-        ValueError: one line naming the missing block or the bad option and the closest valid names.
-    """
-    if config.data is None:
-        raise ValueError("the search config needs a data block in class_path form, e.g. data: {class_path: "
-                         "nsga_lightning.data.DigitsDataModule, init_args: {val_split: 0.2}}")
-    check_signature("model", config.model, ArchitectureModule, reserved=SEARCH_SETS)
-    check_signature("trainer", config.trainer, Trainer, reserved=OWNED_TRAINER_OPTIONS)
-    check_signature("retrain.model", config.retrain.model, ArchitectureModule, reserved=SEARCH_SETS)
-    check_signature("retrain.trainer", config.retrain.trainer, Trainer)
+# the config checks live in assemble/config_checks.py and stay importable here
+__all__ = ["ConfigLike", "SettingsFactory", "build_evaluator", "build_search", "check_config", "check_retrain",
+           "check_trainer_blocks", "default_callbacks", "make_evaluator", "runner_for"]
 
 
 def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = ()) -> TrainerEvaluator:

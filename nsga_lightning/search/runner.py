@@ -35,7 +35,8 @@ from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.evolution.fidelity import Fidelity
 from nsga_lightning.search.evolution.generation_state import check_runtime
-from nsga_lightning.search.evolution.operators import ETA, MAX_MATING_ROUNDS, NSGANetOperators
+from nsga_lightning.search.evolution.mutation import ETA
+from nsga_lightning.search.evolution.operators import MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.execution.protocols import Execution
 from nsga_lightning.search.loops.generational import GenerationalLoop
 from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState

@@ -9,7 +9,7 @@ import yaml
 
 from nsga_lightning.callbacks import ParetoOutputs
 from nsga_lightning.search import pareto_front
-from nsga_lightning.search.assemble.settings import RetrainSettings
+from nsga_lightning.search.assemble.retrain import RetrainSettings
 from nsga_lightning.search.store.run_directory import RunDirectory
 
 DATA = {"class_path": "nsga_lightning.data.DigitsDataModule", "init_args": {"image_size": 16, "val_split": 0.2}}

@@ -17,7 +17,7 @@ import numpy as np
 
 from nsga_lightning.callbacks import ParetoOutputs
 from nsga_lightning.search import Candidate, FunctionEvaluator, SearchRunner
-from nsga_lightning.search.assemble.settings import RetrainSettings
+from nsga_lightning.search.assemble.retrain import RetrainSettings
 from nsga_lightning.spaces import make_space
 
 OBJECTIVES = ("error", "madds")

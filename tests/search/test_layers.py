@@ -1,6 +1,6 @@
 """The parts of ``nsga_lightning.search`` form layers: a module imports only from its own folder and the folders
 below it (module-level, function-level and type-only imports alike), and the top-level modules (the facade, the
-builder and the public re-export paths) are imported by no part. No module is much over 300 lines."""
+builder and the public re-export paths) are imported by no part. No module is over 300 lines."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ SEARCH = Path(__file__).resolve().parents[2] / "nsga_lightning" / "search"
 # lowest first: each folder may import the ones before it
 LAYERS = ("core", "store", "evolution", "surrogate", "execution", "training", "recording", "proposers",
           "scheduling", "loops", "assemble")
-MAX_LINES = 375  # the evolution operators (370) are the longest module; nothing may grow past it
+MAX_LINES = 300  # files short enough to read in one sitting (DESIGN.md); split a module that grows past it
 
 
 def _imports(path: Path) -> set[str]:

@@ -7,11 +7,8 @@ import pytest
 from pymoo.core.population import Population
 from search_helpers import space_by_name
 
-from nsga_lightning.search.evolution.operators import (
-    KeyDuplicateElimination,
-    NSGANetOperators,
-    make_population,
-)
+from nsga_lightning.search.evolution.duplicates import KeyDuplicateElimination
+from nsga_lightning.search.evolution.operators import NSGANetOperators, make_population
 
 SPACE_NAMES = ["micro", "macro4", "macro6"]
 

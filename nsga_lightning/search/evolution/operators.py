@@ -2,14 +2,15 @@
 
 * sampling: uniform integers within the bounds (``space.sample``);
 * mating selection: binary tournament, by constraint violation, then domination, then larger crowding
-  distance, random on ties (NSGA-II's ``comp_by_dom_and_crowding``);
+  distance, random on ties (NSGA-II's ``comp_by_dom_and_crowding``; ``tournament.py``);
 * initial population: uniform random, or ``prior`` (hand-crafted designs first; ``initialization.py``);
 * crossover: two-point (``PointCrossover(n_points=2)``) or ``homogeneous`` (``homogeneous_crossover.py``),
   always applied;
 * mutation: polynomial mutation, eta 3, per-variable probability ``1/n_var``, on integers as the original
-  does: bounds widened to ``[xl - 0.5, xu + 0.5]``, perturbed, rounded, clipped back into the bounds;
+  does: bounds widened to ``[xl - 0.5, xu + 0.5]``, perturbed, rounded, clipped back into the bounds
+  (``mutation.py``);
 * duplicate elimination by canonical key, against the offspring themselves, the parents and an excluded set
-  (the archive of every evaluated architecture);
+  (the archive of every evaluated architecture; ``duplicates.py``);
 * survival: rank and crowding (``RankAndCrowding``).
 
 Randomness: every operator takes an explicit ``np.random.Generator`` (pymoo's ``random_state``); pymoo would
@@ -24,28 +25,25 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from pymoo.core.duplicate import DuplicateElimination
 from pymoo.core.mating import Mating
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
-from pymoo.core.variable import get
 from pymoo.operators.crossover.pntx import PointCrossover
-from pymoo.operators.mutation.pm import PM, mut_pm
-from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.operators.selection.tournament import TournamentSelection
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
-from pymoo.util.dominator import Dominator
 
+from nsga_lightning.search.evolution.duplicates import KeyDuplicateElimination
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS, HomogeneousCrossover
 from nsga_lightning.search.evolution.initialization import (
     INITIALIZATIONS,
     initial_genomes,
     resolve_architectures,
 )
+from nsga_lightning.search.evolution.mutation import ETA, IntegerPolynomialMutation
+from nsga_lightning.search.evolution.tournament import binary_tournament
 from nsga_lightning.spaces import SearchSpace
 
-ETA = 3.0
 MAX_MATING_ROUNDS = 100
 
 
@@ -90,116 +88,6 @@ class SpaceSampling(Sampling):
         **kwargs: Any,
     ) -> np.ndarray:
         return np.asarray(self.space.sample(random_state, n_samples), dtype=np.int64)
-
-
-def binary_tournament(
-    pop: Population, P: np.ndarray, random_state: np.random.Generator = None, **kwargs: Any
-) -> np.ndarray:
-    """Winners of the tournaments ``P`` (``(n, 2)`` indices into ``pop``), NSGA-II's dominance/crowding rule.
-
-    Reads ``F``, ``CV`` and ``crowding`` (set by :func:`rank_population` / survival) from the population.
-    """
-    if P.shape[1] != 2:
-        raise ValueError(f"binary tournament needs pairs, got tournaments of size {P.shape[1]}")
-    F = pop.get("F").astype(float)
-    cv = pop.get("CV").astype(float)[:, 0]
-    crowding = np.array(
-        [np.nan if c is None else c for c in pop.get("crowding", to_numpy=False)], dtype=float
-    )
-    return _tournament_winners(F, cv, crowding, P, random_state)
-
-
-def _tournament_winners(
-    F: np.ndarray, cv: np.ndarray, crowding: np.ndarray, P: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    winners = np.empty(len(P), dtype=int)
-    for i, (a, b) in enumerate(P):
-        if cv[a] != cv[b] or cv[a] >= 1:  # failed, or stopped at different rungs: smaller violation wins
-            better = _better(a, -cv[a], b, -cv[b])
-        else:
-            relation = Dominator.get_relation(F[a], F[b])
-            better = a if relation == 1 else b if relation == -1 else _better(a, crowding[a], b, crowding[b])
-        winners[i] = better if better is not None else rng.choice([a, b])
-    return winners
-
-
-def _better(a: int, value_a: float, b: int, value_b: float) -> int | None:
-    """The index with the larger value, or ``None`` on a tie."""
-    if value_a > value_b:
-        return a
-    if value_b > value_a:
-        return b
-    return None
-
-
-class IntegerPolynomialMutation(PM):
-    """Polynomial mutation on integer genes, as the original applies it.
-
-    Each gene mutates with probability ``prob_var`` (default ``1/n_var``); the perturbation uses bounds
-    widened by 0.5 on both sides so every integer value is equally reachable, then the result is rounded and
-    clipped.
-    """
-
-    def __init__(self, eta: float = ETA, prob_var: float | None = None) -> None:
-        super().__init__(prob=1.0, eta=eta, prob_var=prob_var, vtype=float, repair=RoundingRepair())
-
-    def _do(
-        self,
-        problem: Problem,
-        X: np.ndarray,
-        params: Any = None,
-        *args: Any,
-        random_state: np.random.Generator = None,
-        **kwargs: Any,
-    ) -> np.ndarray:
-        eta = get(self.eta, size=len(X))
-        prob_var = self.get_prob_var(problem, size=len(X))
-        Xp = mut_pm(
-            X.astype(float),
-            problem.xl - 0.5,
-            problem.xu + 0.5,
-            eta,
-            prob_var,
-            at_least_once=False,
-            random_state=random_state,
-        )
-        return _round_clip(Xp, problem.xl, problem.xu)
-
-
-def _round_clip(X: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    return np.clip(np.around(X), lower, upper)  # (n, n_var) float holding integers
-
-
-class KeyDuplicateElimination(DuplicateElimination):
-    """Drops offspring whose canonical key repeats another offspring, a parent or an excluded key."""
-
-    def __init__(self, space: SearchSpace, excluded: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.space = space
-        self.excluded = set(excluded)
-
-    def keys(self, pop: Population) -> list[str]:
-        """Canonical keys of ``pop``, computed once and cached on each individual."""
-        out = []
-        for ind in pop:
-            key = ind.get("key")
-            if key is None:
-                key = self.space.key(np.asarray(ind.X).astype(np.int64))
-                ind.set("key", key)
-            out.append(key)
-        return out
-
-    def _do(self, pop: Population, other: Population | None, is_duplicate: np.ndarray) -> np.ndarray:
-        keys = self.keys(pop)
-        if other is None:  # against itself and the excluded set: keep first occurrences
-            seen = set(self.excluded)
-            for i, key in enumerate(keys):
-                is_duplicate[i] |= key in seen
-                seen.add(key)
-        else:
-            taken = set(self.keys(other))
-            is_duplicate |= np.array([key in taken for key in keys], dtype=bool)
-        return is_duplicate
 
 
 def describe_operator(operator: Any) -> dict[str, Any]:

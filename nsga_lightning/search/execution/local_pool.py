@@ -10,28 +10,29 @@ yields each result as it arrives; only the driver writes the archive.
 Every worker has its own pipe to the driver (a dying worker cannot corrupt a shared queue) and is watched by its
 process sentinel: a worker that dies mid-candidate (killed, out of memory) is replaced and its candidate tried
 once more, then recorded as failed; a search never hangs on a lost worker. Workers ignore Ctrl-C (the driver
-stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their next message).
+stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their next message); the worker's body
+and the driver's handle of it are in ``local_worker.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
-import signal
-import sys
 import time
-import traceback
 from collections import deque
 from collections.abc import Iterator, Sequence
-from multiprocessing.connection import Connection, wait
+from multiprocessing.connection import wait
 from typing import Any
 
 from nsga_lightning.errors import UserError
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.execution.dispatch_order import evaluate_by_submission
 from nsga_lightning.search.execution.factory import EvaluatorFactory
+from nsga_lightning.search.execution.local_worker import WorkerHandle, worker_main
 from nsga_lightning.search.execution.plans import WorkerPlan
+
+# the worker process's body lives in local_worker.py and stays importable here
+__all__ = ["ATTEMPTS", "POLL_SECONDS", "LocalPoolEvaluator", "WorkerStartError", "worker_main"]
 
 log = logging.getLogger(__name__)
 
@@ -41,96 +42,6 @@ POLL_SECONDS = 1.0
 
 class WorkerStartError(UserError, RuntimeError):
     """A worker process could not build its evaluator (the same settings would fail every candidate)."""
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when the driver dies (no orphan keeps training)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the worker stops at its next message instead
-        pass
-
-
-def worker_main(conn: Connection, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
-    """Body of a worker process: build the evaluator once, then train candidates until told to stop."""
-    _die_with_parent()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops the workers
-    os.environ.update(plan.env)  # before torch is imported: CUDA device and thread counts
-    if plan.cores:
-        os.sched_setaffinity(0, plan.cores)
-    try:
-        evaluator = factory()
-        evaluator.prepare()
-    except BaseException:  # noqa: BLE001 - reported to the driver, which stops the search
-        conn.send(("error", traceback.format_exc()))
-        return
-    conn.send(("ready", os.getpid()))
-    while True:
-        try:
-            candidate = conn.recv()
-        except (EOFError, OSError):  # the driver is gone
-            return
-        if candidate is None:
-            _exit_now()
-        for evaluation in evaluator.evaluate([candidate]):
-            conn.send(("result", evaluation))
-
-
-def _exit_now() -> None:
-    """End a worker told to stop without the interpreter's teardown.
-
-    Tearing down a process that imported torch and Lightning takes about 2 s on a laptop core (measured), paid by
-    every worker at the end of every search; nothing in a stopped worker needs it: every candidate's Trainer has
-    closed its logger at the end of its fit and every result has been sent.
-    """
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError, AttributeError):
-            pass
-    os._exit(0)
-
-
-class _Worker:
-    """The driver's handle of one worker process."""
-
-    def __init__(self, context: Any, index: int, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
-        self.index = index
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker_main, args=(child, factory, plan),
-                                       name=f"nsga-lightning-worker-{index}", daemon=True)
-        self.started = time.perf_counter()
-        self.process.start()
-        child.close()
-        self.ready = False
-        self.busy: tuple[Candidate, int, float] | None = None  # candidate, attempt, start time
-
-    def ask_to_stop(self) -> None:
-        """Tell the worker to exit after its current message (it does not wait)."""
-        if self.process.is_alive():
-            try:
-                self.conn.send(None)
-            except (OSError, ValueError):
-                pass
-
-    def wait_or_kill(self, timeout: float = 5.0) -> None:
-        """Wait for a worker told to stop to exit; kill it if it has not within ``timeout`` seconds."""
-        if self.process.is_alive():
-            self.process.join(timeout)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout)
-        self.conn.close()
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5.0)
-        self.conn.close()
 
 
 class LocalPoolEvaluator:
@@ -152,7 +63,7 @@ class LocalPoolEvaluator:
         self.start_timeout = start_timeout
         self.workers = len(self.plans)
         self._context = multiprocessing.get_context("spawn")
-        self._pool: list[_Worker | None] = [None] * self.workers
+        self._pool: list[WorkerHandle | None] = [None] * self.workers
         self.in_flight = 0
         self.busy_seconds = 0.0
         self.startup_seconds: list[float] = []  # per worker process: from its start to its evaluator built
@@ -231,7 +142,7 @@ class LocalPoolEvaluator:
         self._done.clear()
         self.in_flight = 0
 
-    def _handle(self, worker: _Worker, message: Any) -> None:
+    def _handle(self, worker: WorkerHandle, message: Any) -> None:
         if message is None:  # the worker died
             if worker.busy is not None:
                 failed = self._lost(worker)
@@ -258,7 +169,7 @@ class LocalPoolEvaluator:
             self.busy_seconds += time.perf_counter() - started
             self._done.append(value)
 
-    def _busy(self) -> list[_Worker]:
+    def _busy(self) -> list[WorkerHandle]:
         return [w for w in self._pool if w is not None and w.busy is not None]
 
     def _dispatch(self, wanted: int) -> None:
@@ -266,7 +177,7 @@ class LocalPoolEvaluator:
         pending = self._pending
         for i in range(self.workers):
             if self._pool[i] is None and sum(w is not None for w in self._pool) < wanted:
-                self._pool[i] = _Worker(self._context, i, self.factory, self.plans[i])
+                self._pool[i] = WorkerHandle(self._context, i, self.factory, self.plans[i])
         for worker in self._pool:
             if pending and worker is not None and worker.ready and worker.busy is None:
                 candidate, attempt = pending.popleft()
@@ -274,7 +185,7 @@ class LocalPoolEvaluator:
                 worker.busy = (candidate, attempt, time.perf_counter())
                 self.in_flight += 1
 
-    def _messages(self) -> Iterator[tuple[_Worker, Any]]:
+    def _messages(self) -> Iterator[tuple[WorkerHandle, Any]]:
         """Wait for messages or deaths of the workers; ``(worker, None)`` for a worker that died."""
         live = [w for w in self._pool if w is not None]
         if not live:
@@ -303,7 +214,7 @@ class LocalPoolEvaluator:
             if not worker.process.is_alive():
                 yield worker, None
 
-    def _lost(self, worker: _Worker) -> Evaluation | None:
+    def _lost(self, worker: WorkerHandle) -> Evaluation | None:
         """A worker died holding a candidate: replace it, retry the candidate once, else fail it."""
         candidate, attempt, started = worker.busy
         code = worker.process.exitcode

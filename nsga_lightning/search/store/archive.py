@@ -16,7 +16,6 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from nsga_lightning.search.store.archive_file import (
     migrate,
     refuse_lost_archive,
     row_columns,
+    utc_now,
 )
 from nsga_lightning.search.store.generations_table import (
     read_generation,
@@ -53,10 +53,6 @@ from nsga_lightning.search.store.run_lock import RunDirectoryLock
 from nsga_lightning.search.store.rung_record import rung_record
 from nsga_lightning.search.store.screening_table import read_screening, write_screening
 from nsga_lightning.spaces import SearchSpace
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class Archive:
@@ -119,7 +115,7 @@ class Archive:
         if entries is None:
             return
         with self._transaction():
-            for name, value in (*entries.items(), ("schema_version", str(SCHEMA_VERSION)), ("created", _now())):
+            for name, value in (*entries.items(), ("schema_version", str(SCHEMA_VERSION)), ("created", utc_now())):
                 write_meta(self._db, name, value)
 
     def _is_empty(self) -> bool:
@@ -174,13 +170,13 @@ class Archive:
                 raise ValueError(f"architecture {candidate.key!r} is already in the archive")
             with self._database_errors(), self._transaction():
                 promote_architecture(self._db, candidate.key, evaluation, objectives, fidelity,
-                                     known.seconds + float(evaluation.seconds), _now())
+                                     known.seconds + float(evaluation.seconds), utc_now())
         else:
             genotype = None if candidate.genotype is None or self.space is None else (
                 self.space.genotype_to_data(candidate.genotype))
             try:
                 with self._database_errors(), self._transaction():
-                    insert_architecture(self._db, candidate, evaluation, objectives, genotype, fidelity, _now())
+                    insert_architecture(self._db, candidate, evaluation, objectives, genotype, fidelity, utc_now())
             except sqlite3.IntegrityError as exc:
                 raise ValueError(f"architecture {candidate.key!r} is already in the archive") from exc
         row = self.get(candidate.key)
@@ -237,7 +233,7 @@ class Archive:
         """
         try:
             with self._database_errors(), self._transaction():
-                write_generation(self._db, generation, population, rank, crowding, rng_state, _now())
+                write_generation(self._db, generation, population, rank, crowding, rng_state, utc_now())
         except sqlite3.IntegrityError as exc:
             raise ValueError(f"generation {generation} is already recorded in {self.path}") from exc
         return self.generation(generation)

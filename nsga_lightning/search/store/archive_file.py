@@ -27,6 +27,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from nsga_lightning.errors import ArchiveError, ArchiveWriteError
 from nsga_lightning.search.store.run_directory import RunDirectory
@@ -55,6 +56,11 @@ REQUIRED = {
     "generations": ("generation", "population", "rank", "crowding", "rng_state", "created"),
 }
 ROW_COLUMNS = "key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created, fidelity"
+
+
+def utc_now() -> str:
+    """The time of a write as the ``created`` columns store it: UTC, ISO 8601, milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def row_columns(db: sqlite3.Connection) -> str:

@@ -10,8 +10,6 @@ step metrics are written every 50 steps but at least once per epoch (``log_every
 from __future__ import annotations
 
 import gc
-import logging
-import math
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,19 +20,15 @@ from typing import Any
 import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import Callback, LightningDataModule, Trainer, seed_everything
-from lightning.pytorch.loggers import TensorBoardLogger
 
-from nsga_lightning.callbacks.rung_stop import RungStop
-from nsga_lightning.callbacks.stop_on_non_finite_loss import NonFiniteLossError, StopOnNonFiniteLoss
 from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.nn import resolve_stem
 from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation
-from nsga_lightning.search.core.interrupts import restore_sigint, sigint_handler
 from nsga_lightning.search.core.options import defaults
 from nsga_lightning.search.execution.dispatch_order import layer_count
-from nsga_lightning.search.store import rung_checkpoints
 from nsga_lightning.search.store.run_directory import RunDirectory
+from nsga_lightning.search.training.candidate_fit import candidate_trainer, fit_candidate
 from nsga_lightning.search.training.defaults import (
     CANDIDATE_TRAINER_DEFAULTS,
     LEGACY_INPUT,
@@ -44,19 +38,14 @@ from nsga_lightning.search.training.defaults import (
 from nsga_lightning.search.training.fit_support import (
     analytic_complexity,
     any_genotype,
-    candidate_hparams,
-    channels_last_input,
     count_batches,
     has_batches,
     intra_op_threads,
-    limited_batches,
     plain_hparams,
     quiet_lightning,
     release_memory,
 )
 from nsga_lightning.spaces import genotype_to_data, space_from_block
-
-log = logging.getLogger(__name__)
 
 
 class TrainerEvaluator:
@@ -245,43 +234,7 @@ class TrainerEvaluator:
         module = self.build_module(candidate, num_classes)
         module._log_hyperparams = False  # logged once, with the candidate and its objectives, after the fit
         trainer = self._trainer(candidate)
-        resume = (rung_checkpoints.continue_from(self.run_directory, candidate.key, candidate.epochs)
-                  if candidate.epochs is not None else None)
-        if self._use_channels_last(trainer):
-            module.to(memory_format=torch.channels_last)
-            module.network.register_forward_pre_hook(channels_last_input)
-        sigint = sigint_handler()
-        try:
-            trainer.fit(module, datamodule=self.datamodule, ckpt_path=resume, weights_only=True if resume else None)
-        except SystemExit:
-            # Lightning turns Ctrl-C inside fit into SystemExit(1) and ignores SIGINT from then on; the search
-            # stops cleanly on KeyboardInterrupt instead, with Ctrl-C working again.
-            restore_sigint(sigint)
-            raise KeyboardInterrupt from None
-        finally:
-            # the shared datamodule would keep this trainer (and the network) alive until the next fit
-            if getattr(self.datamodule, "trainer", None) is trainer:
-                self.datamodule.trainer = None
-        if "val/error" not in trainer.callback_metrics:
-            raise RuntimeError("training finished without a validation error; the data has no validation split "
-                               "or max_epochs is unset")
-        if candidate.epochs is not None:
-            if trainer.current_epoch != candidate.epochs:
-                raise RuntimeError(f"training stopped after {trainer.current_epoch} epochs, {candidate.epochs} asked for")
-            if candidate.epochs < trainer.max_epochs:
-                rung_checkpoints.save_rung(trainer, self.run_directory, candidate.key)
-            else:
-                rung_checkpoints.discard(self.run_directory, candidate.key)
-        error = float(trainer.callback_metrics["val/error"])
-        if not math.isfinite(error):
-            raise NonFiniteLossError(f"validation error is {error}")
-        complexity = module.compute_complexity()
-        objectives = {"error": error, "madds": float(complexity["madds"]), "params": float(complexity["params"])}
-        if trainer.logger is not None:
-            trainer.logger.log_hyperparams(candidate_hparams(candidate, module),
-                                           {f"hp/{name}": value for name, value in objectives.items()})
-            trainer.logger.finalize("success")
-        return objectives
+        return fit_candidate(module, trainer, self.datamodule, self.run_directory, candidate, self.channels_last)
 
     def build_module(self, candidate: Candidate, num_classes: int) -> ArchitectureModule:
         """The candidate's proxy network as this evaluator trains it, initialised from the global torch RNG
@@ -336,35 +289,10 @@ class TrainerEvaluator:
             raise RuntimeError("the data's inputs are read by prepare()")
         return {"image_size": self._inputs["image_size"], "in_channels": self._inputs["in_channels"]}
 
-    def _use_channels_last(self, trainer: Trainer) -> bool:
-        """The memory format of a candidate: see ``channels_last`` in the class docstring."""
-        if self.channels_last is not None:
-            return self.channels_last
-        full_precision = str(trainer.precision) in ("32-true", "64-true")
-        return trainer.strategy.root_device.type == "cpu" and full_precision
-
     def _trainer(self, candidate: Candidate | None) -> Trainer:
         """The Trainer of one candidate; ``None``: the same options without a logger (to check them)."""
-        options = dict(self.trainer_options)
-        epochs = options["max_epochs"]
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"the search trains each candidate for trainer.max_epochs >= 1 epochs, got {epochs}")
-        options.setdefault("check_val_every_n_epoch", epochs)  # validate once, after the last epoch
-        # step metrics every 50 steps or at least once per epoch (no "fewer batches than the logging interval")
-        options.setdefault("log_every_n_steps", max(1, min(50, limited_batches(self._train_batches,
-                                                                        options.get("limit_train_batches")))))
-        callbacks: list[Callback] = [StopOnNonFiniteLoss(), *self.callbacks]
-        if candidate is not None and candidate.epochs is not None:
-            callbacks.append(RungStop(candidate.epochs))
-        logger: TensorBoardLogger | bool = False
-        if self.run_directory is not None and candidate is not None:
-            save_dir, name = self.run_directory.candidate_logger_location
-            logger = TensorBoardLogger(save_dir, name=name, version=candidate.key, default_hp_metric=False)
-        if candidate is not None:
-            log.debug("training %s for %s of %s epochs", candidate.key, candidate.epochs or epochs, epochs)
-        return Trainer(**options, logger=logger, callbacks=callbacks, enable_checkpointing=False,
-                       enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-                       devices=1, default_root_dir=str(self.run_directory) if self.run_directory else None)
+        return candidate_trainer(self.trainer_options, self._train_batches, self.callbacks, self.run_directory,
+                                 candidate)
 
     def _quiet(self) -> AbstractContextManager[None]:
         """Silence Lightning's per-Trainer INFO lines and the harmless warnings while one candidate trains."""
