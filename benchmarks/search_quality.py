@@ -24,7 +24,7 @@ NSGA-II's median hypervolume at 300 evaluations (checked every 10; median over s
 does), and the median hypervolume at 100, 150 and 300 evaluations. Complexity for the inner search: the analytic
 count (``nn.count_complexity``), equal to the landscape's MAdds.
 
-Usage: ``python benchmarks/search_quality.py [--seeds 20] [--workers 2] [--surrogate]``. Prints a table per budget: median
+Usage: ``python benchmarks/search_quality.py [--seeds 20] [--workers 2] [--surrogate [--models rbf,gp,trees,auto]]``. Prints a table per budget: median
 hypervolume, win rate against random search (share of seeds with a larger hypervolume), median ratio to random.
 
 ``--real``: the real thing once at quickstart size instead (the quickstart preset: digits, 15 architectures,
@@ -199,12 +199,22 @@ def run_surrogate_variant(args: tuple[str, int, tuple]) -> tuple[str, int, list[
     return name, seed, [hypervolume(F[:n], low, high) for n in CHECKS], time.perf_counter() - start
 
 
-def main_surrogate(seeds: int, workers: int) -> None:
+def main_surrogate(seeds: int, workers: int, models: list[str]) -> None:
     start = time.perf_counter()
+    unknown = [m for m in models if f"surrogate {m}" not in SURROGATE_VARIANTS]
+    if unknown:
+        raise SystemExit(f"--models: unknown {unknown}; from rbf, gp, trees, auto")
+    for name in [n for n in SURROGATE_VARIANTS if n.startswith("surrogate ") and n.split()[1] not in models]:
+        del SURROGATE_VARIANTS[name]
     limits = bounds(Landscape())
     jobs = [(name, seed, limits) for seed in range(seeds) for name in SURROGATE_VARIANTS]
+    results = []
     with ProcessPoolExecutor(workers) as pool:
-        results = list(pool.map(run_surrogate_variant, jobs))
+        for result in pool.map(run_surrogate_variant, jobs):  # each as it completes, in job order
+            name, seed, values, wall = result
+            print(f"  {name:26s} seed {seed:2d}: HV@100 {values[CHECKS.index(100)]:.4f} HV@300 {values[-1]:.4f} "
+                  f"({wall:.0f} s)", flush=True)
+            results.append(result)
     hv = {(name, seed): values for name, seed, values, _ in results}
     wall = {name: statistics.median(w for n, _, _, w in results if n == name) for name in SURROGATE_VARIANTS}
     target = statistics.median(hv[("NSGA-II (published code)", s)][-1] for s in range(seeds))
@@ -224,8 +234,10 @@ def main_surrogate(seeds: int, workers: int) -> None:
         print(f"{name:26s} {shown:>16s} {len(reached):>5d}/{seeds} {at[100]:8.4f} {at[150]:8.4f} {at[300]:8.4f} "
               f"{wall[name]:7.1f}")
     best = min((n for n in SURROGATE_VARIANTS if n.startswith("surrogate")), key=lambda n: needed[n])
-    print(f"\nbest surrogate: {best}; nsga_evals_over_surrogate_evals_to_target="
-          f"{needed['NSGA-II (published code)'] / needed[best]:.2f}")
+    # NSGA-II's median hypervolume at 300 evaluations is the target, so NSGA-II needs 300 by definition (half its
+    # seeds reach it by then; the median over seeds of "first reached" is then undefined, shown as >300 above)
+    print(f"\nbest surrogate: {best}; nsga_evals_over_surrogate_evals_to_target (300 / {needed[best]:.0f})="
+          f"{BUDGETS[-1] / needed[best]:.2f}")
 
 
 REAL_VARIANTS = {"published": {"initialization": "random"}, "paper": {"initialization": "prior", "crossover": "homogeneous",
@@ -298,6 +310,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--real", action="store_true", help="quickstart-size searches on the digits instead")
     parser.add_argument("--surrogate", action="store_true", help="NSGA-II vs the surrogate-assisted search")
+    parser.add_argument("--models", default="rbf,gp,trees,auto", help="with --surrogate: the surrogate models")
     parser.add_argument("--real-variants", default="published,paper",
                         help=f"with --real: comma-separated, 'published' first; from {', '.join(REAL_VARIANTS)}")
     config = parser.parse_args()
@@ -315,7 +328,7 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     if config.surrogate:
-        main_surrogate(config.seeds, config.workers)
+        main_surrogate(config.seeds, config.workers, config.models.split(","))
         return
     start = time.perf_counter()
     limits = bounds(Landscape())
