@@ -14,8 +14,8 @@ from search_helpers import StopAfter
 
 from nsga_lightning.cli import main
 from nsga_lightning.search import Archive, FunctionEvaluator
-from nsga_lightning.search.build import build_search, default_callbacks
 from nsga_lightning.search.assemble.settings import SearchConfig
+from nsga_lightning.search.build import build_search, default_callbacks
 
 OBJECTIVES = ("error", "latency")
 SURROGATE = {"model": "rbf", "start": 1, "inner_pop": 12, "inner_gens": 4}
