@@ -8,8 +8,8 @@ cell outputs the concatenation of the blocks that no unit of that cell reads ("l
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -206,22 +206,34 @@ def canonical_cell(genes: np.ndarray) -> tuple[tuple[tuple[int, int], tuple[int,
 
     Equivalent encodings are those reachable by swapping the two units of a block and by renumbering the
     blocks in any order that keeps every input before its reader. With at most 5 blocks the 120 orders are
-    enumerated outright, which is exact (a true canonical form) and takes well under a millisecond.
+    enumerated outright, which is exact (a true canonical form) but takes about a millisecond; children share
+    most cells with their parents, so the forms are remembered (a pure function of the genes: nothing about a
+    search depends on what is remembered).
     """
-    blocks = [((int(genes[i]), int(genes[i + 1])), (int(genes[i + 2]), int(genes[i + 3])))
-              for i in range(0, genes.size, 4)]
+    return _canonical_cell(tuple(int(g) for g in genes))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _canonical_cell(genes: tuple[int, ...]) -> tuple[tuple[tuple[int, int], tuple[int, int]], ...]:
+    blocks = [((genes[i], genes[i + 1]), (genes[i + 2], genes[i + 3])) for i in range(0, len(genes), 4)]
     n = len(blocks)
-    best = None
-    for order in itertools.permutations(range(n)):
-        new_node = {0: 0, 1: 1, **{old + 2: new + 2 for new, old in enumerate(order)}}
-        candidate = []
-        for new_position, old in enumerate(order):
-            units = tuple(sorted((op, new_node[idx]) for op, idx in blocks[old]))
-            if any(idx >= new_position + 2 for _, idx in units):
-                break  # this order reads a block before it is computed
-            candidate.append(units)
-        else:
-            form = tuple(candidate)
-            if best is None or form < best:
-                best = form
-    return best
+    best: list[tuple[tuple[int, int], tuple[int, int]]] | None = None
+    # depth-first over the orders that keep every input before its reader (the others are no encodings), and a
+    # prefix already above the best form's cannot become smaller: the same minimum as trying all n! orders
+    stack: list[tuple[dict[int, int], list]] = [({0: 0, 1: 1}, [])]
+    while stack:
+        placed, prefix = stack.pop()
+        position = len(prefix)
+        if position == n:
+            if best is None or prefix < best:
+                best = prefix
+            continue
+        for old in range(n):
+            if old + 2 in placed or any(idx not in placed for _, idx in blocks[old]):
+                continue
+            units = tuple(sorted((op, placed[idx]) for op, idx in blocks[old]))
+            if best is not None and (*prefix, units) > tuple(best[:position + 1]):
+                continue
+            stack.append(({**placed, old + 2: position + 2}, [*prefix, units]))
+    assert best is not None  # the blocks' own order is always valid
+    return tuple(best)

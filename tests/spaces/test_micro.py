@@ -196,3 +196,27 @@ def test_live_nodes_are_what_the_concatenated_output_depends_on():
     for genotype in MICRO_ZOO.values():  # published cells use every input and every block
         for cell, concat in ((genotype.normal, genotype.normal_concat), (genotype.reduce, genotype.reduce_concat)):
             assert live_nodes(cell, concat) == set(range(len(cell) // 2 + 2))
+
+
+def _canonical_by_every_order(genes):
+    """The canonical form by brute force: every one of the n! block orders, the valid ones compared."""
+    blocks = [((genes[i], genes[i + 1]), (genes[i + 2], genes[i + 3])) for i in range(0, len(genes), 4)]
+    forms = []
+    for order in itertools.permutations(range(len(blocks))):
+        new_node = {0: 0, 1: 1, **{old + 2: new + 2 for new, old in enumerate(order)}}
+        form = [tuple(sorted((op, new_node[idx]) for op, idx in blocks[old])) for old in order]
+        if all(idx < position + 2 for position, units in enumerate(form) for _, idx in units):
+            forms.append(tuple(form))
+    return min(forms)
+
+
+@pytest.mark.parametrize("n_blocks", [2, 3, 5])
+def test_the_canonical_cell_is_the_smallest_form_over_every_block_order(n_blocks):
+    space = MicroSpace(n_blocks=n_blocks)
+    rng = np.random.default_rng(n_blocks)
+    cells = [g[: space.n_var // 2] for g in space.sample(rng, 300)]
+    # the most symmetric cells too: every block reads only the two cell inputs
+    cells += [np.array([v for _ in range(n_blocks) for v in (rng.integers(0, 3), 0, rng.integers(0, 3), 1)])
+              for _ in range(100)]
+    for genes in cells:
+        assert canonical_cell(genes) == _canonical_by_every_order([int(g) for g in genes]), genes
