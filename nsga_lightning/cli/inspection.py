@@ -68,19 +68,14 @@ def _input_note(architecture: str) -> str:
     """For a training config that states its network's input (``in_channels``, ``stem`` in its model block, or
     the ``# input:`` header line of a search's Pareto config), that input as a title suffix, e.g.
     ``" (4-channel images, imagenet stem)"``; else ``""``."""
-    from nsga_lightning.search.assemble.retrain import INPUT_PREFIX
+    from nsga_lightning.search.assemble.retrain import describe_input, stated_input
 
     if not architecture.endswith((".yaml", ".yml")):
         return ""
     text = Path(architecture).read_text()
     model = (yaml.safe_load(text) or {}).get("model", {})
-    model = model.get("init_args", model)
-    parts = [f"{model['in_channels']}-channel images"] if "in_channels" in model else []
-    parts += [f"{model['stem']} stem"] if "stem" in model else []
-    if not parts:
-        stated = [line[2 + len(INPUT_PREFIX):] for line in text.splitlines() if line.startswith(f"# {INPUT_PREFIX}")]
-        parts = [stated[0].split(" (", 1)[0]] if stated else []
-    return f" ({', '.join(parts)})" if parts else ""
+    described = describe_input(model.get("init_args", model)) or stated_input(text)
+    return f" ({described})" if described else ""
 
 
 def drawable_space(architecture: str, run_dir: str | None):

@@ -7,6 +7,7 @@ and no channel is constant.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -55,3 +56,11 @@ def write_image_folder(root: Path, classes: list[str], per_class: int, size: int
 def tree(folder: Path) -> set[str]:
     """Every path under ``folder`` (to check that nothing was created)."""
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+def readme_block(section: str, language: str) -> str:
+    """The one ``language`` code block of the README's ``## section``."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    text = readme.split(f"## {section}", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+    return block

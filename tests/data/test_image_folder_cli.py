@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from image_folder_helpers import COLOUR_96, GREY_28, write_image_folder
+from image_folder_helpers import COLOUR_96, GREY_28, readme_block, write_image_folder
 
 from nsga_lightning.cli import main
 from nsga_lightning.module import ArchitectureModule
@@ -72,9 +72,7 @@ def test_search_then_fit_and_test_a_pareto_config_on_an_image_folder(
 
 def _readme_transfer_commands() -> list[list[str]]:
     """The bash commands of the README's "Transfer a found architecture" section, split into arguments."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("## Transfer a found architecture", 1)[1].split("\n## ", 1)[0]
-    (block,) = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    block = readme_block("Transfer a found architecture", "bash")
     return [shlex.split(line) for line in block.strip().splitlines()]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import yaml
-from image_folder_helpers import COLOUR_40, COLOUR_96, GREY_28, write_image_folder
+from image_folder_helpers import COLOUR_40, COLOUR_96, GREY_28, readme_block, write_image_folder
 from torch import nn
 
 from nsga_lightning.cli import main
@@ -87,21 +86,13 @@ def test_fit_command_trains_a_micro_network_on_colour_images(tmp_path: Path, mon
     assert config["data"]["class_path"] == "nsga_lightning.data.ImageFolderDataModule"
 
 
-def _readme_search_config() -> str:
-    """The YAML search config of the README's "Search on your own data" section."""
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("## Search on your own data", 1)[1].split("\n## ", 1)[0]
-    (config,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)
-    return config
-
-
 def test_the_readme_search_config_searches_an_image_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            one_intra_op_thread: None) -> None:
     """The README's config as written, on a folder at its path, with a tiny budget: the retrain configs
     train on all of root."""
     write_image_folder(tmp_path / "my-images" / "train", **COLOUR_40)  # 40x40, resized to 32 by the config
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "my-search.yaml").write_text(_readme_search_config())
+    (tmp_path / "my-search.yaml").write_text(readme_block("Search on your own data", "yaml"))
     tiny = ["--search.pop_size", "2", "--search.n_offspring", "1", "--search.n_gens", "1",
             "--model.init_channels", "4", "--model.layers", "3",
             "--trainer", "{max_epochs: 1, accelerator: cpu}", "--progress_bar", "false"]

@@ -33,15 +33,30 @@ INPUT_PREFIX = "input: "
 """How the header line stating a training config's input starts (after ``# ``)."""
 
 
+def describe_input(model: Mapping[str, Any]) -> str:
+    """What a model block (or the search's ``model_input``) states of the network's input, e.g. ``"4-channel
+    images, cifar stem"``; ``""`` when it states neither ``in_channels`` nor ``stem``."""
+    parts = [f"{model['in_channels']}-channel images"] if "in_channels" in model else []
+    parts += [f"{model['stem']} stem"] if "stem" in model else []
+    return ", ".join(parts)
+
+
 def input_line(model_input: Mapping[str, Any]) -> str:
     """The header line of a training config stating its network's input, e.g. ``# input: 4-channel images, cifar
-    stem (from the data: ...)``; ``""`` when nothing is known. ``draw`` reads it back for its title."""
-    parts = [f"{model_input['in_channels']}-channel images"] if "in_channels" in model_input else []
-    parts += [f"{model_input['stem']} stem"] if "stem" in model_input else []
-    if not parts:
+    stem (from the data: ...)``; ``""`` when nothing is known. :func:`stated_input` reads it back."""
+    described = describe_input(model_input)
+    if not described:
         return ""
-    return (f"# {INPUT_PREFIX}{', '.join(parts)} (from the data: fit on other images with --data adapts channels, "
+    return (f"# {INPUT_PREFIX}{described} (from the data: fit on other images with --data adapts channels, "
             "classes and stem)\n")
+
+
+def stated_input(config_text: str) -> str:
+    """The input a training config's :func:`input_line` states (``"4-channel images, cifar stem"``); ``""``
+    without one."""
+    marker = f"# {INPUT_PREFIX}"
+    stated = [line[len(marker):] for line in config_text.splitlines() if line.startswith(marker)]
+    return stated[0].split(" (", 1)[0] if stated else ""
 
 
 def training_config(

@@ -14,21 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from nsga_lightning.search.assemble.retrain import (
-    INPUT_PREFIX,
-    RETRAIN_TRAINER_DEFAULTS,
-    RetrainSettings,
-    input_line,
-    training_config,
-)
+from nsga_lightning.search.assemble.retrain import RETRAIN_TRAINER_DEFAULTS, RetrainSettings, training_config
 from nsga_lightning.search.core.options import check_keys
 from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
 from nsga_lightning.spaces import SearchSpace, space_from_block
 
-# the retrain block's names stay importable here, where they lived first
-__all__ = ["BACKENDS", "CANDIDATE_TRAINER_DEFAULTS", "INPUT_PREFIX", "RETRAIN_TRAINER_DEFAULTS", "FidelitySettings",
+# the retrain block's names stay importable here, where they lived first (the input line is new: retrain.py only)
+__all__ = ["BACKENDS", "CANDIDATE_TRAINER_DEFAULTS", "RETRAIN_TRAINER_DEFAULTS", "FidelitySettings",
            "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
-           "input_line", "training_config"]
+           "training_config"]
 
 BACKENDS = ("local", "ray")
 

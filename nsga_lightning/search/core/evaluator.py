@@ -17,6 +17,7 @@ Failure contract:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -177,6 +178,12 @@ def _number(value: Any) -> float | int:
     return value
 
 
+def _count_each(function: Callable[[Candidate], Mapping[str, float]],
+                candidates: Sequence[Candidate]) -> list[dict[str, float]]:
+    """``function`` of each candidate, as plain floats."""
+    return [{str(k): float(v) for k, v in dict(function(c)).items()} for c in candidates]
+
+
 class FunctionEvaluator:
     """Evaluate candidates one after another with a plain function ``candidate -> objectives``.
 
@@ -204,14 +211,8 @@ class FunctionEvaluator:
         self.function = function
         self._fingerprint = dict(fingerprint) if fingerprint is not None else {}
         self.objective_names = tuple(objectives) if objectives is not None else None
-        self._complexity = complexity
-        # the surrogate reads ``complexity`` as an attribute that is None without a count
-        self.complexity = None if complexity is None else self._count
-
-    def _count(self, candidates: Sequence[Candidate]) -> list[dict[str, float]]:
-        """The complexity of each candidate (the ``complexity`` function, candidate by candidate)."""
-        assert self._complexity is not None
-        return [{str(k): float(v) for k, v in dict(self._complexity(c)).items()} for c in candidates]
+        # the surrogate reads ``complexity(candidates)`` as an attribute that is None without a count
+        self.complexity = None if complexity is None else functools.partial(_count_each, complexity)
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings given at construction."""
