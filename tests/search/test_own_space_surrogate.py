@@ -88,3 +88,16 @@ def test_an_evaluator_without_a_usable_complexity_count_is_one_line_before_anyth
         build_search(_config(run), space=CellSpace(), evaluator=_evaluator(complexity))
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not run.exists()
+
+
+@pytest.mark.soak
+def test_the_surrogate_on_a_user_space_survives_the_paper_length_and_three_interrupts(tmp_path: Path) -> None:
+    """30 generations (the paper's length), cut at three commits and resumed: the archive of the uninterrupted run."""
+    assert _search(tmp_path / "whole", n_gens=30).status == "completed"
+    whole = _snapshot(tmp_path / "whole")
+    assert len(whole["generations"]) == 30 and {p[0] for p in whole["predictions"]} == set(range(1, 30))
+    for stop in (11, 30, 40):  # commits per session: in generation 0, then early and late surrogate generations
+        with pytest.raises(KeyboardInterrupt):
+            _search(tmp_path / "cut", callbacks=(StopAfter(stop),), n_gens=30)
+    assert _search(tmp_path / "cut", n_gens=30).status == "completed"
+    assert _snapshot(tmp_path / "cut") == whole
