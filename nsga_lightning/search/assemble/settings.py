@@ -15,72 +15,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nsga_lightning.search.assemble.retrain import RETRAIN_TRAINER_DEFAULTS, RetrainSettings, training_config
+from nsga_lightning.search.assemble.search_blocks import (
+    SEARCH_BLOCKS,
+    FidelitySettings,
+    PrescreenSettings,
+    SurrogateSettings,
+)
 from nsga_lightning.search.core.options import check_keys
 from nsga_lightning.search.training.defaults import CANDIDATE_TRAINER_DEFAULTS
 from nsga_lightning.spaces import SearchSpace, space_from_block
 
-# the retrain block's names stay importable here, where they lived first (the input line is new: retrain.py only)
+# the retrain block's and the search sub-blocks' names stay importable here, where they lived first
 __all__ = ["BACKENDS", "CANDIDATE_TRAINER_DEFAULTS", "RETRAIN_TRAINER_DEFAULTS", "FidelitySettings",
            "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
            "training_config"]
 
 BACKENDS = ("local", "ray")
-
-
-@dataclass
-class FidelitySettings:
-    """The ``search.fidelity`` block: successive halving over epochs within each generation.
-
-    Args:
-        rungs: epochs of each rung, increasing, the last equal to ``trainer.max_epochs`` (e.g. ``[1, 3, 9]``);
-            empty (default) or ``[max_epochs]``: every child trains fully.
-        keep: share of a rung's children promoted to the next rung, in (0, 1) (default 1/3).
-        eta: reduction factor instead of ``keep`` (``keep = 1 / eta``).
-        asynchronous: with several workers, promote as results arrive (MO-ASHA) instead of waiting at each rung
-            for all children; faster, but the promotions then depend on the order of completion.
-    """
-
-    rungs: list[int] = field(default_factory=list)
-    keep: float | None = None
-    eta: float | None = None
-    asynchronous: bool = False
-
-
-@dataclass
-class PrescreenSettings:
-    """The ``search.prescreen`` block: zero-cost pre-screening of mated children (``search/prescreen.py``).
-
-    Args:
-        score: ``none`` (off), ``synflow`` or ``naswot`` (scores of the untrained network on one fixed batch).
-        factor: children mated and scored per child trained (e.g. 4: 80 scored, the best 20 trained).
-    """
-
-    score: Literal["none", "synflow", "naswot"] = "none"
-    factor: int = 4
-
-
-@dataclass
-class SurrogateSettings:
-    """The ``search.surrogate`` block: surrogate-assisted proposals, NSGANetV2's loop (``proposers/surrogate.py``).
-
-    Args:
-        model: ``none`` (off), ``rbf`` (cubic RBF with a linear tail), ``gp`` (Gaussian process), ``trees``
-            (extremely randomised trees), ``mlp`` (small MLP) or ``auto`` (the best k-fold Kendall tau, mean
-            minus std, among rbf, gp and trees, refitted on all rows).
-        start: the first generation the surrogate proposes for (earlier ones mate as usual).
-        inner_pop: population of the inner NSGA-II on predicted error and exact complexity.
-        inner_gens: its generations.
-        selection: ``hv_gain`` (greedy predicted hypervolume gain) or ``spread`` (even along the complexity
-            axis, NSGANetV2's rule).
-        explore: predicted error ``mean - explore x std`` (models with a std: gp, trees); 0: the mean.
-    """
-
-    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto"] = "none"
-    start: int = 1
-    inner_pop: int = 40
-    inner_gens: int = 20
-    selection: Literal["hv_gain", "spread"] = "hv_gain"
-    explore: float = 1.0
 
 
 @dataclass
@@ -142,12 +92,8 @@ class SearchSettings:
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.fidelity, FidelitySettings):  # a plain block from YAML or from_dict
-            self.fidelity = _block("search.fidelity", self.fidelity, FidelitySettings)
-        if not isinstance(self.prescreen, PrescreenSettings):
-            self.prescreen = _block("search.prescreen", self.prescreen, PrescreenSettings)
-        if not isinstance(self.surrogate, SurrogateSettings):
-            self.surrogate = _block("search.surrogate", self.surrogate, SurrogateSettings)
+        for name, kind in SEARCH_BLOCKS.items():  # a plain block from YAML or from_dict becomes its settings object
+            setattr(self, name, _block(f"search.{name}", getattr(self, name), kind))
 
 
 @dataclass

@@ -1,0 +1,73 @@
+"""The sub-blocks of the ``search`` block (``search.fidelity``, ``search.prescreen``, ``search.surrogate``): plain
+settings as YAML gives them, each a dataclass; :data:`SEARCH_BLOCKS` names the field of ``SearchSettings`` that holds
+each, so that a plain mapping there becomes its settings object in one place. A new sub-block is one dataclass here
+and one entry in :data:`SEARCH_BLOCKS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["SEARCH_BLOCKS", "FidelitySettings", "PrescreenSettings", "SurrogateSettings"]
+
+
+@dataclass
+class FidelitySettings:
+    """The ``search.fidelity`` block: successive halving over epochs within each generation.
+
+    Args:
+        rungs: epochs of each rung, increasing, the last equal to ``trainer.max_epochs`` (e.g. ``[1, 3, 9]``);
+            empty (default) or ``[max_epochs]``: every child trains fully.
+        keep: share of a rung's children promoted to the next rung, in (0, 1) (default 1/3).
+        eta: reduction factor instead of ``keep`` (``keep = 1 / eta``).
+        asynchronous: with several workers, promote as results arrive (MO-ASHA) instead of waiting at each rung
+            for all children; faster, but the promotions then depend on the order of completion.
+    """
+
+    rungs: list[int] = field(default_factory=list)
+    keep: float | None = None
+    eta: float | None = None
+    asynchronous: bool = False
+
+
+@dataclass
+class PrescreenSettings:
+    """The ``search.prescreen`` block: zero-cost pre-screening of mated children (``search/prescreen.py``).
+
+    Args:
+        score: ``none`` (off), ``synflow`` or ``naswot`` (scores of the untrained network on one fixed batch).
+        factor: children mated and scored per child trained (e.g. 4: 80 scored, the best 20 trained).
+    """
+
+    score: Literal["none", "synflow", "naswot"] = "none"
+    factor: int = 4
+
+
+@dataclass
+class SurrogateSettings:
+    """The ``search.surrogate`` block: surrogate-assisted proposals, NSGANetV2's loop (``proposers/surrogate.py``).
+
+    Args:
+        model: ``none`` (off), ``rbf`` (cubic RBF with a linear tail), ``gp`` (Gaussian process), ``trees``
+            (extremely randomised trees), ``mlp`` (small MLP) or ``auto`` (the best k-fold Kendall tau, mean
+            minus std, among rbf, gp and trees, refitted on all rows).
+        start: the first generation the surrogate proposes for (earlier ones mate as usual).
+        inner_pop: population of the inner NSGA-II on predicted error and exact complexity.
+        inner_gens: its generations.
+        selection: ``hv_gain`` (greedy predicted hypervolume gain) or ``spread`` (even along the complexity
+            axis, NSGANetV2's rule).
+        explore: predicted error ``mean - explore x std`` (models with a std: gp, trees); 0: the mean.
+    """
+
+    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto"] = "none"
+    start: int = 1
+    inner_pop: int = 40
+    inner_gens: int = 20
+    selection: Literal["hv_gain", "spread"] = "hv_gain"
+    explore: float = 1.0
+
+
+# the SearchSettings field of each sub-block and its settings class
+SEARCH_BLOCKS: dict[str, type] = {"fidelity": FidelitySettings, "prescreen": PrescreenSettings,
+                                  "surrogate": SurrogateSettings}
