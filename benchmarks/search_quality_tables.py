@@ -1,0 +1,259 @@
+"""Search quality on real landscapes: the published tabular benchmark NAS-Bench-Graph, every architecture of which
+was trained, searched as a user would (``build_search(config, space=..., evaluator=...)``), side by side in one run.
+
+For each dataset, seed and variant one search of 300 evaluations (pop 20, then generations of 10 children: 29
+generations) runs through the real ``SearchRunner``; its first 110 evaluations (pop 20 + 9 generations: nothing in
+these variants depends on ``n_gens``, so they are exactly a 110-evaluation run) give the 110 figure. Objectives:
+validation error (%) and measured latency (ms); ``--objectives error,params`` for a parameter run.
+
+Measured: the hypervolume of the front found (every architecture evaluated up to the budget) divided by the
+hypervolume of the table's true front (computed from the whole table), with a fixed reference point per dataset:
+the 75th percentile of each objective over the whole table (printed). Per variant and budget: the median and the
+worst seed, and the seeds that beat random search (the same seed's random search, strictly larger hypervolume).
+
+Variants:
+
+* ``random``: random search over *distinct architectures* (uniform over the table's keys, without replacement):
+  the honest baseline at the same budget;
+* ``published``: the published NSGA-Net operators (random start, two-point crossover, polynomial mutation);
+* ``default``: what a config that sets nothing gets;
+* ``surrogate <model>``: the defaults with ``search.surrogate.model`` set (rbf, gp, trees, mlp, auto).
+
+Datasets: cora, citeseer, pubmed, photo and proteins are the ones settings may be tuned on; arxiv, computers, cs
+and physics are reported separately as untuned (``--datasets`` picks). ``--proxy`` adds the proxy landscape of
+``benchmarks/search_quality.py`` as one row (its hypervolume is over normalised objectives, not a share of a true
+front, so only its wins against random search compare).
+
+Usage: ``nice -n 10 python benchmarks/search_quality_tables.py [--seeds 10] [--workers 2] [--datasets tuned|untuned|all|a,b]
+[--variants random,published,default,rbf,gp,trees,mlp,auto] [--proxy] [--out FILE.jsonl]``: every search's
+result is appended to ``--out`` as it finishes; ``--summarise FILE.jsonl [...]`` prints the tables of saved results
+(several files: later ones replace earlier results of the same dataset, variant and seed). Needs
+``pip install -e ".[benchmarks]"``.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one BLAS thread per search: two
+    os.environ.setdefault(_name, "1")  # searches at once on 2 cores (threads spinning on shared cores cost 3x)
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+POP, OFFSPRING, GENS = 20, 10, 29
+BUDGETS = (110, 300)
+TUNED = ("cora", "citeseer", "pubmed", "photo", "proteins")
+UNTUNED = ("arxiv", "computers", "cs", "physics")
+MODELS = ("rbf", "gp", "trees", "mlp", "auto")
+VARIANTS: dict[str, dict | None] = {
+    "random": None,
+    "published": {"initialization": "random"},
+    "default": {},
+    **{model: {"surrogate": {"model": model}} for model in MODELS},
+}
+LABELS = {"random": "random (distinct archs)", "published": "published operators", "default": "defaults",
+          **{m: f"surrogate {m}" for m in MODELS}}
+
+
+def hv2(points: np.ndarray, reference: np.ndarray) -> float:
+    """Exact 2-D hypervolume of ``points`` (minimised) up to ``reference``."""
+    from nsga_lightning.search.surrogate.selection import hypervolume
+
+    return hypervolume(np.asarray(points, dtype=float).reshape(-1, 2), reference)
+
+
+def landscape(dataset: str, objectives: tuple[str, str]) -> tuple[np.ndarray, float]:
+    """The fixed reference point (75th percentile of each objective over the table) and the true front's HV."""
+    from nsga_lightning.benchmarks import load_table
+
+    F = load_table(dataset).objectives(objectives)
+    reference = np.percentile(F, 75, axis=0)
+    return reference, hv2(F, reference)
+
+
+def run_one(job: tuple[str, str, int, tuple[str, str]]) -> tuple[str, str, int, list[float], float, int]:
+    """One search: its HV share of the true front at each budget, its wall time and its failed evaluations."""
+    from nsga_lightning.benchmarks import NASBenchGraphEvaluator, NASBenchGraphSpace, load_table
+    from nsga_lightning.search.build import build_search
+
+    logging.disable(logging.WARNING)
+    dataset, variant, seed, objectives = job
+    reference, true_hv = landscape(dataset, objectives)
+    table = load_table(dataset)
+    start = time.perf_counter()
+    failed = 0
+    if VARIANTS[variant] is None:  # uniform over the table's architectures, no architecture twice
+        rows = np.random.default_rng(seed).choice(len(table.keys), size=BUDGETS[-1], replace=False)
+        F = table.objectives(objectives)[rows]
+    else:
+        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": GENS, "seed": seed,
+                             "objectives": list(objectives), **VARIANTS[variant]}, "progress_bar": False}
+        with tempfile.TemporaryDirectory() as folder:
+            config["search"]["run_dir"] = str(Path(folder) / "run")
+            with build_search(config, callbacks=[], space=NASBenchGraphSpace(dataset),
+                              evaluator=NASBenchGraphEvaluator()) as runner:
+                runner.run()
+                every = sorted(runner.archive.rows(), key=lambda r: r.generation)  # generation order
+        failed = sum(1 for r in every if not r.is_ok)
+        # a failed evaluation (the skip-only network) spends budget and adds no point
+        F = np.array([[r.objectives[o] for o in objectives] if r.is_ok else [np.inf, np.inf] for r in every])
+    shares = [hv2(F[:budget][np.isfinite(F[:budget]).all(axis=1)], reference) / true_hv for budget in BUDGETS]
+    return dataset, variant, seed, shares, time.perf_counter() - start, failed
+
+
+def run_proxy(job: tuple[str, int]) -> tuple[str, str, int, list[float], float, int]:
+    """The proxy landscape of ``search_quality.py`` (normalised HV at 110 and 300 evaluations)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import search_quality as proxy
+
+    from nsga_lightning.search.build import build_search
+
+    logging.disable(logging.WARNING)
+    variant, seed = job
+    world = proxy.Landscape()
+    low, high = proxy.bounds(world)
+    start = time.perf_counter()
+    if VARIANTS[variant] is None:
+        from nsga_lightning.search.evolution.operators import NSGANetOperators
+
+        pop = NSGANetOperators(world.space, 2).sample(BUDGETS[-1], np.random.default_rng(seed))
+        F = np.array([[world.error(x), world.madds(x)] for x in pop.get("X")])
+    else:
+        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": GENS, "seed": seed,
+                             "objectives": ["error", "madds"], **VARIANTS[variant]}, "progress_bar": False}
+        evaluator = ProxyEvaluator(world)
+        with tempfile.TemporaryDirectory() as folder:
+            config["search"]["run_dir"] = str(Path(folder) / "run")
+            with build_search(config, callbacks=[], space=world.space, evaluator=evaluator) as runner:
+                runner.run()
+                rows = sorted(runner.archive.rows("ok"), key=lambda r: r.generation)
+        F = np.array([[r.objectives["error"], r.objectives["madds"]] for r in rows])
+    shares = [proxy.hypervolume(F[:budget], low, high) for budget in BUDGETS]
+    return "proxy", variant, seed, shares, time.perf_counter() - start, 0
+
+
+class ProxyEvaluator:
+    """The proxy landscape with the complexity count the surrogate needs (as ``search_quality.py`` gives it)."""
+
+    objective_names = ("error", "madds")
+
+    def __init__(self, world: object) -> None:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import search_quality as proxy
+
+        self.inner = proxy.LandscapeEvaluator(world)
+        self.count = proxy.landscape_complexity(world)
+
+    def fingerprint(self) -> dict:
+        return self.inner.fingerprint()
+
+    def evaluate(self, candidates):
+        return self.inner.evaluate(candidates)
+
+    def complexity(self, candidates):
+        return self.count(candidates)
+
+
+def summarise(results: list, datasets: list[str], variants: list[str], seeds: int) -> None:
+    """Per dataset and budget: median, worst seed and wins against random of every variant."""
+    hv = {(d, v, s): shares for d, v, s, shares, _, _ in results}
+    walls = {(d, v): statistics.median(w for dd, vv, _, _, w, _ in results if (dd, vv) == (d, v))
+             for d in datasets for v in variants}
+    failures = {(d, v): sum(f for dd, vv, _, _, _, f in results if (dd, vv) == (d, v)) for d in datasets for v in variants}
+    for b, budget in enumerate(BUDGETS):
+        print(f"\n{budget} evaluations: HV of the found front / HV of the true front, median (worst seed), seeds "
+              "beating random")
+        print(f"{'dataset':10s} " + " ".join(f"{LABELS[v]:>24s}" for v in variants))
+        for d in datasets:
+            cells = []
+            for v in variants:
+                values = [hv[(d, v, s)][b] for s in range(seeds)]
+                wins = "" if v == "random" else f" {sum(hv[(d, v, s)][b] > hv[(d, 'random', s)][b] for s in range(seeds))}/{seeds}"
+                cells.append(f"{statistics.median(values):.3f} ({min(values):.3f}){wins}")
+            print(f"{d:10s} " + " ".join(f"{c:>24s}" for c in cells))
+    print("\nmedian wall seconds per search (failed evaluations in all seeds: the skip-only network)")
+    for d in datasets:
+        print(f"{d:10s} " + " ".join(f"{walls[(d, v)]:>15.1f} ({failures[(d, v)]:>3d} f)" for v in variants))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--datasets", default="all", help="tuned, untuned, all, or a comma-separated list")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--objectives", default="error,latency")
+    parser.add_argument("--proxy", action="store_true", help="add the proxy landscape as one row")
+    parser.add_argument("--out", help="append each search's result to this JSON-lines file")
+    parser.add_argument("--summarise", nargs="+", help="print the tables of these result files, run nothing")
+    args = parser.parse_args()
+    groups = {"tuned": list(TUNED), "untuned": list(UNTUNED), "all": [*TUNED, *UNTUNED]}
+    datasets = groups.get(args.datasets) or args.datasets.split(",")
+    variants = args.variants.split(",")
+    if "random" not in variants:
+        variants.insert(0, "random")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {unknown}; from {', '.join(VARIANTS)}")
+    objectives = tuple(args.objectives.split(","))
+    if args.summarise:
+        saved = {}
+        for name in args.summarise:
+            for line in Path(name).read_text().splitlines():
+                r = json.loads(line)
+                saved[tuple(r[:3])] = tuple(r)
+        results = list(saved.values())
+        seeds = min(sum(1 for r in results if r[0] == d and r[1] == "random") for d in datasets)
+        report(results, [r for r in results if r[0] == "proxy"], datasets, variants, seeds)
+        return
+    start = time.perf_counter()
+    for d in datasets:
+        reference, true_hv = landscape(d, objectives)
+        print(f"{d}: reference point {objectives[0]} {reference[0]:.3f}, {objectives[1]} {reference[1]:.4g} (75th "
+              f"percentiles of the table); true front HV {true_hv:.4g}")
+    jobs = [(d, v, s, objectives) for s in range(args.seeds) for d in datasets for v in variants]
+    results, proxy = [], []
+    with ProcessPoolExecutor(args.workers) as pool:
+        for result in pool.map(run_one, jobs):
+            results.append(_saved(result, args.out))
+        if args.proxy:
+            proxy = [_saved(r, args.out) for r in pool.map(run_proxy, [(v, s) for s in range(args.seeds) for v in variants])]
+    print(f"\n{args.seeds} seeds, objectives {', '.join(objectives)}, pop {POP} + generations of {OFFSPRING}; "
+          f"{time.perf_counter() - start:.0f} s")
+    report(results, proxy, datasets, variants, args.seeds)
+
+
+def _saved(result: tuple, out: str | None) -> tuple:
+    """``result``, appended to the file ``out`` (JSON lines) if given."""
+    if out:
+        with open(out, "a") as file:
+            file.write(json.dumps(list(result)) + "\n")
+    return result
+
+
+def report(results: list, proxy: list, datasets: list[str], variants: list[str], seeds: int) -> None:
+    """The tables: tuning datasets, untuned ones, the proxy row."""
+    tuned = [d for d in datasets if d in TUNED]
+    untuned = [d for d in datasets if d not in TUNED and d != "proxy"]
+    for title, group in (("tuning datasets", tuned), ("untuned datasets (never used for tuning)", untuned)):
+        if group:
+            print(f"\n=== {title} ===")
+            summarise(results, group, variants, seeds)
+    if proxy:
+        print("\n=== proxy landscape (search_quality.py: real MAdds x seeded table; normalised HV, not a share of a "
+              "true front) ===")
+        summarise(proxy, ["proxy"], variants, seeds)
+
+
+if __name__ == "__main__":
+    main()
