@@ -26,7 +26,7 @@ front, so only its wins against random search compare).
 
 Usage: ``nice -n 10 python benchmarks/search_quality_tables.py [--seeds 10] [--workers 2] [--datasets tuned|untuned|all|a,b]
 [--variants random,published,default,rbf,gp,trees,mlp,auto] [--proxy] [--out FILE.jsonl]``: every search's
-result is appended to ``--out`` as it finishes; ``--summarise FILE.jsonl [...]`` prints the tables of saved results
+result is appended to ``--out`` as it finishes (run again with the same ``--out``, it skips what is there); ``--summarise FILE.jsonl [...]`` prints the tables of saved results
 (several files: later ones replace earlier results of the same dataset, variant and seed). Needs
 ``pip install -e ".[benchmarks]"``.
 """
@@ -222,7 +222,15 @@ def main() -> None:
         print(f"{d}: reference point {objectives[0]} {reference[0]:.3f}, {objectives[1]} {reference[1]:.4g} (75th "
               f"percentiles of the table); true front HV {true_hv:.4g}")
     jobs = [(d, v, s, objectives) for s in range(args.seeds) for d in datasets for v in variants]
-    results, proxy = [], []
+    done = set()
+    if args.out and Path(args.out).exists():  # a run stopped earlier: what it finished is not run again
+        done = {tuple(json.loads(line)[:3]) for line in Path(args.out).read_text().splitlines()}
+        results = [tuple(json.loads(line)) for line in Path(args.out).read_text().splitlines()]
+        results = [r for r in results if r[0] in datasets and r[1] in variants and r[2] < args.seeds]
+    else:
+        results = []
+    jobs = [job for job in jobs if tuple(job[:3]) not in done]
+    proxy = []
     with ProcessPoolExecutor(args.workers) as pool:
         for result in pool.map(run_one, jobs):
             results.append(_saved(result, args.out))

@@ -121,6 +121,7 @@ class NASBenchGraphSpace:
         self.lower = np.zeros(5, dtype=np.int64)
         self.upper = np.array([len(LINKS) - 1] + [len(self.operations) - 1] * 4, dtype=np.int64)
         self.categorical = np.ones(5, dtype=bool)  # a link structure and operations: no order between values
+        self._keys: dict[tuple[int, ...], str] = {}
 
     @property
     def n_var(self) -> int:
@@ -147,8 +148,14 @@ class NASBenchGraphSpace:
         return GraphArchitecture(self.dataset, LINKS[int(g[0])], tuple(self.operations[int(i)] for i in g[1:]))
 
     def key(self, genome: Sequence[int] | np.ndarray) -> str:
-        """The benchmark's isomorphism hash, as text."""
-        return str(self.decode(genome).key)
+        """The benchmark's isomorphism hash, as text (remembered per genome)."""
+        try:
+            found = self._keys.get(tuple(int(g) for g in genome))
+        except (TypeError, ValueError):  # not integers: validate says what is wrong
+            found = None
+        if found is None:
+            found = self._keys[tuple(self.validate(genome).tolist())] = str(self.decode(genome).key)
+        return found
 
     def genotype_to_data(self, genotype: GraphArchitecture) -> dict[str, Any]:
         """The architecture as plain data."""

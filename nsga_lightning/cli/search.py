@@ -36,11 +36,16 @@ def search_parser() -> ArgumentParser:
     # channels and the number of classes from the data
     parser.add_class_arguments(ArchitectureModule, "model", skip={"space", "genotype", "num_classes", "in_channels",
                                                                    "log_complexity", "n_nodes", "image_size"})
-    parser.add_subclass_arguments(LightningDataModule, "data", required=True)
+    # not required here: a search with its own evaluator has none, and the settings say in one line when one is missing
+    parser.add_subclass_arguments(LightningDataModule, "data", required=False)
     parser.add_argument("--trainer", type=dict[str, Any], default=dict(CANDIDATE_TRAINER_DEFAULTS),
                         help="keyword arguments of each candidate's Trainer (max_epochs, precision, ...); checked "
                              "against lightning.Trainer")
     parser.add_class_arguments(RetrainSettings, "retrain")
+    parser.add_argument("--evaluator", type=dict[str, Any] | None, default=None,
+                        help="your own evaluator in class_path form instead of the trainer evaluator, e.g. "
+                             "{class_path: nsga_lightning.benchmarks.NASBenchGraphEvaluator} (then no model, "
+                             "trainer, data or retrain block)")
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
     parser.add_argument("--num_threads", type=int | None, default=1,
                         help="torch intra-op threads per candidate (null: all cores); recorded in the archive")
@@ -65,7 +70,7 @@ def run_search(args: list[str]) -> int:
         namespace = parser.parse_args(args)
     except argparse.ArgumentError as error:
         raise _explained(error) from None
-    config = namespace.as_dict()
+    config = _own_evaluator_blocks(namespace.as_dict(), parser)
     runner = None
     try:
         with build_search(config) as runner:
@@ -102,9 +107,22 @@ def run_search(args: list[str]) -> int:
         print(f"every architecture failed: nothing to retrain; see the errors in {run.archive} "
               "(nsga-lightning report) and fix the setting they name")
         return 1
-    print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
-          f"(retrain: {run.retrain_command()})")
+    if run.pareto_configs.is_dir():
+        print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
+              f"(retrain: {run.retrain_command()})")
+    else:  # your own evaluator: no training configs to write
+        print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}")
     return 0
+
+
+def _own_evaluator_blocks(config: dict[str, Any], parser: ArgumentParser) -> dict[str, Any]:
+    """With an evaluator block, the trainer evaluator's blocks that the parser only filled with its defaults are
+    dropped (one set on purpose stays, and the settings refuse it in one line)."""
+    if config.get("evaluator") is None:
+        return config
+    defaults = parser.get_defaults().as_dict()
+    return {name: value for name, value in config.items()
+            if name not in ("model", "trainer", "data", "retrain") or value != defaults.get(name)}
 
 
 def _explained(error: argparse.ArgumentError) -> Exception:

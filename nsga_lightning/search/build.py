@@ -23,7 +23,7 @@ from lightning.pytorch import Callback, LightningDataModule
 from nsga_lightning.data_inputs import inputs_from_data
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
-from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
+from nsga_lightning.search.assemble.backends import backend_evaluator, configured_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
 from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, surrogate_of
 from nsga_lightning.search.assemble.settings import SearchConfig
@@ -136,7 +136,7 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             instead of the ``space`` block; it needs your own ``evaluator`` (the trainer evaluator rebuilds its
             space in worker processes and Pareto configs: give it in the config's class_path form instead).
         evaluator: your own evaluator (e.g. a :class:`~nsga_lightning.search.core.evaluator.FunctionEvaluator`)
-            instead of the trainer evaluator: the ``search`` block applies to it as to the trainer (population,
+            instead of the trainer evaluator (or the config's ``evaluator`` block in class_path form): the ``search`` block applies to it as to the trainer (population,
             seed, the paper's parts, rungs, and ``workers``/``backend``, for which it must be picklable), and the
             ``model``, ``trainer``, ``data`` and ``retrain`` blocks must be left out.
 
@@ -145,6 +145,8 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             that cannot train, an objective the evaluator does not return, or a run directory holding a search
             with another configuration. Nothing is created in the run directory before these checks pass.
     """
+    config = SearchConfig.from_dict(config)
+    evaluator = configured_evaluator(config, evaluator)  # the config's evaluator block, if it has one
     config = check_config(config, space, evaluator)
     own = evaluator is not None
     if own and trainer_callbacks:

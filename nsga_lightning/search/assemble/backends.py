@@ -9,7 +9,9 @@ from typing import Any
 from nsga_lightning.search.assemble.resources import candidate_resources, local_plan
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.options import instantiate
 from nsga_lightning.search.execution.factory import CopyFactory, EvaluatorFactory, OwnEvaluator
+from nsga_lightning.search.execution.protocols import Execution
 
 
 def backend_evaluator(config: SearchConfig, factory: EvaluatorFactory, local: Any) -> Evaluator:
@@ -33,6 +35,25 @@ def backend_evaluator(config: SearchConfig, factory: EvaluatorFactory, local: An
     return LocalPoolEvaluator(factory, local_plan(config, search.workers), local)
 
 
+def configured_evaluator(config: SearchConfig, evaluator: Evaluator | None = None) -> Evaluator | None:
+    """Your own evaluator: the one given to ``build_search(evaluator=...)``, or the config's ``evaluator`` block
+    (class_path form) instantiated; ``None``: the trainer evaluator.
+
+    Raises:
+        ValueError: one line if both are given, or the block's class cannot be built or evaluates nothing.
+    """
+    if config.evaluator is None:
+        return evaluator
+    if evaluator is not None:
+        raise ValueError("give your own evaluator either as the config's evaluator block or as "
+                         "build_search(evaluator=...), not both")
+    built = instantiate("evaluator", config.evaluator)
+    if not callable(getattr(built, "evaluate", None)):
+        raise ValueError(f"evaluator.class_path {config.evaluator['class_path']} is not an evaluator: it has no "
+                         "evaluate(candidates) method (see nsga_lightning.search.Evaluator)")
+    return built
+
+
 def own_evaluator(config: SearchConfig, evaluator: Evaluator) -> Evaluator:
     """Your own evaluator where the settings run it: as it is with one local worker, else each worker process or Ray
     task gets a pickled copy (:class:`~nsga_lightning.search.execution.factory.CopyFactory`).
@@ -42,12 +63,14 @@ def own_evaluator(config: SearchConfig, evaluator: Evaluator) -> Evaluator:
             function, an open file), or for resources this machine cannot give.
     """
     search = config.search
+    # an evaluator of the config's block that gives no fingerprint of its own is fingerprinted by the block
+    block = config.evaluator if config.evaluator and Execution(evaluator).fingerprint() is None else None
     if search.workers == 1 and search.backend == "local":
-        return evaluator
+        return evaluator if block is None else OwnEvaluator(evaluator, block)
     try:
         pickle.dumps(evaluator)
     except (pickle.PicklingError, AttributeError, TypeError) as error:
         raise ValueError(f"search.workers {search.workers} ({search.backend}) sends a copy of your evaluator to every "
                          f"worker, but it cannot be pickled ({' '.join(str(error).split())}): define its function "
                          "or class at module level, or use workers: 1") from None
-    return backend_evaluator(config, CopyFactory(evaluator), OwnEvaluator(evaluator))
+    return backend_evaluator(config, CopyFactory(evaluator), OwnEvaluator(evaluator, block))

@@ -12,6 +12,7 @@ from typing import Any
 from lightning.pytorch import Trainer
 
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.assemble.backends import configured_evaluator
 from nsga_lightning.search.assemble.modes import check_config_modes
 from nsga_lightning.search.assemble.retrain import RetrainSettings
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig, SpaceSettings
@@ -37,7 +38,8 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
         config: the search config.
         space: a ready space object that replaces the ``space`` block.
         evaluator: your own evaluator, which replaces the trainer evaluator: the ``model``, ``trainer``, ``data``
-            and ``retrain`` blocks must then be left out, and the objectives are the names it declares.
+            and ``retrain`` blocks must then be left out, and the objectives are the names it declares. Without
+            it, the config's ``evaluator`` block (class_path form) is built, where there is one.
 
     Returns:
         The config as a :class:`SearchConfig`.
@@ -47,6 +49,7 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
     """
     config = SearchConfig.from_dict(config)
     search = config.search
+    evaluator = configured_evaluator(config, evaluator) if evaluator is None else evaluator
     if space is not None and evaluator is None:
         raise ValueError("a ready space object needs your own evaluator (build_search(config, space=..., "
                          "evaluator=...)); to train its networks with the trainer evaluator give it in the config: "

@@ -154,6 +154,10 @@ class SearchConfig:
             ``in_channels`` or ``image_size``: the search and the data set them; ``stem`` may be given).
         trainer: each candidate's Trainer options (defaults: :data:`CANDIDATE_TRAINER_DEFAULTS`).
         retrain: the final-training recipe of the Pareto configs.
+        evaluator: your own evaluator in class_path form instead of the trainer evaluator, e.g. ``{"class_path":
+            "nsga_lightning.benchmarks.NASBenchGraphEvaluator"}`` (a tabular benchmark); like
+            ``build_search(evaluator=...)``, it takes the search and space blocks only (no ``model``, ``trainer``,
+            ``data`` or ``retrain``).
         num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
             count can change trained errors in the last bits; it is recorded in the archive, and a resume with
             another value warns.
@@ -166,6 +170,7 @@ class SearchConfig:
     model: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
     retrain: RetrainSettings = field(default_factory=RetrainSettings)
+    evaluator: dict[str, Any] | None = None
     num_threads: int | None = 1
     progress_bar: bool = True
 
@@ -189,8 +194,8 @@ class SearchConfig:
                 values[name] = _block(name, value, blocks[name])
             elif name in ("model", "trainer"):
                 values[name] = dict(_mapping(name, value))
-            elif name == "data":
-                values[name] = None if value is None else _class_path_block("data", value)
+            elif name in ("data", "evaluator"):
+                values[name] = None if value is None else _class_path_block(name, value)
             else:
                 values[name] = value
         config = cls(**values)
@@ -233,6 +238,8 @@ def _class_path_block(name: str, value: Any) -> dict[str, Any]:
     value = dict(_mapping(name, value))
     check_keys(name, value, ["class_path", "init_args", "dict_kwargs"])
     if not isinstance(value.get("class_path"), str):
-        raise ValueError(f"{name} needs a class_path (e.g. nsga_lightning.data.CIFAR10DataModule)")
+        example = ("nsga_lightning.benchmarks.NASBenchGraphEvaluator" if name == "evaluator"
+                   else "nsga_lightning.data.CIFAR10DataModule")
+        raise ValueError(f"{name} needs a class_path (e.g. {example})")
     init_args = {**dict(_mapping(f"{name}.init_args", value.get("init_args"))), **(value.get("dict_kwargs") or {})}
     return {"class_path": value["class_path"], "init_args": init_args}

@@ -56,10 +56,11 @@ class OwnEvaluator:
 
     Args:
         evaluator: the user's evaluator (anything with ``evaluate``).
+        block: the config's ``evaluator`` block it was built from: its fingerprint where the evaluator gives none.
     """
 
-    def __init__(self, evaluator: Any) -> None:
-        self.evaluator = evaluator
+    def __init__(self, evaluator: Any, block: dict[str, Any] | None = None) -> None:
+        self.evaluator, self.block = evaluator, block
         self._execution = Execution(evaluator)
 
     @property
@@ -72,8 +73,13 @@ class OwnEvaluator:
         return self._execution.prepare()
 
     def fingerprint(self) -> dict[str, Any] | None:
-        """The evaluator's fingerprint (``None``: it defines none)."""
-        return self._execution.fingerprint()
+        """The evaluator's fingerprint (else the block it was built from; ``None``: neither)."""
+        own = self._execution.fingerprint()
+        return own if own is not None or self.block is None else {"evaluator block": dict(self.block)}
+
+    def close(self) -> None:
+        """The evaluator's own ``close()``, where it has one."""
+        self._execution.close()
 
     def runtime(self) -> dict[str, Any] | None:
         """The evaluator's runtime record (``None``: it keeps none)."""

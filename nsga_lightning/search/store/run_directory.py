@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from nsga_lightning.errors import RunDirectoryError
+from nsga_lightning.options import import_class
 from nsga_lightning.search.core.records import canonical_json, config_differences
 from nsga_lightning.spaces import SearchSpace, make_space, space_block, space_from_block
 
@@ -234,7 +235,7 @@ def space_from_config(stored: Mapping[str, Any], settings: Mapping[str, Any] | N
         return make_space(block.get("name", "micro"), n_blocks=int(block.get("n_blocks", 5)),
                           n_nodes=int(block.get("n_nodes", 6)))
     given = dict((settings or {}).get("space") or {})
-    init_args = dict(given.get("init_args") or {}) if given.get("class_path") == block["class_path"] else {}
+    init_args = dict(given.get("init_args") or {}) if _same_class(given.get("class_path"), block["class_path"]) else {}
     where = f"the space of this run ({block['class_path']})"
     try:
         space = space_from_block({"class_path": block["class_path"], "init_args": init_args}, "space")
@@ -245,6 +246,17 @@ def space_from_config(stored: Mapping[str, Any], settings: Mapping[str, Any] | N
         raise ValueError(f"{where} cannot be rebuilt: built with init_args {init_args} it differs from the stored one "
                          f"({config_differences(block, rebuilt)})")
     return space
+
+
+def _same_class(given: Any, stored: str) -> bool:
+    """Whether the settings' class_path names the fingerprint's class (a package may re-export it under a shorter
+    path, e.g. ``nsga_lightning.benchmarks.NASBenchGraphSpace``)."""
+    if not isinstance(given, str):
+        return False
+    try:
+        return given == stored or import_class(given, "space") is import_class(stored, "space")
+    except ValueError:
+        return False
 
 
 def dump_yaml(settings: Mapping[str, Any]) -> str:
