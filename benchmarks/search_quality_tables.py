@@ -15,7 +15,8 @@ Variants:
 
 * ``random``: random search over *distinct architectures* (uniform over the table's keys, without replacement):
   the honest baseline at the same budget;
-* ``published``: the published NSGA-Net operators (random start, two-point crossover, polynomial mutation);
+* ``published``: the published NSGA-Net operators (random start, two-point crossover, polynomial mutation on
+  every gene, uniform genomes: ``genes: ordinal``);
 * ``default``: what a config that sets nothing gets;
 * ``surrogate <model>``: the defaults with ``search.surrogate.model`` set (rbf, gp, trees, mlp, auto).
 
@@ -57,7 +58,7 @@ UNTUNED = ("arxiv", "computers", "cs", "physics")
 MODELS = ("rbf", "gp", "trees", "mlp", "auto")
 VARIANTS: dict[str, dict | None] = {
     "random": None,
-    "published": {"initialization": "random"},
+    "published": {"initialization": "random", "genes": "ordinal"},
     "default": {},
     **{model: {"surrogate": {"model": model}} for model in MODELS},
 }
@@ -81,23 +82,32 @@ def landscape(dataset: str, objectives: tuple[str, str]) -> tuple[np.ndarray, fl
     return reference, hv2(F, reference)
 
 
-def run_one(job: tuple[str, str, int, tuple[str, str]]) -> tuple[str, str, int, list[float], float, int]:
-    """One search: its HV share of the true front at each budget, its wall time and its failed evaluations."""
+def generations(evaluations: int) -> int:
+    """Generations (generation 0 included) of a search of ``evaluations``: pop 20, then generations of 10."""
+    if evaluations < POP or (evaluations - POP) % OFFSPRING:
+        raise SystemExit(f"--evaluations: {POP} plus a multiple of {OFFSPRING}, got {evaluations}")
+    return 1 + (evaluations - POP) // OFFSPRING
+
+
+def run_one(job: tuple) -> dict:
+    """One search: its HV share of the true front at each budget up to ``evaluations``, its wall time and its
+    failed evaluations."""
     from nsga_lightning.benchmarks import NASBenchGraphEvaluator, NASBenchGraphSpace, load_table
     from nsga_lightning.search.build import build_search
 
     logging.disable(logging.WARNING)
-    dataset, variant, seed, objectives = job
+    dataset, variant, seed, objectives, evaluations, settings = job
+    VARIANTS[variant] = settings  # a variant of --define reaches the worker process with its job
     reference, true_hv = landscape(dataset, objectives)
     table = load_table(dataset)
     start = time.perf_counter()
     failed = 0
     if VARIANTS[variant] is None:  # uniform over the table's architectures, no architecture twice
-        rows = np.random.default_rng(seed).choice(len(table.keys), size=BUDGETS[-1], replace=False)
+        rows = np.random.default_rng(seed).choice(len(table.keys), size=evaluations, replace=False)
         F = table.objectives(objectives)[rows]
     else:
-        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": GENS, "seed": seed,
-                             "objectives": list(objectives), **VARIANTS[variant]}, "progress_bar": False}
+        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": generations(evaluations),
+                             "seed": seed, "objectives": list(objectives), **VARIANTS[variant]}, "progress_bar": False}
         with tempfile.TemporaryDirectory() as folder:
             config["search"]["run_dir"] = str(Path(folder) / "run")
             with build_search(config, callbacks=[], space=NASBenchGraphSpace(dataset),
@@ -107,39 +117,43 @@ def run_one(job: tuple[str, str, int, tuple[str, str]]) -> tuple[str, str, int, 
         failed = sum(1 for r in every if not r.is_ok)
         # a failed evaluation (the skip-only network) spends budget and adds no point
         F = np.array([[r.objectives[o] for o in objectives] if r.is_ok else [np.inf, np.inf] for r in every])
-    shares = [hv2(F[:budget][np.isfinite(F[:budget]).all(axis=1)], reference) / true_hv for budget in BUDGETS]
-    return dataset, variant, seed, shares, time.perf_counter() - start, failed
+    shares = {budget: hv2(F[:budget][np.isfinite(F[:budget]).all(axis=1)], reference) / true_hv
+              for budget in BUDGETS if budget <= evaluations}
+    return {"dataset": dataset, "variant": variant, "seed": seed, "objectives": list(objectives), "hv": shares,
+            "seconds": time.perf_counter() - start, "failed": failed}
 
 
-def run_proxy(job: tuple[str, int]) -> tuple[str, str, int, list[float], float, int]:
-    """The proxy landscape of ``search_quality.py`` (normalised HV at 110 and 300 evaluations)."""
+def run_proxy(job: tuple) -> dict:
+    """The proxy landscape of ``search_quality.py`` (normalised HV at each budget)."""
     sys.path.insert(0, str(Path(__file__).parent))
     import search_quality as proxy
 
     from nsga_lightning.search.build import build_search
 
     logging.disable(logging.WARNING)
-    variant, seed = job
+    variant, seed, evaluations, settings = job
+    VARIANTS[variant] = settings
     world = proxy.Landscape()
     low, high = proxy.bounds(world)
     start = time.perf_counter()
     if VARIANTS[variant] is None:
         from nsga_lightning.search.evolution.operators import NSGANetOperators
 
-        pop = NSGANetOperators(world.space, 2).sample(BUDGETS[-1], np.random.default_rng(seed))
+        pop = NSGANetOperators(world.space, 2).sample(evaluations, np.random.default_rng(seed))
         F = np.array([[world.error(x), world.madds(x)] for x in pop.get("X")])
     else:
-        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": GENS, "seed": seed,
-                             "objectives": ["error", "madds"], **VARIANTS[variant]}, "progress_bar": False}
-        evaluator = ProxyEvaluator(world)
+        config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": generations(evaluations),
+                             "seed": seed, "objectives": ["error", "madds"], **VARIANTS[variant]},
+                  "progress_bar": False}
         with tempfile.TemporaryDirectory() as folder:
             config["search"]["run_dir"] = str(Path(folder) / "run")
-            with build_search(config, callbacks=[], space=world.space, evaluator=evaluator) as runner:
+            with build_search(config, callbacks=[], space=world.space, evaluator=ProxyEvaluator(world)) as runner:
                 runner.run()
                 rows = sorted(runner.archive.rows("ok"), key=lambda r: r.generation)
         F = np.array([[r.objectives["error"], r.objectives["madds"]] for r in rows])
-    shares = [proxy.hypervolume(F[:budget], low, high) for budget in BUDGETS]
-    return "proxy", variant, seed, shares, time.perf_counter() - start, 0
+    shares = {budget: proxy.hypervolume(F[:budget], low, high) for budget in BUDGETS if budget <= evaluations}
+    return {"dataset": "proxy", "variant": variant, "seed": seed, "objectives": ["error", "madds"], "hv": shares,
+            "seconds": time.perf_counter() - start, "failed": 0}
 
 
 class ProxyEvaluator:
@@ -164,26 +178,51 @@ class ProxyEvaluator:
         return self.count(candidates)
 
 
-def summarise(results: list, datasets: list[str], variants: list[str], seeds: int) -> None:
-    """Per dataset and budget: median, worst seed and wins against random of every variant."""
-    hv = {(d, v, s): shares for d, v, s, shares, _, _ in results}
-    walls = {(d, v): statistics.median(w for dd, vv, _, _, w, _ in results if (dd, vv) == (d, v))
-             for d in datasets for v in variants}
-    failures = {(d, v): sum(f for dd, vv, _, _, _, f in results if (dd, vv) == (d, v)) for d in datasets for v in variants}
-    for b, budget in enumerate(BUDGETS):
+def _cell(values: list[float], random: list[float] | None) -> str:
+    if not values:
+        return "–"
+    wins = "" if random is None else f" {sum(v > r for v, r in zip(values, random))}/{len(values)}"
+    return f"{statistics.median(values):.3f} ({min(values):.3f}){wins}"
+
+
+def summarise(results: list[dict], datasets: list[str], variants: list[str], seeds: int) -> None:
+    """Per dataset and budget: median, worst seed and wins against random of every variant (over the seeds that
+    have both)."""
+    hv = {(r["dataset"], r["variant"], r["seed"]): r["hv"] for r in results}
+    for budget in BUDGETS:
         print(f"\n{budget} evaluations: HV of the found front / HV of the true front, median (worst seed), seeds "
               "beating random")
         print(f"{'dataset':10s} " + " ".join(f"{LABELS[v]:>24s}" for v in variants))
         for d in datasets:
             cells = []
             for v in variants:
-                values = [hv[(d, v, s)][b] for s in range(seeds)]
-                wins = "" if v == "random" else f" {sum(hv[(d, v, s)][b] > hv[(d, 'random', s)][b] for s in range(seeds))}/{seeds}"
-                cells.append(f"{statistics.median(values):.3f} ({min(values):.3f}){wins}")
+                done = [s for s in range(seeds) if budget in hv.get((d, v, s), {})
+                        and budget in hv.get((d, "random", s), {})]
+                values = [hv[(d, v, s)][budget] for s in done]
+                cells.append(_cell(values, None if v == "random" else [hv[(d, "random", s)][budget] for s in done]))
             print(f"{d:10s} " + " ".join(f"{c:>24s}" for c in cells))
     print("\nmedian wall seconds per search (failed evaluations in all seeds: the skip-only network)")
     for d in datasets:
-        print(f"{d:10s} " + " ".join(f"{walls[(d, v)]:>15.1f} ({failures[(d, v)]:>3d} f)" for v in variants))
+        cells = []
+        for v in variants:
+            mine = [r for r in results if (r["dataset"], r["variant"]) == (d, v) and r["seed"] < seeds]
+            cells.append(f"{statistics.median(r['seconds'] for r in mine):.1f} ({sum(r['failed'] for r in mine)} f)"
+                         if mine else "–")
+        print(f"{d:10s} " + " ".join(f"{c:>24s}" for c in cells))
+
+
+def load(names: list[str]) -> list[dict]:
+    """Saved results (later files replace earlier results of the same dataset, variant and seed)."""
+    saved: dict[tuple, dict] = {}
+    for name in names:
+        for line in Path(name).read_text().splitlines():
+            r = json.loads(line)
+            if isinstance(r, list):  # the first format: dataset, variant, seed, [hv at 110, 300], seconds, failed
+                r = {"dataset": r[0], "variant": r[1], "seed": r[2], "hv": dict(zip(BUDGETS, r[3])),
+                     "seconds": r[4], "failed": r[5]}
+            r["hv"] = {int(b): v for b, v in r["hv"].items()}
+            saved[(r["dataset"], r["variant"], r["seed"])] = r
+    return list(saved.values())
 
 
 def main() -> None:
@@ -193,12 +232,20 @@ def main() -> None:
     parser.add_argument("--datasets", default="all", help="tuned, untuned, all, or a comma-separated list")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--objectives", default="error,latency")
-    parser.add_argument("--proxy", action="store_true", help="add the proxy landscape as one row")
+    parser.add_argument("--evaluations", type=int, default=BUDGETS[-1], help="each search's budget (110 or 300)")
+    parser.add_argument("--proxy", action="store_true", help="the proxy landscape as one row")
     parser.add_argument("--out", help="append each search's result to this JSON-lines file")
     parser.add_argument("--summarise", nargs="+", help="print the tables of these result files, run nothing")
+    parser.add_argument("--define", action="append", default=[], metavar="NAME=JSON",
+                        help='another variant: search settings over the defaults, e.g. \'gp30={"surrogate": '
+                             '{"model": "gp", "mated_share": 0.3}}\' (then name it in --variants)')
     args = parser.parse_args()
-    groups = {"tuned": list(TUNED), "untuned": list(UNTUNED), "all": [*TUNED, *UNTUNED]}
-    datasets = groups.get(args.datasets) or args.datasets.split(",")
+    for definition in args.define:
+        name, _, settings = definition.partition("=")
+        VARIANTS[name] = json.loads(settings)
+        LABELS[name] = name
+    groups = {"tuned": list(TUNED), "untuned": list(UNTUNED), "all": [*TUNED, *UNTUNED], "none": []}
+    datasets = groups.get(args.datasets) if args.datasets in groups else args.datasets.split(",")
     variants = args.variants.split(",")
     if "random" not in variants:
         variants.insert(0, "random")
@@ -207,52 +254,44 @@ def main() -> None:
         parser.error(f"--variants: unknown {unknown}; from {', '.join(VARIANTS)}")
     objectives = tuple(args.objectives.split(","))
     if args.summarise:
-        saved = {}
-        for name in args.summarise:
-            for line in Path(name).read_text().splitlines():
-                r = json.loads(line)
-                saved[tuple(r[:3])] = tuple(r)
-        results = list(saved.values())
-        seeds = min(sum(1 for r in results if r[0] == d and r[1] == "random") for d in datasets)
-        report(results, [r for r in results if r[0] == "proxy"], datasets, variants, seeds)
+        results = load(args.summarise)
+        report(results, datasets, variants, args.seeds, args.proxy)
         return
+    generations(args.evaluations)
     start = time.perf_counter()
     for d in datasets:
         reference, true_hv = landscape(d, objectives)
         print(f"{d}: reference point {objectives[0]} {reference[0]:.3f}, {objectives[1]} {reference[1]:.4g} (75th "
               f"percentiles of the table); true front HV {true_hv:.4g}")
-    jobs = [(d, v, s, objectives) for s in range(args.seeds) for d in datasets for v in variants]
-    done = set()
-    if args.out and Path(args.out).exists():  # a run stopped earlier: what it finished is not run again
-        done = {tuple(json.loads(line)[:3]) for line in Path(args.out).read_text().splitlines()}
-        results = [tuple(json.loads(line)) for line in Path(args.out).read_text().splitlines()]
-        results = [r for r in results if r[0] in datasets and r[1] in variants and r[2] < args.seeds]
-    else:
-        results = []
-    jobs = [job for job in jobs if tuple(job[:3]) not in done]
-    proxy = []
+    done = {(r["dataset"], r["variant"], r["seed"]) for r in load([args.out])} if args.out and Path(args.out).exists() \
+        else set()  # a run stopped earlier: what it finished is not run again
+    jobs = [(d, v, s, objectives, args.evaluations, VARIANTS[v]) for s in range(args.seeds) for d in datasets
+            for v in variants if (d, v, s) not in done]
+    proxy_jobs = [(v, s, args.evaluations, VARIANTS[v]) for s in range(args.seeds) for v in variants
+                  if ("proxy", v, s) not in done] if args.proxy else []
     with ProcessPoolExecutor(args.workers) as pool:
         for result in pool.map(run_one, jobs):
-            results.append(_saved(result, args.out))
-        if args.proxy:
-            proxy = [_saved(r, args.out) for r in pool.map(run_proxy, [(v, s) for s in range(args.seeds) for v in variants])]
+            _saved(result, args.out)
+        for result in pool.map(run_proxy, proxy_jobs):
+            _saved(result, args.out)
     print(f"\n{args.seeds} seeds, objectives {', '.join(objectives)}, pop {POP} + generations of {OFFSPRING}; "
           f"{time.perf_counter() - start:.0f} s")
-    report(results, proxy, datasets, variants, args.seeds)
+    if args.out:
+        report(load([args.out]), datasets, variants, args.seeds, args.proxy)
 
 
-def _saved(result: tuple, out: str | None) -> tuple:
+def _saved(result: dict, out: str | None) -> dict:
     """``result``, appended to the file ``out`` (JSON lines) if given."""
     if out:
         with open(out, "a") as file:
-            file.write(json.dumps(list(result)) + "\n")
+            file.write(json.dumps(result) + "\n")
     return result
 
 
-def report(results: list, proxy: list, datasets: list[str], variants: list[str], seeds: int) -> None:
+def report(results: list[dict], datasets: list[str], variants: list[str], seeds: int, proxy: bool) -> None:
     """The tables: tuning datasets, untuned ones, the proxy row."""
     tuned = [d for d in datasets if d in TUNED]
-    untuned = [d for d in datasets if d not in TUNED and d != "proxy"]
+    untuned = [d for d in datasets if d not in TUNED]
     for title, group in (("tuning datasets", tuned), ("untuned datasets (never used for tuning)", untuned)):
         if group:
             print(f"\n=== {title} ===")
@@ -260,7 +299,7 @@ def report(results: list, proxy: list, datasets: list[str], variants: list[str],
     if proxy:
         print("\n=== proxy landscape (search_quality.py: real MAdds x seeded table; normalised HV, not a share of a "
               "true front) ===")
-        summarise(proxy, ["proxy"], variants, seeds)
+        summarise(results, ["proxy"], variants, seeds)
 
 
 if __name__ == "__main__":

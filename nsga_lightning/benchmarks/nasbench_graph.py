@@ -154,7 +154,8 @@ class NASBenchGraphSpace:
         except (TypeError, ValueError):  # not integers: validate says what is wrong
             found = None
         if found is None:
-            found = self._keys[tuple(self.validate(genome).tolist())] = str(self.decode(genome).key)
+            g = self.validate(genome).tolist()
+            found = self._keys[tuple(g)] = str(canonical_hash(LINKS[g[0]], tuple(self.operations[i] for i in g[1:])))
         return found
 
     def genotype_to_data(self, genotype: GraphArchitecture) -> dict[str, Any]:

@@ -74,6 +74,8 @@ class SearchRunner:
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
         initialization, initial_architectures, crossover: the paper's operators (see :class:`NSGANetOperators`).
+        genes: ``ordinal`` (the published code) or ``space`` (categorical genes resampled, distinct architectures
+            sampled; see :class:`NSGANetOperators`).
         exploitation_gens: the last generations whose children come from the Bayesian network fitted to the
             archive (the paper's BOA step; see ``exploitation.py``); 0: none.
         fidelity: successive halving over epochs within each generation (``successive_halving.py``); ``None``
@@ -114,6 +116,7 @@ class SearchRunner:
         scorer: Scorer | None = None,
         surrogate: Surrogate | None = None,
         complexity: Complexity | None = None,
+        genes: str = "ordinal",
     ) -> None:
         self.execution = Execution(evaluator)
         objectives = check_objectives(objectives, self.execution.objectives())
@@ -131,7 +134,7 @@ class SearchRunner:
         self.operators = NSGANetOperators(space, len(objectives), eta=float(eta),
                                           max_mating_rounds=int(max_mating_rounds), crossover=crossover,
                                           initialization=initialization,
-                                          initial_architectures=initial_architectures)
+                                          initial_architectures=initial_architectures, genes=genes)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
         self.workers = self.execution.workers

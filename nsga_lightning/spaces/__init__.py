@@ -3,11 +3,13 @@
 from nsga_lightning.spaces.macro import MacroGenotype, MacroSpace, PhaseGraph
 from nsga_lightning.spaces.micro import OPS, MicroGenotype, MicroSpace
 from nsga_lightning.spaces.protocol import (
+    CategoricalSpace,
     DescribedSpace,
     DrawableSpace,
     NetworkSpace,
     PriorSpace,
     SearchSpace,
+    categorical_positions,
     check_space,
     space_block,
 )
@@ -24,6 +26,7 @@ __all__ = [
     "MACRO_ZOO",
     "MICRO_ZOO",
     "OPS",
+    "CategoricalSpace",
     "DescribedSpace",
     "DrawableSpace",
     "MacroGenotype",
@@ -34,6 +37,7 @@ __all__ = [
     "PhaseGraph",
     "PriorSpace",
     "SearchSpace",
+    "categorical_positions",
     "check_space",
     "genotype_from_data",
     "genotype_to_data",

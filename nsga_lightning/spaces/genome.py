@@ -95,6 +95,12 @@ class IntegerGenomeSpace:
         """Genome length."""
         return int(self.upper.size)
 
+    @property
+    def categorical(self) -> np.ndarray:
+        """Every position is a category: micro operations and inputs (an input index names a node, no order
+        between them), macro connection bits (two categories: mutating one flips it)."""
+        return np.ones(self.n_var, dtype=bool)
+
     def validate(self, genome: Sequence[int] | np.ndarray) -> np.ndarray:
         """Return the genome as an int64 array, or raise ``ValueError`` naming the bad position and range."""
         array = as_int_genome(genome, self.n_var, self.name)

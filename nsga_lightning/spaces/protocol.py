@@ -13,10 +13,14 @@ evaluator. The optional parts, each a small runtime-checkable protocol:
 * :class:`NetworkSpace` ``build_network(genotype, num_classes, **options)``: a ``torch.nn.Module``, so the
   built-in trainer evaluator can train the space's candidates as a ``LightningModule``;
 * :class:`PriorSpace` ``prior_genomes(rng)``: the hand-crafted designs ``search.initialization: prior`` starts
-  from.
+  from;
+* :class:`CategoricalSpace` ``categorical``: which genome positions are categories (an operation, an input
+  index) rather than ordered integers (a channel count, a repeat); with ``search.genes: space`` mutation resamples
+  a category instead of perturbing it, and the surrogate encodes it one-hot (:func:`categorical_positions`).
 
-The built-in micro and macro spaces have all but the last three (their drawings live in ``viz``, their networks
-in ``nn`` and their prior designs in the search's initialisation, which know them by class).
+The built-in micro and macro spaces have ``describe`` and ``categorical`` (every position of both is a category:
+operations, inputs, connection bits), not the other three (their drawings live in ``viz``, their networks in ``nn``
+and their prior designs in the search's initialisation, which know them by class).
 """
 
 from __future__ import annotations
@@ -97,6 +101,30 @@ class PriorSpace(Protocol):
     """A space with hand-crafted designs to start a search from (``search.initialization: prior``)."""
 
     def prior_genomes(self, rng: np.random.Generator) -> Sequence[Sequence[int] | np.ndarray]: ...
+
+
+@runtime_checkable
+class CategoricalSpace(Protocol):
+    """A space that says which genome positions are categories: ``categorical[i]`` is true where the values of
+    position ``i`` name things with no order between them (an operation, an input index), false where they are
+    ordered integers (a channel count, a repeat)."""
+
+    categorical: Sequence[bool]
+
+
+def categorical_positions(space: Any) -> np.ndarray | None:
+    """The space's categorical positions as a bool array of length ``n_var``, or ``None`` when it declares none.
+
+    Raises:
+        ValueError: one line if the declaration is not one truth value per genome position.
+    """
+    if not isinstance(space, CategoricalSpace):
+        return None
+    declared = np.asarray(space.categorical)
+    if declared.shape != (int(space.n_var),) or declared.dtype.kind not in "bui":
+        raise ValueError(f"the {space.name} space's categorical must be one true/false per genome position "
+                         f"({space.n_var}), got {space.categorical!r}")
+    return declared.astype(bool)
 
 
 def check_space(space: Any, where: str = "space") -> SearchSpace:

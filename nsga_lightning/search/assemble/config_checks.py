@@ -21,6 +21,7 @@ from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.options import check_signature
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
 from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, resolve_architectures
+from nsga_lightning.search.evolution.operators import GENES
 from nsga_lightning.search.execution.protocols import Execution
 from nsga_lightning.search.training.defaults import OWNED_TRAINER_OPTIONS, SEARCH_SETS
 from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
@@ -72,7 +73,7 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
         raise ValueError(f"search.workers must be an integer >= 1, got {search.workers!r}")
     if search.backend not in BACKENDS:
         raise ValueError(f"unknown search.backend {search.backend!r}; allowed: {', '.join(BACKENDS)}")
-    for name, value, allowed in (("crossover", search.crossover, CROSSOVERS),
+    for name, value, allowed in (("crossover", search.crossover, CROSSOVERS), ("genes", search.genes, GENES),
                                  ("initialization", search.initialization, INITIALIZATIONS)):
         if value not in allowed:
             raise ValueError(f"unknown search.{name} {value!r}; allowed: {', '.join(allowed)}")

@@ -96,7 +96,7 @@ def surrogate_of(config: SearchConfig) -> Surrogate:
     """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`)."""
     block = config.search.surrogate
     return make_surrogate(block.model, block.start, block.inner_pop, block.inner_gens, block.selection,
-                          block.explore)
+                          block.explore, block.mated_share, block.min_trained, block.min_tau)
 
 
 def check_config_modes(config: SearchConfig, own_evaluator: bool = False) -> None:

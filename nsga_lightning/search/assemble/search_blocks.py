@@ -58,6 +58,11 @@ class SurrogateSettings:
         selection: ``hv_gain`` (greedy predicted hypervolume gain) or ``spread`` (even along the complexity
             axis, NSGANetV2's rule).
         explore: predicted error ``mean - explore x std`` (models with a std: gp, trees); 0: the mean.
+        mated_share: guard rail: this share of every surrogate generation's children comes from plain mating.
+        min_trained: guard rail, the initial design: the surrogate proposes only once this many architectures
+            trained fully (earlier generations mate).
+        min_tau: guard rail: after a surrogate generation whose predictions ranked its children with a Kendall
+            tau below this, one generation mates; ``null``: never.
     """
 
     model: Literal["none", "rbf", "gp", "trees", "mlp", "auto"] = "none"
@@ -66,6 +71,9 @@ class SurrogateSettings:
     inner_gens: int = 20
     selection: Literal["hv_gain", "spread"] = "hv_gain"
     explore: float = 1.0
+    mated_share: float = 0.0
+    min_trained: int = 0
+    min_tau: float | None = None
 
 
 # the SearchSettings field of each sub-block and its settings class

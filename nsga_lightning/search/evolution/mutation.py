@@ -50,3 +50,46 @@ class IntegerPolynomialMutation(PM):
 
 def _round_clip(X: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     return np.clip(np.around(X), lower, upper)  # (n, n_var) float holding integers
+
+
+class CategoricalMutation(IntegerPolynomialMutation):
+    """Mutation for a space that says which positions are categories (``search.genes: space``): each gene mutates
+    with probability ``prob_var``; a categorical one then takes one of its other values, uniformly (an operation
+    index is a name, so 3 is no nearer to 2 than to 7), an ordered one is perturbed by the polynomial mutation as
+    :class:`IntegerPolynomialMutation` does.
+
+    Args:
+        categorical: one truth value per genome position (``spaces.categorical_positions``).
+        eta: the polynomial mutation's distribution index (ordered positions).
+        prob_var: per-gene mutation probability (default ``1/n_var``).
+    """
+
+    def __init__(self, categorical: np.ndarray, eta: float = ETA, prob_var: float | None = None) -> None:
+        super().__init__(eta=eta, prob_var=prob_var)
+        self._categorical = np.asarray(categorical, dtype=bool)
+        # described by value in the run fingerprint
+        self.categorical_positions = ",".join(str(i) for i in np.flatnonzero(self._categorical))
+
+    def _do(
+        self,
+        problem: Problem,
+        X: np.ndarray,
+        params: Any = None,
+        *args: Any,
+        random_state: np.random.Generator = None,
+        **kwargs: Any,
+    ) -> np.ndarray:
+        out = X.astype(float).copy()  # (n, n_var)
+        prob_var = self.get_prob_var(problem, size=len(X))  # (n,)
+        ordered = ~self._categorical
+        if ordered.any():
+            Xp = mut_pm(out[:, ordered], problem.xl[ordered] - 0.5, problem.xu[ordered] + 0.5,
+                        get(self.eta, size=len(X)), prob_var, at_least_once=False, random_state=random_state)
+            out[:, ordered] = _round_clip(Xp, problem.xl[ordered], problem.xu[ordered])
+        lower, size = problem.xl[self._categorical], problem.xu[self._categorical] - problem.xl[self._categorical] + 1
+        draws = random_state.random((len(X), int(self._categorical.sum()), 2))  # (n, categories, [whether, which])
+        mutate = (draws[..., 0] < prob_var[:, None]) & (size > 1)
+        shift = 1 + np.floor(draws[..., 1] * (size - 1))  # 1 .. size - 1: another value, each equally likely
+        values = out[:, self._categorical]
+        out[:, self._categorical] = np.where(mutate, lower + (values - lower + shift) % size, values)
+        return out

@@ -8,7 +8,8 @@
   always applied;
 * mutation: polynomial mutation, eta 3, per-variable probability ``1/n_var``, on integers as the original
   does: bounds widened to ``[xl - 0.5, xu + 0.5]``, perturbed, rounded, clipped back into the bounds
-  (``mutation.py``);
+  (``mutation.py``); with ``genes="space"`` the positions a space declares categorical take another of their
+  values instead (two-point crossover exchanges whole values, so a category stays a category either way);
 * duplicate elimination by canonical key, against the offspring themselves, the parents and an excluded set
   (the archive of every evaluated architecture; ``duplicates.py``);
 * survival: rank and crowding (``RankAndCrowding``).
@@ -40,11 +41,14 @@ from nsga_lightning.search.evolution.initialization import (
     initial_genomes,
     resolve_architectures,
 )
-from nsga_lightning.search.evolution.mutation import ETA, IntegerPolynomialMutation
+from nsga_lightning.search.evolution.mutation import ETA, CategoricalMutation, IntegerPolynomialMutation
 from nsga_lightning.search.evolution.tournament import binary_tournament
-from nsga_lightning.spaces import SearchSpace
+from nsga_lightning.spaces import SearchSpace, categorical_positions
 
 MAX_MATING_ROUNDS = 100
+# space: as the space declares its genes (categories resampled); ordinal: every gene an ordered integer (the published
+# code)
+GENES = ("space", "ordinal")
 
 
 def make_problem(space: SearchSpace, n_obj: int) -> Problem:
@@ -118,9 +122,11 @@ class NSGANetOperators:
         crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper).
         initialization: ``random`` (the published code) or ``prior`` (the paper).
         initial_architectures: zoo names or genomes that start the initial population.
+        genes: ``ordinal`` (the published code: polynomial mutation on every gene) or ``space`` (categorical
+            positions of a :class:`~nsga_lightning.spaces.CategoricalSpace` take another value when mutated).
 
     Raises:
-        ValueError: for an unknown crossover or initialization, or an initial architecture the space rejects.
+        ValueError: for an unknown crossover, initialization or genes, or an initial architecture the space rejects.
     """
 
     def __init__(
@@ -133,7 +139,10 @@ class NSGANetOperators:
         crossover: str = "two_point",
         initialization: str = "random",
         initial_architectures: Sequence[Any] = (),
+        genes: str = "ordinal",
     ) -> None:
+        if genes not in GENES:
+            raise ValueError(f"search.genes must be one of {', '.join(GENES)}, got {genes!r}")
         if crossover not in CROSSOVERS:
             raise ValueError(f"search.crossover must be one of {', '.join(CROSSOVERS)}, got {crossover!r}")
         self.space = space
@@ -148,9 +157,12 @@ class NSGANetOperators:
         self.selection = TournamentSelection(func_comp=binary_tournament, pressure=2)
         self.crossover = (PointCrossover(n_points=2, prob=1.0) if crossover == "two_point"
                           else HomogeneousCrossover(space))
-        self.mutation = IntegerPolynomialMutation(
-            eta=eta, prob_var=prob_var if prob_var else 1.0 / space.n_var
-        )
+        self.genes = genes
+        categorical = categorical_positions(space) if genes == "space" else None
+        prob_var = prob_var if prob_var else 1.0 / space.n_var
+        self.mutation = (CategoricalMutation(categorical, eta=eta, prob_var=prob_var)
+                         if categorical is not None and categorical.any()
+                         else IntegerPolynomialMutation(eta=eta, prob_var=prob_var))
         self.survival = RankAndCrowding()
         self.max_mating_rounds = max_mating_rounds
 
@@ -166,6 +178,8 @@ class NSGANetOperators:
             "survival": describe_operator(self.survival),
             "max_mating_rounds": self.max_mating_rounds,
         }
+        if self.genes != "ordinal":  # absent for the published operators: their runs resume
+            described["genes"] = self.genes
         if self.initialization != "random" or self.initial_architectures:  # absent by default: old runs resume
             described["initialization"] = {
                 "mode": self.initialization,
@@ -186,7 +200,8 @@ class NSGANetOperators:
         return Population.merge(chosen, self.sample(n - len(genomes), rng, set(keys))) if n > len(genomes) else chosen
 
     def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
-        """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded``."""
+        """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded`` (uniform genomes: on
+        NAS-Bench-Graph uniform architectures started the search worse, README "Benchmark landscapes")."""
         dedup = KeyDuplicateElimination(self.space, excluded)
         out = Population.create()
         for _ in range(self.max_mating_rounds):

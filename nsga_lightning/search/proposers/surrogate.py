@@ -2,19 +2,24 @@
 
 Each such generation:
 
+0. the guard rails decide from the archive's earlier generations alone (so a resume decides the same): too few
+   fully trained architectures (``min_trained``) or, after a surrogate generation whose predictions ranked its
+   children worse than ``min_tau`` (Kendall tau), the whole generation mates; otherwise ``mated_share`` of the
+   children are mated first (from the generation's RNG, on a resume too, so it is drawn alike);
 1. fit the predictor (``surrogate/models.py``) to the archive's fully trained, successful rows of the earlier
-   generations, in key order: one-hot features by the space's bounds, target the log of the validation error
-   (a few near-chance networks otherwise dominate the fit);
-2. run an inner NSGA-II with the project's operators on (predicted error, exact complexity objectives): the
-   current population and the archive's front seed it, children must have keys new to the archive and the
-   population, ``inner_gens`` generations of ``inner_pop``; the predicted error is the optimistic
-   ``mean - explore * std``; complexity comes from the analytic count (no network is built);
-3. choose ``n`` of the inner result's new architectures (``surrogate/selection.py``) against the archive's front;
+   generations, in key order: features by the space's bounds (one-hot; with ``search.genes: space`` ordered
+   positions as scaled values), target the log of the validation error (a few near-chance networks otherwise
+   dominate the fit); a listed space's row is featured by its key's listed genome;
+2. find candidates (``surrogate_pool.py``): an inner NSGA-II with the project's operators on (predicted error,
+   exact complexity objectives), or, for a space small enough to list, every architecture not yet archived; the
+   predicted error is the optimistic ``mean - explore * std``; complexity comes from the analytic count (no network
+   is built);
+3. choose the rest of the children (``surrogate/selection.py``) against the archive's front;
 4. store every chosen child's genome and prediction (the ``predictions`` table) before any of them trains.
 
-The inner search draws from its own generator, seeded by (run seed, generation), never from the generation's
-RNG, and fits only rows of earlier generations: a resumed generation finds its stored choice and trains exactly
-those children, and an uninterrupted run, a resumed one and any worker count give the same archive.
+The candidates come from a generator seeded by (run seed, generation), never from the generation's RNG, and only
+rows of earlier generations are fitted: a resumed generation mates again as it did and finds its stored choice, and
+an uninterrupted run, a resumed one and any worker count give the same archive.
 """
 
 from __future__ import annotations
@@ -23,22 +28,22 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pymoo.core.population import Population
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from nsga_lightning.search.core.evaluator import Candidate
 from nsga_lightning.search.core.pareto import pareto_front
-from nsga_lightning.search.evolution.operators import NSGANetOperators, make_population
+from nsga_lightning.search.evolution.operators import NSGANetOperators
+from nsga_lightning.search.evolution.sampling import listing
 from nsga_lightning.search.proposers.mating import Ask, MatingProposer
+from nsga_lightning.search.proposers.surrogate_pool import InnerSearch, ListedPool, choose, complexity_names
 from nsga_lightning.search.store.prediction_table import PredictionRow
-from nsga_lightning.search.surrogate.features import OneHotFeatures
-from nsga_lightning.search.surrogate.models import CannotFitError, make_model
-from nsga_lightning.search.surrogate.selection import select_children
+from nsga_lightning.search.surrogate.features import MixedFeatures, OneHotFeatures
+from nsga_lightning.search.surrogate.models import CannotFitError, kendall_tau, make_model
 from nsga_lightning.search.surrogate.settings import Surrogate
+from nsga_lightning.spaces import categorical_positions
 
 if TYPE_CHECKING:
     from nsga_lightning.search.core.records import ArchiveRow
@@ -87,7 +92,7 @@ class SurrogateProposer:
     (or with too few trained rows) the wrapped mating proposer does.
 
     Args:
-        inner: the mating proposer (also fills up when the inner search finds too few new architectures).
+        inner: the mating proposer (also fills up when the candidates hold too few new architectures).
         settings: the checked ``search.surrogate`` block.
         operators: the NSGA-Net operators (the inner search mates and survives with them).
         complexity: exact complexity objectives of genomes (see :data:`Complexity`).
@@ -99,48 +104,92 @@ class SurrogateProposer:
         self.inner, self.settings, self.operators = inner, settings, operators
         self.complexity, self.seed = complexity, int(seed)
         space = operators.space
-        self.features = OneHotFeatures(space.lower, space.upper)
+        # with search.genes: space, what the space says about its genes (one-hot categories, scaled ordered values)
+        categorical = categorical_positions(space) if operators.genes == "space" else None
+        self.features = (OneHotFeatures(space.lower, space.upper) if categorical is None
+                         else MixedFeatures(space.lower, space.upper, categorical))
+        self.listed = listing(space)  # None for a space too large to list: an inner search finds candidates
+        # a listed key's complexity is counted on its listed genome, the same in every session: kept across proposals
+        self.counted: dict[str, dict[str, float]] = {}
 
     def describe(self) -> dict[str, Any]:
         """The ``surrogate`` fingerprint block."""
-        return {"surrogate": self.settings.describe()}
+        block = {**self.settings.describe(), "features": self.features.describe()}
+        if self.listed is not None:
+            block["candidates"] = "every listed architecture"
+        return {"surrogate": block}
 
     def propose(self, recorder: Recorder, ask: Ask) -> Population:
         """The generation's children: stored ones on a resume, else a fresh proposal (stored before training)."""
         if ask.generation < self.settings.start:
             return self.inner.propose(recorder, ask)
+        rows = training_rows(recorder.archive.rows(), ask.generation)
+        if not self._surrogate_turn(recorder, ask, rows):
+            return self.inner.propose(recorder, ask)
+        n_mated = round(self.settings.mated_share * ask.n)
+        mated = self.operators.mate(ask.pop, n_mated, ask.rng, ask.excluded) if n_mated else Population.create()
+        mated_keys = {ind.get("key") for ind in mated}
         stored = recorder.archive.predictions(ask.generation)
         if stored:  # filled up exactly as the first attempt was: same RNG state, same archive before it
-            return self.inner.fill(self._population([r.genome for r in stored], [r.key for r in stored]), ask)
-        rows = training_rows(recorder.archive.rows(), ask.generation)
-        if len(rows) < MIN_ROWS:
-            log.info("generation %d: %d trained architectures, too few for the surrogate; mating", ask.generation,
-                     len(rows))
-            return self.inner.propose(recorder, ask)
+            return self.inner.fill(Population.merge(mated, self._population([r.genome for r in stored],
+                                                                            [r.key for r in stored])), ask)
         started = time.perf_counter()
         model = make_model(self.settings.model, self.seed)
         target = np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6))
         try:
-            model.fit(self.features(np.array([r.genome for r in rows])), target)
+            model.fit(self.features(self._genomes(rows)), target)
         except CannotFitError as error:  # deterministic for these rows: a resume mates the same way
             log.warning("generation %d: the %s surrogate cannot be fitted (%s); mating instead", ask.generation,
                         self.settings.model, error)
-            return self.inner.propose(recorder, ask)
-        inner = _InnerSearch(self, recorder, ask, model, target)
+            rest = self.operators.mate(ask.pop, ask.n - len(mated), ask.rng, ask.excluded | mated_keys)
+            return self.inner.fill(Population.merge(mated, rest), ask)
+        prediction = _Prediction(self, recorder, ask, model, target)
+        finder = (ListedPool(self.listed, prediction.objectives) if self.listed is not None else
+                  InnerSearch(self.settings, self.operators, prediction.objectives,
+                              1 + len(prediction.complexity_names),
+                              np.random.default_rng([self.seed, ask.generation, 0x5E])))  # never the generation's RNG
         front = pareto_front(rows, recorder.objectives)
-        pool = inner.run(front)
-        chosen = inner.choose(pool, front)
+        pool = finder.run(ask, front, mated_keys)
+        chosen = choose(pool, ask.n - len(mated), self.settings.inner_pop, self.settings.selection, front,
+                        recorder.objectives)
         seconds = time.perf_counter() - started
         name = getattr(model, "chosen", None) or self.settings.model
-        mean, std = inner.predict(np.array([pool.X[i] for i in chosen]).reshape(-1, len(self.features.lower)))
+        mean, std = prediction.predict(np.array([pool.X[i] for i in chosen]).reshape(-1, len(self.features.lower)))
         predictions = [PredictionRow(ask.generation, pool.keys[i], position, tuple(int(g) for g in pool.X[i]),
                                      name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
                        for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
         recorder.archive.record_predictions(predictions)
-        log.info("generation %d: %d children proposed by the %s surrogate (fitted to %d, %.2f s)", ask.generation,
-                 len(predictions), name, len(rows), seconds)
+        log.info("generation %d: %d children proposed by the %s surrogate (fitted to %d, %.2f s), %d mated",
+                 ask.generation, len(predictions), name, len(rows), seconds, len(mated))
         off = self._population([r.genome for r in predictions], [r.key for r in predictions])
-        return self.inner.fill(off, ask)
+        return self.inner.fill(Population.merge(mated, off), ask)
+
+    def _surrogate_turn(self, recorder: Recorder, ask: Ask, rows: Sequence[ArchiveRow]) -> bool:
+        """Whether the surrogate proposes this generation (the guard rails; archive rows of earlier generations
+        only, so a resume decides alike)."""
+        if len(rows) < max(MIN_ROWS, self.settings.min_trained):
+            log.info("generation %d: %d trained architectures, too few for the surrogate; mating", ask.generation,
+                     len(rows))
+            return False
+        if self.settings.min_tau is None:
+            return True
+        last = recorder.archive.predictions(ask.generation - 1)
+        by_key = {r.key: r for r in rows}
+        pairs = [(p.predicted_error, float(by_key[p.key].objectives["error"])) for p in last if p.key in by_key]
+        tau = kendall_tau(*zip(*pairs)) if len(pairs) >= 2 else math.nan
+        if math.isfinite(tau) and tau < self.settings.min_tau:  # the generation after a fallback tries again
+            log.info("generation %d: the surrogate's last predictions ranked its children with Kendall tau %.2f "
+                     "(< %.2f); mating this generation", ask.generation, tau, self.settings.min_tau)
+            return False
+        return True
+
+    def _genomes(self, rows: Sequence[ArchiveRow]) -> np.ndarray:
+        """The rows' genomes as the features see them: a listed space's by its key's listed genome (the one every
+        candidate of that key is predicted by), any other's as trained."""
+        if self.listed is None:
+            return np.array([r.genome for r in rows])
+        first = self.listed.first
+        return np.array([self.listed.genomes[first[r.key]] if r.key in first else r.genome for r in rows])
 
     def _population(self, genomes: Sequence[Sequence[int]], keys: Sequence[str]) -> Population:
         """Unevaluated children with their keys set."""
@@ -151,34 +200,22 @@ class SurrogateProposer:
         return pop
 
 
-@dataclass(frozen=True)
-class _Pool:
-    """Every new architecture the inner search met, by key: genomes ``X``, objectives ``F`` (optimistic predicted
-    error first), and ``final``: the indices of those in its last population."""
-
-    keys: list[str]
-    X: list[np.ndarray]
-    F: np.ndarray
-    final: list[int]
-
-
-class _InnerSearch:
-    """One generation's inner NSGA-II on (optimistic predicted error, exact complexity). Everything it holds lives
-    for this proposal only, so a fresh session proposes exactly what a continuing one does (a complexity cached by
-    key across generations would keep the first genome's count of a key, which another genome of the same key
-    need not share for a user's evaluator)."""
+class _Prediction:
+    """One proposal's predictions: (optimistic predicted error, exact complexity) of genomes. The complexity of a
+    genome of a space that is not listed lives for this proposal only, so a fresh session proposes exactly what a
+    continuing one does (a complexity cached by key across generations would keep the first genome's count of a
+    key, which another genome of the same key need not share for a user's evaluator)."""
 
     def __init__(self, owner: SurrogateProposer, recorder: Recorder, ask: Ask, model: Any,
                  target: np.ndarray) -> None:
         self.owner, self.recorder, self.ask, self.model = owner, recorder, ask, model
-        self.settings, self.operators = owner.settings, owner.operators
-        self.complexity_names = [n for n in recorder.objectives if n != "error"]
+        self.explore = owner.settings.explore
+        self.complexity_names = complexity_names(recorder)
         # an interpolant far from its rows can predict anything: predictions stay within the targets' range
         # widened by that range on each side (exp of an unbounded log error overflows)
         span = float(np.ptp(target)) or 1.0
         self.limits = (float(target.min()) - span, float(target.max()) + span)
-        self.rng = np.random.default_rng([owner.seed, ask.generation, 0x5E])  # never the generation's own RNG
-        self.counted: dict[str, dict[str, float]] = {}
+        self.counted = owner.counted if owner.listed is not None else {}
 
     def predict(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Predicted log error (clipped to the limits) and its std."""
@@ -188,54 +225,12 @@ class _InnerSearch:
     def objectives(self, genomes: np.ndarray, keys: Sequence[str]) -> np.ndarray:
         """(optimistic predicted error, exact complexity...) per genome, ``(n, 1 + len(complexity_names))``."""
         mean, std = self.model.predict(self.owner.features(genomes))
-        error = np.exp(np.clip(mean - self.settings.explore * std, *self.limits))
+        error = np.exp(np.clip(mean - self.explore * std, *self.limits))
         todo = [self.recorder.candidate(g, self.ask.generation, k) for k, g in zip(keys, genomes)
                 if k not in self.counted]
         if todo:
             for candidate, values in zip(todo, self.owner.complexity(todo), strict=True):
                 _check_names(values, self.complexity_names, candidate.key)
-                self.counted[candidate.key] = values
-        rest = np.array([[self.counted[k][name] for name in self.complexity_names] for k in keys], dtype=float)
+                self.counted[candidate.key] = tuple(float(values[name]) for name in self.complexity_names)
+        rest = np.array([self.counted[k] for k in keys], dtype=float)
         return np.column_stack([error, rest.reshape(len(keys), len(self.complexity_names))])
-
-    def run(self, front: Sequence[ArchiveRow]) -> _Pool:
-        """Seed with the population and the archive's front, then ``inner_gens`` generations of ``inner_pop``."""
-        seeds = {ind.get("key"): np.asarray(ind.X, dtype=np.int64) for ind in self.ask.pop}
-        seeds.update({r.key: np.asarray(r.genome, dtype=np.int64) for r in front if r.key not in seeds})
-        keys = sorted(seeds)
-        X = np.array([seeds[k] for k in keys])
-        pop = make_population(X, keys, self.objectives(X, keys), [0.0] * len(keys))
-        pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), self.rng)
-        met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        excluded = set(self.ask.excluded) | set(seeds)
-        for _ in range(self.settings.inner_gens):
-            off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
-            if len(off) == 0:
-                break
-            off_keys = [ind.get("key") for ind in off]
-            off_X = np.array([ind.X for ind in off], dtype=np.int64)
-            F = self.objectives(off_X, off_keys)
-            met.update({k: (x, f) for k, x, f in zip(off_keys, off_X, F)})
-            merged = Population.merge(pop, make_population(off_X, off_keys, F, [0.0] * len(off)))
-            pop = self.operators.survive(merged, self.settings.inner_pop, self.rng)
-        new_keys = sorted(met)
-        final = {ind.get("key") for ind in pop}
-        F = np.array([met[k][1] for k in new_keys]).reshape(len(new_keys), 1 + len(self.complexity_names))
-        return _Pool(new_keys, [met[k][0] for k in new_keys], F, [i for i, k in enumerate(new_keys) if k in final])
-
-    def choose(self, pool: _Pool, front: Sequence[ArchiveRow]) -> list[int]:
-        """Indices into the pool of the ``ask.n`` children to train: chosen among the inner search's last
-        population (then, if it holds too few new ones, among everything it met, by non-dominated rank then key)."""
-        if not pool.keys:
-            return []
-        n, objectives = self.ask.n, self.recorder.objectives
-        candidates = list(pool.final)
-        if len(candidates) < n:
-            ranks = NonDominatedSorting().do(pool.F, return_rank=True)[1]
-            taken = set(candidates)
-            rest = sorted((i for i in range(len(pool.keys)) if i not in taken), key=lambda i: (ranks[i], pool.keys[i]))
-            candidates += rest[: n - len(candidates)]
-        front_F = np.array([[float(r.objectives[name]) for name in objectives] for r in front],
-                           dtype=float).reshape(len(front), len(objectives))
-        picked = select_children(self.settings.selection, pool.F[candidates], front_F, min(n, len(candidates)))
-        return [candidates[j] for j in picked]
