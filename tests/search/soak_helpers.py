@@ -43,6 +43,8 @@ DATA = {"class_path": "nsga_lightning.data.DigitsDataModule"}  # checked, never 
 INTERRUPTS = 3
 # the surrogate's inner search, smaller than its default 40 x 20 (the soak checks the loop, not the optimiser)
 SURROGATE_INNER = {"inner_pop": 20, "inner_gens": 5}
+# the surrogate's guard rails, each of which fires in a soak of the paper's length
+GUARDS = {"mated_share": 0.3, "min_trained": 30, "min_tau": 0.1}
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,15 @@ class Modes:
     steady: bool = False
     workers: int = 1
     surrogate: str = "none"  # not an axis of all_modes(): its own soak (it excludes exploitation and prescreen)
+    guards: bool = False  # the surrogate's guard rails (GUARDS)
 
     @property
     def name(self) -> str:
         parts = [self.initialization, self.crossover, "exploit" if self.exploitation else "",
                  "" if self.fidelity == "off" else f"rungs-{self.fidelity}", "prescreen" if self.prescreen else "",
                  "steady" if self.steady else "generational",
-                 "" if self.surrogate == "none" else f"surrogate-{self.surrogate}", f"w{self.workers}"]
+                 "" if self.surrogate == "none" else f"surrogate-{self.surrogate}", "guarded" if self.guards else "",
+                 f"w{self.workers}"]
         return "-".join(part for part in parts if part)
 
     def config(self, run_dir: Path, size: tuple[int, int, int] = PAPER) -> dict[str, Any]:
@@ -80,7 +84,7 @@ class Modes:
                   "run_dir": str(run_dir), "workers": self.workers, "initialization": self.initialization,
                   "crossover": self.crossover, "exploitation_gens": n_gens // 3 if self.exploitation else 0,
                   "fidelity": FIDELITY[self.fidelity], "prescreen": PRESCREEN if self.prescreen else {},
-                  "surrogate": {"model": self.surrogate, **SURROGATE_INNER}}
+                  "surrogate": {"model": self.surrogate, **SURROGATE_INNER, **(GUARDS if self.guards else {})}}
         return {"search": search, "space": {"name": "micro"}, "data": DATA, "trainer": {"max_epochs": RUNGS[-1]},
                 "progress_bar": False}
 

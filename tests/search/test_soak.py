@@ -23,18 +23,23 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from search_helpers import StopAfter
 from soak_helpers import (
+    GUARDS,
     PAPER,
     SMALL,
     STEADY_LONG,
     Modes,
     Run,
     all_modes,
+    archive_state,
     check_archive,
     in_process,
+    interrupt_points,
     local_pool,
     soak,
 )
@@ -134,15 +139,53 @@ def test_every_supported_combination_survives_the_paper_length_and_three_interru
         soak(_run(modes, count, folder, "straight"), _run(modes, count, folder, "interrupted"))
 
 
-@pytest.mark.parametrize("modes", [Modes(surrogate="rbf"), Modes(surrogate="rbf", fidelity="sync")],
-                         ids=lambda m: m.name)
+@pytest.mark.parametrize("modes", [Modes(surrogate="rbf"), Modes(surrogate="rbf", fidelity="sync"),
+                                   Modes(surrogate="rbf", guards=True)], ids=lambda m: m.name)
 def test_the_surrogate_survives_the_paper_length_and_three_interrupts(folder, modes):
     """The surrogate proposes from generation 1 to 29 (pop 20 / 10 children: its fit and inner search make it the
-    slow mode); one uninterrupted run on one worker is the reference of one and of two out-of-order workers, each
-    interrupted three times."""
+    slow mode; with its guard rails from the initial design of 30 on, mating a share of every generation and a
+    whole one after poor predictions); one uninterrupted run on one worker is the reference of one and of two
+    out-of-order workers, each interrupted three times."""
     soak(_run(modes, 1, folder, "straight", SMALL), *(_run(modes, w, folder, "interrupted", SMALL) for w in (1, 2)))
     with Archive(folder / f"{modes.name}-straight") as archive:  # it did propose, generation after generation
-        assert len({p.generation for p in archive.predictions()}) >= 20
+        proposed = {p.generation for p in archive.predictions()}
+        assert len(proposed) >= 20 if not modes.guards else 10 <= len(proposed) < 28
+
+
+def _cell_search(run_dir: Path, callbacks: tuple = (), workers: int = 1) -> Any:
+    from cell_space import CellSpace, cell_latency, cell_objectives
+
+    from nsga_lightning.search import FunctionEvaluator
+    from nsga_lightning.search.build import build_search
+
+    pop_size, n_offspring, n_gens = SMALL
+    config = {"search": {"pop_size": pop_size, "n_offspring": n_offspring, "n_gens": n_gens, "seed": 0,
+                         "run_dir": str(run_dir), "workers": workers, "objectives": ["error", "latency"],
+                         "surrogate": {"model": "rbf", **GUARDS}}, "progress_bar": False}
+    evaluator = FunctionEvaluator(cell_objectives, {"table": "cell v1"}, objectives=("error", "latency"),
+                                  complexity=cell_latency)
+    with build_search(config, list(callbacks), space=CellSpace(), evaluator=evaluator) as runner:
+        return runner.run()
+
+
+def test_the_surrogate_on_a_listed_space_survives_the_paper_length_and_three_interrupts(folder):
+    """A space small enough to list (the cell space, 15,625 genomes): every architecture not yet trained is
+    predicted instead of an inner search, with the guard rails on; interrupted three times and on two local
+    worker processes it ends in the uninterrupted archive."""
+    reference = _cell_search(folder / "straight")
+    assert reference.status == "completed" and reference.generations == SMALL[2]
+    done = 0
+    for point in interrupt_points("listed", reference.n_evaluated):
+        with pytest.raises(KeyboardInterrupt):
+            _cell_search(folder / "interrupted", (StopAfter(point - done),))
+        done = point
+    assert _cell_search(folder / "interrupted").status == "completed"
+    assert _cell_search(folder / "workers", workers=2).workers == 2
+    expected = archive_state(folder / "straight", order=False)
+    assert archive_state(folder / "interrupted", order=False) == expected
+    assert archive_state(folder / "workers", order=False) == expected
+    with Archive(folder / "straight") as archive:
+        assert 10 <= len({p.generation for p in archive.predictions()}) < SMALL[2] - 1
 
 
 @pytest.mark.parametrize("workers", [1, 2])

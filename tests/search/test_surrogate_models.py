@@ -45,7 +45,7 @@ def test_one_hot_drops_one_level_per_variable_and_is_full_rank():
         features(np.array([[0, 0]]))
 
 
-@pytest.mark.parametrize("name", ["rbf", "gp", "trees", "mlp", "auto"])
+@pytest.mark.parametrize("name", ["rbf", "gp", "trees", "mlp", "auto", "ensemble"])
 def test_each_model_fits_deterministically_and_ranks_unseen_architectures(name):
     X, y = _landscape(160)
     first = make_model(name, seed=3).fit(X[:120], y[:120]).predict(X[120:])
@@ -55,6 +55,33 @@ def test_each_model_fits_deterministically_and_ranks_unseen_architectures(name):
     assert first[0].shape == first[1].shape == (40,)
     assert np.all(first[1] >= 0)
     assert kendall_tau(first[0], y[120:]) > 0.05  # better than chance on held-out architectures
+
+
+def test_the_ensemble_averages_its_members_and_leaves_out_one_that_cannot_fit_yet():
+    X, y = _landscape(60)
+    ensemble = surrogate_models.EnsembleModel(seed=1).fit(X[:50], y[:50])
+    members = [make_model(name, seed=1).fit(X[:50], y[:50]).predict(X[50:]) for name in ("rbf", "gp", "trees")]
+    mean, std = ensemble.predict(X[50:])
+    np.testing.assert_allclose(mean, np.mean([m for m, _ in members], axis=0))
+    assert np.all(std >= np.std([m for m, _ in members], axis=0) - 1e-12)  # at least the members' spread
+
+    class Broken:
+        name = "broken"
+
+        def __init__(self, seed=0):
+            pass
+
+        def fit(self, X, y):
+            raise CannotFitError("not yet")
+
+    surrogate_models.MODELS["broken"] = Broken
+    try:
+        alone = surrogate_models.EnsembleModel(seed=1, members=("broken", "gp")).fit(X[:50], y[:50])
+        np.testing.assert_allclose(alone.predict(X[50:])[0], members[1][0])
+        with pytest.raises(CannotFitError, match=r"no member of the ensemble \(broken\) could be fitted on 50 rows"):
+            surrogate_models.EnsembleModel(seed=1, members=("broken",)).fit(X[:50], y[:50])
+    finally:
+        del surrogate_models.MODELS["broken"]
 
 
 def test_the_rbf_projects_to_fewer_dimensions_than_rows_to_keep_its_linear_tail():
@@ -109,7 +136,7 @@ def test_auto_chooses_the_best_cross_validated_model_and_skips_one_that_cannot_f
 
 
 def test_unknown_models_and_too_few_rows_are_one_line():
-    with pytest.raises(ValueError, match=r"unknown surrogate model 'svm'; choose one of \['auto', 'gp'"):
+    with pytest.raises(ValueError, match=r"unknown surrogate model 'svm'; choose one of \['auto', 'ensemble', 'gp'"):
         make_model("svm")
     with pytest.raises(ValueError, match="auto chooses among"):
         AutoModel(candidates=("auto",))

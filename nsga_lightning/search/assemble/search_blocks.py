@@ -65,7 +65,7 @@ class SurrogateSettings:
             tau below this, one generation mates; ``null``: never.
     """
 
-    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto"] = "none"
+    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto", "ensemble"] = "none"
     start: int = 1
     inner_pop: int = 40
     inner_gens: int = 20

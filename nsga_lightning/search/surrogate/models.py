@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["MODELS", "AutoModel", "CannotFitError", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
+__all__ = ["MODELS", "AutoModel", "CannotFitError", "EnsembleModel", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
            "kendall_tau", "make_model"]
 
 
@@ -240,8 +240,45 @@ class AutoModel:
         return self._model.predict(X)
 
 
+class EnsembleModel:
+    """The mean of several models (default rbf, gp and trees), each standardised and fitted to every row; a member
+    that cannot be fitted yet is left out. Its std is the mixture's: the members' own variances and the spread
+    of their means together.
+
+    Args:
+        seed: Seeds every member.
+        members: Names of the models averaged.
+    """
+
+    name = "ensemble"
+
+    def __init__(self, seed: int = 0, members: tuple[str, ...] = ("rbf", "gp", "trees")) -> None:
+        self.seed, self.members = seed, tuple(members)
+        self._models: list[Predictor] = []
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> EnsembleModel:
+        self._models = []
+        for name in self.members:
+            try:
+                self._models.append(make_model(name, self.seed).fit(X, y))
+            except CannotFitError:
+                continue
+        if not self._models:
+            raise CannotFitError(f"no member of the ensemble ({', '.join(self.members)}) could be fitted on "
+                                 f"{np.asarray(X).shape[0]} rows")
+        return self
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if not self._models:
+            raise RuntimeError("EnsembleModel.predict called before fit")
+        means, stds = zip(*(model.predict(X) for model in self._models))
+        M, S = np.stack(means), np.stack(stds)  # (members, n)
+        return M.mean(axis=0), np.sqrt((S**2).mean(axis=0) + M.var(axis=0))
+
+
 MODELS: dict[str, Callable[[int], Predictor]] = {
     "rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": AutoModel,
+    "ensemble": EnsembleModel,
 }
 
 
