@@ -16,9 +16,11 @@ Variants:
 * ``random``: random search over *distinct architectures* (uniform over the table's keys, without replacement):
   the honest baseline at the same budget;
 * ``published``: the published NSGA-Net operators (random start, two-point crossover, polynomial mutation on
-  every gene, uniform genomes: ``genes: ordinal``);
-* ``default``: what a config that sets nothing gets;
-* ``surrogate <model>``: the defaults with ``search.surrogate.model`` set (rbf, gp, trees, mlp, auto).
+  every gene: ``genes: ordinal``, no surrogate);
+* ``no-surrogate``: the defaults with ``search.surrogate.model: none`` (NSGA-II with the space's categories);
+* ``default``: what a config that sets nothing gets (the default surrogate: ``gp``, initial design 20);
+* ``surrogate <model>``: the defaults with ``search.surrogate.model`` named (rbf, gp, trees, mlp, auto, ensemble;
+  ``gp`` is the default's model: the same searches as ``default``).
 
 Datasets: cora, citeseer, pubmed, photo and proteins are the ones settings may be tuned on; arxiv, computers, cs
 and physics are reported separately as untuned (``--datasets`` picks). ``--proxy`` adds the proxy landscape of
@@ -55,15 +57,16 @@ POP, OFFSPRING, GENS = 20, 10, 29
 BUDGETS = (110, 300)
 TUNED = ("cora", "citeseer", "pubmed", "photo", "proteins")
 UNTUNED = ("arxiv", "computers", "cs", "physics")
-MODELS = ("rbf", "gp", "trees", "mlp", "auto")
+MODELS = ("rbf", "gp", "trees", "mlp", "auto", "ensemble")
 VARIANTS: dict[str, dict | None] = {
     "random": None,
-    "published": {"initialization": "random", "genes": "ordinal"},
+    "published": {"initialization": "random", "genes": "ordinal", "surrogate": {"model": "none"}},
+    "no-surrogate": {"surrogate": {"model": "none"}},
     "default": {},
     **{model: {"surrogate": {"model": model}} for model in MODELS},
 }
-LABELS = {"random": "random (distinct archs)", "published": "published operators", "default": "defaults",
-          **{m: f"surrogate {m}" for m in MODELS}}
+LABELS = {"random": "random (distinct archs)", "published": "published operators", "no-surrogate": "defaults, no surr.",
+          "default": "defaults", **{m: f"surrogate {m}" for m in MODELS}}
 
 
 def hv2(points: np.ndarray, reference: np.ndarray) -> float:

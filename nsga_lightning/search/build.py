@@ -25,7 +25,7 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, configured_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
-from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, surrogate_of
+from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, settle_surrogate
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import instantiate
@@ -214,7 +214,8 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
         initialization=search.initialization, initial_architectures=search.initial_architectures,
         crossover=search.crossover, genes=search.genes, exploitation_gens=search.exploitation_gens,
         fidelity=fidelity_of(config, own),
-        prescreen=prescreen_of(config), scorer=scorer, surrogate=surrogate_of(config), complexity=complexity,
+        prescreen=prescreen_of(config), scorer=scorer, complexity=complexity,
+        surrogate=settle_surrogate(config, space, complexity, own or is_built_in(space)),
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
         settings=settings,
     )

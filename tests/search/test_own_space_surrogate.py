@@ -18,7 +18,7 @@ from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.build import build_search, default_callbacks
 
 OBJECTIVES = ("error", "latency")
-SURROGATE = {"model": "rbf", "start": 1, "inner_pop": 12, "inner_gens": 4}
+SURROGATE = {"model": "rbf", "start": 1, "inner_pop": 12, "inner_gens": 4, "min_trained": 0}
 
 
 def _config(run_dir: Path, **search: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ OBJECTIVES = ("error", "latency")
 
 def _config(run_dir: Path, surrogate: dict[str, Any], **search: Any) -> dict[str, Any]:
     return {"search": {"pop_size": 8, "n_offspring": 4, "n_gens": 6, "seed": 3, "run_dir": str(run_dir),
-                       "objectives": list(OBJECTIVES), "surrogate": {"model": "rbf", **surrogate}, **search},
+                       "objectives": list(OBJECTIVES), "surrogate": {"model": "rbf", "min_trained": 0, **surrogate}, **search},
             "progress_bar": False}
 
 

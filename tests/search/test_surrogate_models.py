@@ -10,6 +10,7 @@ from search_helpers import space_by_name
 from nsga_lightning.search.surrogate import (
     AutoModel,
     CannotFitError,
+    EnsembleModel,
     OneHotFeatures,
     hypervolume,
     kendall_tau,
@@ -59,7 +60,7 @@ def test_each_model_fits_deterministically_and_ranks_unseen_architectures(name):
 
 def test_the_ensemble_averages_its_members_and_leaves_out_one_that_cannot_fit_yet():
     X, y = _landscape(60)
-    ensemble = surrogate_models.EnsembleModel(seed=1).fit(X[:50], y[:50])
+    ensemble = EnsembleModel(seed=1).fit(X[:50], y[:50])
     members = [make_model(name, seed=1).fit(X[:50], y[:50]).predict(X[50:]) for name in ("rbf", "gp", "trees")]
     mean, std = ensemble.predict(X[50:])
     np.testing.assert_allclose(mean, np.mean([m for m, _ in members], axis=0))
@@ -76,10 +77,10 @@ def test_the_ensemble_averages_its_members_and_leaves_out_one_that_cannot_fit_ye
 
     surrogate_models.MODELS["broken"] = Broken
     try:
-        alone = surrogate_models.EnsembleModel(seed=1, members=("broken", "gp")).fit(X[:50], y[:50])
+        alone = EnsembleModel(seed=1, members=("broken", "gp")).fit(X[:50], y[:50])
         np.testing.assert_allclose(alone.predict(X[50:])[0], members[1][0])
         with pytest.raises(CannotFitError, match=r"no member of the ensemble \(broken\) could be fitted on 50 rows"):
-            surrogate_models.EnsembleModel(seed=1, members=("broken",)).fit(X[:50], y[:50])
+            EnsembleModel(seed=1, members=("broken",)).fit(X[:50], y[:50])
     finally:
         del surrogate_models.MODELS["broken"]
 

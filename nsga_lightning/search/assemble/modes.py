@@ -8,14 +8,22 @@ submissions and several workers.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from typing import Any
 
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
+from nsga_lightning.search.proposers.surrogate import Complexity, check_complexity
 from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
 
+log = logging.getLogger("nsga_lightning.search.runner")
+
 STEADY = "the asynchronous steady state (n_offspring 1 with several workers)"
+# what search.surrogate.model: default turns into where nothing excludes the surrogate (README, "Train fewer
+# children": measured on NAS-Bench-Graph)
+DEFAULT_MODEL = "gp"
 
 
 def steady_state_window(n_offspring: int, workers: int, asynchronous: bool) -> int | None:
@@ -92,11 +100,59 @@ def prescreen_of(config: SearchConfig) -> Prescreen:
     return make_prescreen(block.score, block.factor)
 
 
-def surrogate_of(config: SearchConfig) -> Surrogate:
-    """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`)."""
+def surrogate_of(config: SearchConfig, off: bool = False) -> Surrogate:
+    """The checked ``search.surrogate`` (see :func:`~nsga_lightning.search.surrogate.settings.make_surrogate`);
+    ``model: default`` is :data:`DEFAULT_MODEL` unless a mode excludes it (:func:`default_surrogate_excluded`) or
+    ``off`` says that something else does."""
     block = config.search.surrogate
-    return make_surrogate(block.model, block.start, block.inner_pop, block.inner_gens, block.selection,
+    model = block.model
+    if model == "default":
+        model = "none" if off or default_surrogate_excluded(config) else DEFAULT_MODEL
+    return make_surrogate(model, block.start, block.inner_pop, block.inner_gens, block.selection,
                           block.explore, block.mated_share, block.min_trained, block.min_tau)
+
+
+def default_surrogate_excluded(config: SearchConfig) -> str | None:
+    """Why the default surrogate (``model: default``) stays off in this config's modes, ``None`` if it proposes.
+    A model named in the config is refused in these modes instead (:func:`check_modes`)."""
+    search = config.search
+    if steady_state_window(search.n_offspring, search.workers, search.workers > 1):
+        return f"{STEADY} proposes one child at a time"
+    if search.exploitation_gens:
+        return "exploitation_gens proposes the children of the last generations"
+    if prescreen_of(config).enabled:
+        return "search.prescreen chooses which children train"
+    if "error" not in search.objectives:
+        return "it predicts the error, which is not among the objectives"
+    if search.surrogate.start >= search.n_gens:
+        return f"it would start in generation {search.surrogate.start} of {search.n_gens}"
+    return None
+
+
+def settle_surrogate(config: SearchConfig, space: Any, complexity: Complexity | None, counted: bool) -> Surrogate:
+    """The surrogate of a search about to be built: ``model: default`` also stays off where the complexity of every
+    searched objective but the error cannot be counted cheaply without training (``counted``: the evaluator's count
+    is analytic or a function of the user's own; it is tried on one sampled genome), and says why in one line.
+
+    Raises:
+        ValueError: for a named model, as :func:`check_complexity` (at the runner) and :func:`check_modes` do.
+    """
+    if config.search.surrogate.model != "default":
+        return surrogate_of(config)
+    reason = default_surrogate_excluded(config)
+    if reason is None and (complexity is None or not counted):
+        reason = ("the evaluator counts no complexity without training (complexity(candidates))" if complexity
+                  is None else "a space of your own has no analytic complexity count (every candidate of the "
+                  "surrogate's inner search would be built)")
+    if reason is None:
+        try:
+            check_complexity(complexity, space, config.search.objectives)
+        except ValueError as error:
+            reason = str(error)
+    if reason is not None:
+        log.info("search.surrogate (model: default, %s) is off: %s; name a model to turn it on", DEFAULT_MODEL,
+                 reason)
+    return surrogate_of(config, off=reason is not None)
 
 
 def check_config_modes(config: SearchConfig, own_evaluator: bool = False) -> None:

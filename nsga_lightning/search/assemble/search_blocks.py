@@ -49,9 +49,11 @@ class SurrogateSettings:
     """The ``search.surrogate`` block: surrogate-assisted proposals, NSGANetV2's loop (``proposers/surrogate.py``).
 
     Args:
-        model: ``none`` (off), ``rbf`` (cubic RBF with a linear tail), ``gp`` (Gaussian process), ``trees``
-            (extremely randomised trees), ``mlp`` (small MLP) or ``auto`` (the best k-fold Kendall tau, mean
-            minus std, among rbf, gp and trees, refitted on all rows).
+        model: ``default`` (``gp`` where the search's modes and its evaluator allow a surrogate: generational,
+            no exploitation or pre-screen, ``error`` among the objectives, a complexity count without training;
+            else off, said in one line), ``none`` (off), ``rbf`` (cubic RBF with a linear tail), ``gp`` (Gaussian
+            process), ``trees`` (extremely randomised trees), ``mlp`` (small MLP), ``auto`` (rbf, gp and trees
+            weighted by their k-fold Kendall tau, mean minus std, where positive) or ``ensemble`` (their mean).
         start: the first generation the surrogate proposes for (earlier ones mate as usual).
         inner_pop: population of the inner NSGA-II on predicted error and exact complexity.
         inner_gens: its generations.
@@ -60,19 +62,19 @@ class SurrogateSettings:
         explore: predicted error ``mean - explore x std`` (models with a std: gp, trees); 0: the mean.
         mated_share: guard rail: this share of every surrogate generation's children comes from plain mating.
         min_trained: guard rail, the initial design: the surrogate proposes only once this many architectures
-            trained fully (earlier generations mate).
+            trained fully (earlier generations mate; default 20).
         min_tau: guard rail: after a surrogate generation whose predictions ranked its children with a Kendall
             tau below this, one generation mates; ``null``: never.
     """
 
-    model: Literal["none", "rbf", "gp", "trees", "mlp", "auto", "ensemble"] = "none"
+    model: Literal["default", "none", "rbf", "gp", "trees", "mlp", "auto", "ensemble"] = "default"
     start: int = 1
     inner_pop: int = 40
     inner_gens: int = 20
     selection: Literal["hv_gain", "spread"] = "hv_gain"
     explore: float = 1.0
     mated_share: float = 0.0
-    min_trained: int = 0
+    min_trained: int = 20
     min_tau: float | None = None
 
 

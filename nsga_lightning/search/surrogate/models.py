@@ -1,9 +1,9 @@
-"""Accuracy predictors for the surrogate-assisted search: cubic RBF, Gaussian process, tree ensemble, MLP, and
-``auto`` (NSGANetV2's adaptive switching: the model with the best cross-validated Kendall tau, mean minus std).
+"""Accuracy predictors for the surrogate-assisted search: cubic RBF, Gaussian process, tree ensemble, MLP, ``auto``
+(NSGANetV2's adaptive switching, weighing the models by cross-validated Kendall tau) and ``ensemble`` (their mean).
 
 Every model maps features ``(n, d)`` to a target ``(n,)`` and predicts a mean and a standard deviation (zeros for
 the models that have none). Fits are deterministic for a seed: scikit-learn models get ``random_state`` and the
-folds of ``auto`` are seeded. Targets are standardised inside each model, so a model sees values of order one.
+folds of ``auto`` are seeded. ``auto`` and ``ensemble`` live in ``combined.py``. Targets are standardised inside each model, so a model sees values of order one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["MODELS", "AutoModel", "CannotFitError", "EnsembleModel", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
+__all__ = ["MODELS", "CannotFitError", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
            "kendall_tau", "make_model"]
 
 
@@ -178,107 +178,19 @@ def kendall_tau(predicted: np.ndarray, measured: np.ndarray) -> float:
     return float(kendalltau(predicted, measured).statistic)
 
 
-class AutoModel:
-    """Adaptive switching: k-fold cross-validated Kendall tau of every candidate model; the best mean minus
-    std wins and is refitted on all rows. A candidate that cannot fit scores minus infinity; a fold whose tau is
-    undefined (constant predictions) counts as 0, no ranking information.
+def _combined(name: str) -> Callable[[int], Predictor]:
+    """A constructor of ``surrogate/combined.py`` (models made of the models here), imported when called."""
+    def build(seed: int = 0) -> Predictor:
+        from nsga_lightning.search.surrogate import combined
 
-    Args:
-        seed: Seeds the folds and the candidates.
-        candidates: Names of the models to choose from (default: rbf, gp, trees, as NSGANetV2).
-        folds: Number of folds (at most the number of rows).
+        return getattr(combined, name)(seed)
 
-    Attributes:
-        chosen: The winning model's name after :meth:`fit`.
-        scores: ``{name: (mean tau, std tau)}`` of the last fit.
-    """
-
-    name = "auto"
-
-    def __init__(self, seed: int = 0, candidates: tuple[str, ...] = ("rbf", "gp", "trees"), folds: int = 5) -> None:
-        unknown = [c for c in candidates if c not in MODELS or c == "auto"]
-        if unknown or not candidates:
-            raise ValueError(f"auto chooses among {sorted(set(MODELS) - {'auto'})}, got {list(candidates)}")
-        self.seed, self.candidates, self.folds = seed, tuple(candidates), folds
-        self.chosen: str | None = None
-        self.scores: dict[str, tuple[float, float]] = {}
-        self._model: Predictor | None = None
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> AutoModel:
-        from sklearn.model_selection import KFold
-
-        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-        k = min(self.folds, X.shape[0])
-        if k < 2:
-            raise CannotFitError(f"auto needs at least 2 trained architectures to cross-validate, got {X.shape[0]}")
-        splits = list(KFold(k, shuffle=True, random_state=self.seed).split(X))
-        best, best_score = None, -np.inf
-        self.scores = {}
-        for name in self.candidates:
-            taus = []
-            try:
-                for train, held in splits:
-                    model = make_model(name, self.seed).fit(X[train], y[train])
-                    tau = kendall_tau(model.predict(X[held])[0], y[held])
-                    taus.append(0.0 if np.isnan(tau) else tau)
-            except CannotFitError:
-                self.scores[name] = (-np.inf, 0.0)
-                continue
-            mean, std = float(np.mean(taus)), float(np.std(taus))
-            self.scores[name] = (mean, std)
-            if mean - std > best_score:
-                best, best_score = name, mean - std
-        if best is None:
-            raise CannotFitError(f"no surrogate model could be fitted on {X.shape[0]} rows: {self.scores}")
-        self.chosen = best
-        self._model = make_model(best, self.seed).fit(X, y)
-        return self
-
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self._model is None:
-            raise RuntimeError("AutoModel.predict called before fit")
-        return self._model.predict(X)
-
-
-class EnsembleModel:
-    """The mean of several models (default rbf, gp and trees), each standardised and fitted to every row; a member
-    that cannot be fitted yet is left out. Its std is the mixture's: the members' own variances and the spread
-    of their means together.
-
-    Args:
-        seed: Seeds every member.
-        members: Names of the models averaged.
-    """
-
-    name = "ensemble"
-
-    def __init__(self, seed: int = 0, members: tuple[str, ...] = ("rbf", "gp", "trees")) -> None:
-        self.seed, self.members = seed, tuple(members)
-        self._models: list[Predictor] = []
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> EnsembleModel:
-        self._models = []
-        for name in self.members:
-            try:
-                self._models.append(make_model(name, self.seed).fit(X, y))
-            except CannotFitError:
-                continue
-        if not self._models:
-            raise CannotFitError(f"no member of the ensemble ({', '.join(self.members)}) could be fitted on "
-                                 f"{np.asarray(X).shape[0]} rows")
-        return self
-
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if not self._models:
-            raise RuntimeError("EnsembleModel.predict called before fit")
-        means, stds = zip(*(model.predict(X) for model in self._models))
-        M, S = np.stack(means), np.stack(stds)  # (members, n)
-        return M.mean(axis=0), np.sqrt((S**2).mean(axis=0) + M.var(axis=0))
+    return build
 
 
 MODELS: dict[str, Callable[[int], Predictor]] = {
-    "rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": AutoModel,
-    "ensemble": EnsembleModel,
+    "rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": _combined("AutoModel"),
+    "ensemble": _combined("EnsembleModel"),
 }
 
 

@@ -19,7 +19,7 @@ class Surrogate:
     """A checked ``search.surrogate`` block.
 
     Attributes:
-        model: ``none`` (off), ``rbf``, ``gp``, ``trees``, ``mlp`` or ``auto``.
+        model: ``none`` (off), ``rbf``, ``gp``, ``trees``, ``mlp``, ``auto`` or ``ensemble``.
         start: the first generation whose children the surrogate proposes (generation 0 is always sampled and
             trained).
         inner_pop: population of the inner NSGA-II on predicted error (NSGANetV2: 40).
