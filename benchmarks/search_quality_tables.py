@@ -188,6 +188,15 @@ def _cell(values: list[float], random: list[float] | None) -> str:
     return f"{statistics.median(values):.3f} ({min(values):.3f}){wins}"
 
 
+MARKDOWN = False  # --markdown: the tables as Markdown (for the README)
+
+
+def _row(first: str, cells: list[str]) -> str:
+    if MARKDOWN:
+        return "| " + " | ".join([first, *cells]) + " |"
+    return f"{first:10s} " + " ".join(f"{c:>24s}" for c in cells)
+
+
 def summarise(results: list[dict], datasets: list[str], variants: list[str], seeds: int) -> None:
     """Per dataset and budget: median, worst seed and wins against random of every variant (over the seeds that
     have both)."""
@@ -195,7 +204,9 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
     for budget in BUDGETS:
         print(f"\n{budget} evaluations: HV of the found front / HV of the true front, median (worst seed), seeds "
               "beating random")
-        print(f"{'dataset':10s} " + " ".join(f"{LABELS[v]:>24s}" for v in variants))
+        print(_row("dataset", [LABELS[v] for v in variants]))
+        if MARKDOWN:
+            print("| " + " | ".join(["---"] * (len(variants) + 1)) + " |")
         for d in datasets:
             cells = []
             for v in variants:
@@ -203,7 +214,7 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
                         and budget in hv.get((d, "random", s), {})]
                 values = [hv[(d, v, s)][budget] for s in done]
                 cells.append(_cell(values, None if v == "random" else [hv[(d, "random", s)][budget] for s in done]))
-            print(f"{d:10s} " + " ".join(f"{c:>24s}" for c in cells))
+            print(_row(d, cells))
     print("\nmedian wall seconds per search (failed evaluations in all seeds: the skip-only network)")
     for d in datasets:
         cells = []
@@ -211,7 +222,7 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
             mine = [r for r in results if (r["dataset"], r["variant"]) == (d, v) and r["seed"] < seeds]
             cells.append(f"{statistics.median(r['seconds'] for r in mine):.1f} ({sum(r['failed'] for r in mine)} f)"
                          if mine else "–")
-        print(f"{d:10s} " + " ".join(f"{c:>24s}" for c in cells))
+        print(_row(d, cells))
 
 
 def load(names: list[str]) -> list[dict]:
@@ -239,10 +250,13 @@ def main() -> None:
     parser.add_argument("--proxy", action="store_true", help="the proxy landscape as one row")
     parser.add_argument("--out", help="append each search's result to this JSON-lines file")
     parser.add_argument("--summarise", nargs="+", help="print the tables of these result files, run nothing")
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("--define", action="append", default=[], metavar="NAME=JSON",
                         help='another variant: search settings over the defaults, e.g. \'gp30={"surrogate": '
                              '{"model": "gp", "mated_share": 0.3}}\' (then name it in --variants)')
     args = parser.parse_args()
+    global MARKDOWN
+    MARKDOWN = args.markdown
     for definition in args.define:
         name, _, settings = definition.partition("=")
         VARIANTS[name] = json.loads(settings)

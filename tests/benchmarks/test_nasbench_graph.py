@@ -178,3 +178,18 @@ def test_the_shipped_preset_searches_from_the_command_line(tmp_path: Path, monke
         assert {r.genotype["dataset"] for r in archive.rows()} == {"photo"}
     assert main(["search", "--config", "benchmark/nas-bench-graph", "--trainer", "{max_epochs: 2}"]) == 2
     assert "the trainer block(s) configure the trainer evaluator" in capsys.readouterr().err
+
+
+def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+
+    monkeypatch.chdir(tmp_path)
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("## Benchmark landscapes: NAS-Bench-Graph", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["result"].n_archived == 110 and len(namespace["table"].keys) == 26206
+    with Archive(tmp_path / "runs" / "nbg-photo") as archive:  # the default surrogate proposed from generation 1
+        assert {p.generation for p in archive.predictions()} == set(range(1, 10))
+        assert archive.predictions()[0].model == "gp"
