@@ -136,9 +136,10 @@ def build_search(config: ConfigLike, callbacks: Sequence[Any] | None = None,
             instead of the ``space`` block; it needs your own ``evaluator`` (the trainer evaluator rebuilds its
             space in worker processes and Pareto configs: give it in the config's class_path form instead).
         evaluator: your own evaluator (e.g. a :class:`~nsga_lightning.search.core.evaluator.FunctionEvaluator`)
-            instead of the trainer evaluator (or the config's ``evaluator`` block in class_path form): the ``search`` block applies to it as to the trainer (population,
-            seed, the paper's parts, rungs, and ``workers``/``backend``, for which it must be picklable), and the
-            ``model``, ``trainer``, ``data`` and ``retrain`` blocks must be left out.
+            instead of the trainer evaluator (or the config's ``evaluator`` block in class_path form): the
+            ``search`` block applies to it as to the trainer (population, seed, the paper's parts, rungs, and
+            ``workers``/``backend``, for which it must be picklable), and the ``model``, ``trainer``, ``data`` and
+            ``retrain`` blocks must be left out.
 
     Raises:
         ValueError: for a bad option, missing data, a data block without a validation split, a retrain recipe

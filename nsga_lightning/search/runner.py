@@ -74,8 +74,8 @@ class SearchRunner:
         eta: polynomial-mutation distribution index.
         max_mating_rounds: mating rounds tried per generation before filling with fresh samples.
         initialization, initial_architectures, crossover: the paper's operators (see :class:`NSGANetOperators`).
-        genes: ``ordinal`` (the published code) or ``space`` (categorical genes resampled, distinct architectures
-            sampled; see :class:`NSGANetOperators`).
+        genes: ``ordinal`` (the published code) or ``space`` (categorical genes resampled; see
+            :class:`NSGANetOperators`).
         exploitation_gens: the last generations whose children come from the Bayesian network fitted to the
             archive (the paper's BOA step; see ``exploitation.py``); 0: none.
         fidelity: successive halving over epochs within each generation (``successive_halving.py``); ``None``

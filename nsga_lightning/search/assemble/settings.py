@@ -66,14 +66,14 @@ class SearchSettings:
         crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper: what both parents share
             is kept; see ``search/homogeneous_crossover.py``).
         genes: ``space`` (default: the positions a space declares categorical, e.g. operations and inputs, take
-            another of their values when mutated and are one-hot for the surrogate; a space of at most 65,536
-            genomes samples distinct architectures uniformly) or ``ordinal`` (every gene an ordered integer with
-            polynomial mutation, uniform genomes: the published code; ``SearchRunner``'s default).
+            another of their values when mutated and are one-hot for the surrogate) or ``ordinal`` (every gene an
+            ordered integer with polynomial mutation: the published code; ``SearchRunner``'s default).
         exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
             better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
         prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
-        surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); off by default.
+        surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); on by default (``gp``) where the
+            modes, the objectives and a complexity count without training allow it.
     """
 
     pop_size: int = 40
