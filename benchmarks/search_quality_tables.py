@@ -105,8 +105,9 @@ def run_one(job: tuple) -> dict:
     table = load_table(dataset)
     start = time.perf_counter()
     failed = 0
-    if VARIANTS[variant] is None:  # uniform over the table's architectures, no architecture twice
-        rows = np.random.default_rng(seed).choice(len(table.keys), size=evaluations, replace=False)
+    if VARIANTS[variant] is None:  # uniform over the table's architectures, no architecture twice; the draw of the
+        # largest budget, so that a seed's first 110 are the same for every budget
+        rows = np.random.default_rng(seed).choice(len(table.keys), size=BUDGETS[-1], replace=False)[:evaluations]
         F = table.objectives(objectives)[rows]
     else:
         config = {"search": {"pop_size": POP, "n_offspring": OFFSPRING, "n_gens": generations(evaluations),
@@ -226,7 +227,7 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
 
 
 def load(names: list[str]) -> list[dict]:
-    """Saved results (later files replace earlier results of the same dataset, variant and seed)."""
+    """Saved results (a later file's budgets replace an earlier file's of the same dataset, variant and seed)."""
     saved: dict[tuple, dict] = {}
     for name in names:
         for line in Path(name).read_text().splitlines():
@@ -235,7 +236,10 @@ def load(names: list[str]) -> list[dict]:
                 r = {"dataset": r[0], "variant": r[1], "seed": r[2], "hv": dict(zip(BUDGETS, r[3])),
                      "seconds": r[4], "failed": r[5]}
             r["hv"] = {int(b): v for b, v in r["hv"].items()}
-            saved[(r["dataset"], r["variant"], r["seed"])] = r
+            key = (r["dataset"], r["variant"], r["seed"])
+            if key in saved:  # budgets of another file's run of the same search (the same figures where both have it)
+                r["hv"] = {**saved[key]["hv"], **r["hv"]}
+            saved[key] = r
     return list(saved.values())
 
 
