@@ -47,6 +47,20 @@ def search_parser() -> ArgumentParser:
     return parser
 
 
+SWITCHES = ("--search.budget.hard",)  # may stand alone on the command line: on
+
+
+def _bare_switches(args: list[str]) -> list[str]:
+    """``args`` with ``true`` after a switch of :data:`SWITCHES` given without a value (``--search.budget.hard``)."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in SWITCHES and (following is None or following.startswith("--")):
+            out.append("true")
+    return out
+
+
 def _built_in_space() -> dict[str, Any]:
     """The space block's default: the built-in space of :class:`SpaceSettings` with its sizes."""
     block = dataclasses.asdict(SpaceSettings())
@@ -62,7 +76,7 @@ def run_search(args: list[str]) -> int:
 
     parser = search_parser()
     try:
-        namespace = parser.parse_args(args)
+        namespace = parser.parse_args(_bare_switches(args))
     except argparse.ArgumentError as error:
         raise _explained(error) from None
     config = namespace.as_dict()

@@ -25,7 +25,13 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
-from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, surrogate_of
+from nsga_lightning.search.assemble.modes import (
+    budget_of,
+    fidelity_of,
+    prescreen_of,
+    stop_when_of,
+    surrogate_of,
+)
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import instantiate
@@ -213,7 +219,9 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
         crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config, own),
         prescreen=prescreen_of(config), scorer=scorer, surrogate=surrogate_of(config), complexity=complexity,
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-        settings=settings,
+        settings=settings, budget=budget_of(config), stop_when=stop_when_of(config),
+        candidate_epochs=None if own else int(config.candidate_trainer["max_epochs"]),
+        reference_point=search.reference_point, warm_start=search.warm_start,
     )
 
 

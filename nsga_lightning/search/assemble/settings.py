@@ -17,8 +17,10 @@ from typing import Any, Literal
 from nsga_lightning.search.assemble.retrain import RETRAIN_TRAINER_DEFAULTS, RetrainSettings, training_config
 from nsga_lightning.search.assemble.search_blocks import (
     SEARCH_BLOCKS,
+    BudgetSettings,
     FidelitySettings,
     PrescreenSettings,
+    StopWhenSettings,
     SurrogateSettings,
 )
 from nsga_lightning.search.core.options import check_keys
@@ -70,6 +72,10 @@ class SearchSettings:
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
         prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
         surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); off by default.
+        budget: end the search at a budget of hours, evaluations or epochs (:class:`BudgetSettings`); none by default.
+        stop_when: end it once the front's hypervolume stops growing (:class:`StopWhenSettings`); off by default.
+        warm_start: run directories or .csv/.yaml files of known architectures to start from (README, "Budgets,
+            convergence and warm starts").
     """
 
     pop_size: int = 40
@@ -90,6 +96,9 @@ class SearchSettings:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    stop_when: StopWhenSettings = field(default_factory=StopWhenSettings)
+    warm_start: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, kind in SEARCH_BLOCKS.items():  # a plain block from YAML or from_dict becomes its settings object
