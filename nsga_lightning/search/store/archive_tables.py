@@ -86,3 +86,17 @@ def insert_imported(db: sqlite3.Connection, row: ArchiveRow, generation: int = I
     candidate = Candidate(row.key, list(row.genome), int(generation), int(row.seed))
     evaluation = Evaluation(row.key, row.status, dict(row.objectives), float(row.seconds), row.error_text)
     insert_architecture(db, candidate, evaluation, dict(row.objectives), row.genotype, row.fidelity, row.created)
+
+
+def import_rows(archive: Any, rows: Sequence[ArchiveRow]) -> None:
+    """Insert exported rows into an archive that holds none, as they were (generation, seed, time, rung record),
+    in their order (which becomes the commit order), in one transaction.
+
+    Raises:
+        ValueError: if the archive holds architectures already.
+    """
+    if len(archive):
+        raise ValueError(f"{archive.path} holds {len(archive)} architectures already: import into a new run_dir")
+    with archive._database_errors(), archive._transaction():
+        for row in rows:
+            insert_imported(archive._db, row, row.generation)
