@@ -20,7 +20,7 @@ def run_archive(args: list[str]) -> int:
                   "export: every architecture of a search with its objectives, genome and the run's settings "
                   "(stdout without -o);\nimport: a new run directory holding an export's architectures (a warm "
                   "start, report or draw can read it)")
-            return 0
+            raise SystemExit(0)  # as every command's --help
         raise ValueError(f"give an action: nsga-lightning archive {{{','.join(ACTIONS)}}} ... (--help for more)")
     return _export(args[1:]) if args[0] == "export" else _import(args[1:])
 

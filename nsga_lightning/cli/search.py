@@ -86,6 +86,7 @@ def run_search(args: list[str]) -> int:
             result = runner.run()
             failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
             quality = surrogate_quality(runner.archive.predictions(), runner.archive.rows())
+            closing = closing_lines(runner, result)
     except KeyboardInterrupt:
         if runner is None:
             print("nsga-lightning: interrupted before the search started; nothing was trained", file=sys.stderr)
@@ -96,8 +97,8 @@ def run_search(args: list[str]) -> int:
     objectives = runner.objectives
     run = RunDirectory(runner.run_dir)
     if result.status == "already complete":
-        print(f"search already complete ({result.n_archived} architectures, {len(result.pareto)} on the front); "
-              "outputs are up to date")
+        print(f"search already complete ({result.stop_text}; {result.n_archived} architectures, "
+              f"{len(result.pareto)} on the front); outputs are up to date")
     else:
         print(f"{result.n_evaluated} architectures trained in this session, {result.n_archived} in the archive; "
               f"Pareto front ({len(result.pareto)}):")
@@ -109,6 +110,8 @@ def run_search(args: list[str]) -> int:
               "of the wall time")
     if quality:
         print(surrogate_line(quality))
+    for line in closing:
+        print(line)
     if result.n_failed:
         reason, count = failures.most_common(1)[0]
         print(f"{result.n_failed} of {result.n_archived} architectures failed; most common reason ({count}): {reason}")
@@ -119,6 +122,24 @@ def run_search(args: list[str]) -> int:
     print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
           f"(retrain: {run.retrain_command()})")
     return 0
+
+
+def closing_lines(runner: Any, result: Any) -> list[str]:
+    """Why the search stopped, what it spent, and how its hypervolume converged (fixed reference point)."""
+    from nsga_lightning.search.store.history import summarize
+    from nsga_lightning.search.store.hv_history import convergence, reach_line, reference_text
+    from nsga_lightning.search.store.spending import spent_line
+
+    reference = runner.control.reference
+    fronts = [s.front for s in summarize(runner.archive, runner.objectives, reference)]
+    history = convergence(runner.archive, runner.objectives, reference, fronts)
+    lines = [f"stopped: {result.stop_text}; spent {spent_line(result.spent)} (all sessions)"]
+    if history.reach:
+        lines.append(f"hypervolume {history.points[-1].hypervolume:.4g} (reference point "
+                     f"{reference_text(history.reference)}): {reach_line(history.reach)}")
+    if result.stopped_by and result.stopped_by.startswith("budget"):
+        lines.append("running the same command again with a larger search.budget continues the search")
+    return lines
 
 
 def _explained(error: argparse.ArgumentError) -> Exception:

@@ -250,6 +250,7 @@ class SearchRunner(Meters):
         finally:
             self.control.close()
         result = self.result("completed", stop)
+        self.control.record_end(stop, self.n_gens)
         log.info("search finished (%s): %d generations, %d architectures, %d on the Pareto front", result.stop_text,
                  result.generations, result.n_archived, len(result.pareto))
         self.recorder.call("on_search_end", result)

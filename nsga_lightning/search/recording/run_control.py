@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("nsga_lightning.search.runner")
 
 STOPS = "stops"  # meta: recorded hours stops
+STOPPED = "stopped"  # meta: why the last session ended and what was spent (null while a session runs)
 STEADY_STOPS = "steady_stops"  # meta: mated counts where the asynchronous steady state paused mating
 
 
@@ -114,6 +115,7 @@ class RunControl:
         self.reference, self.candidate_epochs = dict(reference or {}), candidate_epochs
         self.first_epochs = first_epochs if first_epochs is not None else candidate_epochs
         self.sessions = Sessions(archive)
+        self.previous_end = archive.meta_json(STOPPED)  # how the last session ended (None: interrupted or new)
         self.cut: Stop | None = None  # a batch was cut to the budget: the search ends without its generation
         self.hard_fired = False
         self._timer: threading.Timer | None = None
@@ -123,6 +125,7 @@ class RunControl:
     def start(self) -> None:
         """Start this session's clock (and, with ``hard`` hours, the timer that interrupts the search)."""
         self.sessions.start()
+        self.archive.set_meta(STOPPED, None)  # until this session ends
         self.cut, self.hard_fired = None, False
         if self.budget.hard and self.budget.seconds is not None:
             left = max(0.0, self.budget.seconds - self.sessions.seconds())
@@ -135,6 +138,13 @@ class RunControl:
         log.warning("the search's time budget (%g h) is spent: stopping at once (search.budget.hard)",
                     self.budget.hours)
         _thread.interrupt_main()
+
+    def record_end(self, stop: Stop, n_gens: int) -> None:
+        """Record why the session ended and what the search has spent (the report reads it)."""
+        spent = self.spent()
+        self.archive.set_meta(STOPPED, {"reason": stop.reason, "text": self.stop_line(stop, n_gens),
+                                        "spent": {"evaluations": spent.evaluations, "epochs": spent.epochs,
+                                                  "seconds": spent.seconds}})
 
     def close(self) -> None:
         """Stop the timer and record this session's end."""

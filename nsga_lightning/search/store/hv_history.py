@@ -106,6 +106,44 @@ def reference_text(reference: Mapping[str, float]) -> str:
     return ", ".join(f"{name} {value:.4g}" for name, value in reference.items())
 
 
+@dataclass(frozen=True)
+class Convergence:
+    """How a search converged, for the report, TensorBoard and the closing summary.
+
+    Attributes:
+        points: the hypervolume after every result (:func:`evaluation_history`).
+        reach: when it reached 90/95/99% of the final value.
+        reference: the fixed reference point.
+        step: the N of the overlaid fronts of every N-th generation.
+        fronts: generation -> the keys on the front after it, for those generations.
+    """
+
+    points: list[HistoryPoint]
+    reach: list[Reach]
+    reference: dict[str, float]
+    step: int
+    fronts: dict[int, list[str]]
+
+    def as_report(self) -> dict[str, object]:
+        """Plain values for :func:`~nsga_lightning.viz.report.build_report`'s ``convergence``."""
+        return {"evaluations": [p.evaluations for p in self.points],
+                "hypervolume": [p.hypervolume for p in self.points],
+                "hours": [None if p.seconds is None else p.seconds / 3600 for p in self.points],
+                "reach": [(r.share, r.evaluations, None if r.seconds is None else r.seconds / 3600)
+                          for r in self.reach],
+                "reference": reference_text(self.reference), "step": self.step, "fronts": self.fronts}
+
+
+def convergence(archive: Archive, objectives: Sequence[str], overrides: Mapping[str, float] | None = None,
+                fronts: Sequence[Sequence[str]] = ()) -> Convergence:
+    """The :class:`Convergence` of a search (``fronts``: the front after each generation, from
+    :func:`~nsga_lightning.search.store.history.summarize`)."""
+    points = evaluation_history(archive, objectives, overrides)
+    step, chosen = every_nth(len(fronts))
+    return Convergence(points, reach(points), reference_point(archive.rows(), objectives, overrides), step,
+                       {g: list(fronts[g]) for g in chosen})
+
+
 class _Front:
     """The non-dominated successful full rows so far, with their hypervolume (recomputed when the front moves)."""
 

@@ -116,3 +116,13 @@ class Sessions:
         if self.started is None:
             return session_seconds(sessions_of(self.archive))
         return self.before + max(0.0, (_time(utc_now()) - _time(self.started)).total_seconds())
+
+
+def spent_line(spent: dict) -> str:
+    """``12 evaluations, 36 epochs, 0.05 h`` (``spent``: ``evaluations``, ``epochs``, ``seconds``; epochs left out
+    when unknown)."""
+    parts = [f"{spent['evaluations']} evaluations"]
+    if spent.get("epochs") is not None:
+        parts.append(f"{spent['epochs']} epochs")
+    parts.append(f"{float(spent.get('seconds') or 0.0) / 3600:.2f} h")
+    return ", ".join(parts)
