@@ -31,7 +31,7 @@ from nsga_lightning.search.core.evaluator import Candidate
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.store.history import reference_point
-from nsga_lightning.search.store.spending import Sessions, Spent, spent_counts
+from nsga_lightning.search.store.spending import Sessions, Spent, duration, spent_counts
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsga_lightning.search.store.archive import Archive
@@ -283,7 +283,7 @@ class RunControl:
             return f"the epoch budget is reached ({spent.epochs} of {budget.epochs} epochs)"
         if stop.reason == "budget.hours":
             hard = ", stopped at once (hard)" if budget.hard else ", after the generation in flight"
-            return f"the time budget is spent ({spent.seconds / 3600:.3g} of {budget.hours:g} h{hard})"
+            return f"the time budget is spent ({duration(spent.seconds)} of {budget.hours:g} h{hard})"
         if stop.reason == "stop_when":
             rule = self.stop_when
             return (f"the front converged: its hypervolume gained {stop.detail} (< {rule.hv_gain_below:g}) over the "

@@ -20,7 +20,7 @@ from nsga_lightning.search.core.pareto import hypervolume, objective_matrix
 from nsga_lightning.search.core.records import ArchiveRow
 from nsga_lightning.search.store.archive import Archive
 from nsga_lightning.search.store.history import reference_point
-from nsga_lightning.search.store.spending import elapsed_at, sessions_of
+from nsga_lightning.search.store.spending import duration, elapsed_at, sessions_of
 
 REACH = (0.9, 0.95, 0.99)
 MOST_FRONTS = 8  # fronts overlaid at most (every N-th generation)
@@ -83,9 +83,9 @@ def reach(points: Sequence[HistoryPoint], shares: Sequence[float] = REACH) -> li
 
 
 def reach_line(found: Sequence[Reach]) -> str:
-    """``90% after 6 evaluations (0.01 h), ...`` (empty without a hypervolume)."""
+    """``90% after 6 evaluations (42 s), ...`` (empty without a hypervolume)."""
     def hours(seconds: float | None) -> str:
-        return "" if seconds is None else f" ({seconds / 3600:.2f} h)"
+        return "" if seconds is None else f" ({duration(seconds)})"
 
     return ", ".join(f"{100 * r.share:g}% after {r.evaluations} evaluations{hours(r.seconds)}" for r in found)
 

@@ -124,5 +124,12 @@ def spent_line(spent: dict) -> str:
     parts = [f"{spent['evaluations']} evaluations"]
     if spent.get("epochs") is not None:
         parts.append(f"{spent['epochs']} epochs")
-    parts.append(f"{float(spent.get('seconds') or 0.0) / 3600:.2f} h")
+    parts.append(duration(float(spent.get("seconds") or 0.0)))
     return ", ".join(parts)
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3.5 min`` or ``1.25 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
