@@ -36,9 +36,9 @@ class SearchTensorBoard(SearchCallback):
     ``search/smallest_madds``, ``search/best_<name>`` of every other objective, ``search/evaluated``,
     ``search/cached``, ``search/failed`` and the Pareto scatter as the figure ``search/pareto`` (children stopped
     early hollow); per evaluation ``search/hypervolume_by_evaluation`` and ``search/hours_by_evaluation`` (the
-    search's hours then), and the fronts of every N-th generation overlaid (``search/fronts_every_n``); at the end
-    the text ``search/convergence``: why it stopped, the fixed reference point and the evaluations and hours to
-    90/95/99% of the final hypervolume. With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
+    search's hours then); at the end of a session the fronts of every N-th generation overlaid
+    (``search/fronts_every_n``) and, when it ended normally, the text ``search/convergence``: why it stopped, the
+    fixed reference point and the evaluations and hours to 90/95/99% of the final hypervolume. With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
     reached each rung), ``rungs/epochs_trained`` and ``rungs/epochs_saved`` (against training every child fully);
     with the pre-screen: ``search/screened``; with the surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse``
     (predicted vs measured error of the generation's children, never of the rows it was fitted to),
@@ -112,17 +112,8 @@ class SearchTensorBoard(SearchCallback):
         fronts = [s.front for s in summaries]
         figure = pareto_figure(rows, fronts, self.objectives[:2], title=f"generation {generation}")
         self.writer.add_figure("search/pareto", figure, generation, close=False)
-        self._history(archive, rows, fronts, generation)
+        self._log_evaluations(archive, fronts)
         self.writer.flush()
-
-    def _history(self, archive: Archive, rows: Sequence[dict], fronts: Sequence[Sequence[str]],
-                 generation: int) -> None:
-        """The hypervolume after every new evaluation (and the search's hours then), and the fronts of every N-th
-        generation overlaid."""
-        history = self._log_evaluations(archive, fronts)
-        figure = fronts_figure(rows, history.fronts, self.objectives[:2], history.step,
-                               title=f"fronts up to generation {generation}")
-        self.writer.add_figure("search/fronts_every_n", figure, generation, close=False)
 
     def _log_evaluations(self, archive: Archive, fronts: Sequence[Sequence[str]]) -> Convergence:
         """Log the hypervolume (and the search's hours) of every evaluation not logged yet."""
@@ -141,9 +132,15 @@ class SearchTensorBoard(SearchCallback):
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
         if self.writer is None:
             return
+        archive = runner.archive
+        fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
         if result.status == "completed":  # a budget may have ended it inside a generation: its results too
-            archive = runner.archive
-            self._log_evaluations(archive, [s.front for s in summarize(archive, self.objectives, self.reference_point)])
+            self._log_evaluations(archive, fronts)
+        if self.convergence is not None and fronts:  # the fronts of every N-th generation, once a session
+            history = self.convergence
+            figure = fronts_figure([row.as_dict() for row in archive.rows()], history.fronts, self.objectives[:2],
+                                   history.step, title=f"fronts up to generation {len(fronts) - 1}")
+            self.writer.add_figure("search/fronts_every_n", figure, len(fronts) - 1, close=False)
         if result.status == "completed" and self.convergence is not None:
             history = self.convergence  # stated once: the fixed reference point, the reach, why it stopped
             self.writer.add_text("search/convergence", convergence_text(history, result),

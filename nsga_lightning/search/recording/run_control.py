@@ -31,7 +31,7 @@ from nsga_lightning.search.core.evaluator import Candidate
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.store.history import reference_point
-from nsga_lightning.search.store.spending import Sessions, Spent, duration, spent_counts
+from nsga_lightning.search.store.spending import Sessions, Spent, duration
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsga_lightning.search.store.archive import Archive
@@ -157,7 +157,8 @@ class RunControl:
 
     def spent(self, before_generation: int | None = None) -> Spent:
         """Evaluations, epochs and seconds spent (the counts of rows first asked before ``before_generation``)."""
-        evaluations, epochs = spent_counts(self.archive.rows(), self.candidate_epochs, before_generation)
+        evaluations, rung_epochs, full = self.archive.own_counts(before_generation)
+        epochs = None if full and self.candidate_epochs is None else rung_epochs + full * (self.candidate_epochs or 0)
         return Spent(evaluations, epochs, self.sessions.seconds())
 
     def allowance(self, before_generation: int | None = None) -> Allowance:

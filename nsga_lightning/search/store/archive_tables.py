@@ -75,6 +75,17 @@ class SideTables:
         """What the warm start brought in (of one ``use``: ``result`` or ``prior``), by key."""
         return read_warm_rows(self._db, use)
 
+    def own_counts(self, before_generation: int | None = None) -> tuple[int, int, int]:
+        """``(architectures, their rung epochs, those without a rung record)`` this search trained (imported rows,
+        generation -1, left out; those first asked before ``before_generation``), counted in SQL."""
+        sql = ("SELECT COUNT(*), COALESCE(SUM(epochs), 0), COUNT(*) - COUNT(epochs) FROM architectures "
+               "WHERE generation >= 0")
+        args: tuple = ()
+        if before_generation is not None:
+            sql, args = sql + " AND generation < ?", (int(before_generation),)
+        count, epochs, full = self._db.execute(sql, args).fetchone()
+        return int(count), int(epochs), int(full)
+
     def imported_keys(self) -> set[str]:
         """Keys of the result rows a warm start imported (never trained by this search)."""
         return {r.key for r in read_warm_rows(self._db, "result")}

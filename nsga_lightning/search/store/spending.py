@@ -1,20 +1,19 @@
 """What a search has spent, read from its archive: architectures trained, training epochs, and the wall-clock time
 of its sessions, all counted across resumes.
 
-The counts come from the rows themselves (imported ones, generation -1, never count), so they need no record of
-their own. The time is the sum of the search's sessions: the meta entry ``sessions`` holds one ``[start, end]``
+The counts come from the rows themselves (``Archive.own_counts``: imported ones, generation -1, never count), so
+they need no record of their own. The time is the sum of the search's sessions: the meta entry ``sessions`` holds one ``[start, end]``
 pair (UTC ISO times) per session, the last one's end moved forward as the session goes (at every generation, and
 at every result while an hours budget runs); a killed session counts up to its last such write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from nsga_lightning.search.core.records import ArchiveRow
 from nsga_lightning.search.store.archive_file import utc_now
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,24 +36,6 @@ class Spent:
     evaluations: int
     epochs: int | None
     seconds: float
-
-
-def own_rows(rows: Iterable[ArchiveRow]) -> list[ArchiveRow]:
-    """The rows this search trained (imported rows have generation -1)."""
-    return [r for r in rows if r.generation >= 0]
-
-
-def row_epochs(row: ArchiveRow, candidate_epochs: int | None) -> int | None:
-    """Epochs a row cost: the rung it reached, else one candidate's full training (``None``: unknown)."""
-    return row.epochs if row.fidelity is not None else candidate_epochs
-
-
-def spent_counts(rows: Iterable[ArchiveRow], candidate_epochs: int | None,
-                 before_generation: int | None = None) -> tuple[int, int | None]:
-    """``(evaluations, epochs)`` of the search's own rows (those first asked before ``before_generation``)."""
-    mine = [r for r in own_rows(rows) if before_generation is None or r.generation < before_generation]
-    epochs = [row_epochs(r, candidate_epochs) for r in mine]
-    return len(mine), None if any(e is None for e in epochs) else int(sum(epochs))  # type: ignore[arg-type]
 
 
 def _time(text: str) -> datetime:
