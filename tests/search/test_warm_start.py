@@ -124,7 +124,7 @@ def test_a_bad_warm_start_is_one_line_and_creates_nothing(tmp_path: Path, source
     entries, space = [str(source)], CellSpace()
     message = {"space": r"search.warm_start: .* searched another space \(differs in: space.class_path",
                "own": r"search.warm_start names the search's own run_dir",
-               "missing": r"search.warm_start: .*: no such file .*nowhere",
+               "missing": r"search.warm_start: .*nowhere does not exist \(give a search's run_dir",
                "no archive": r"search.warm_start: .* holds no search archive",
                "not a list": r"search.warm_start is a list of run directories or .csv/.yaml files",
                "suffix": r"search.warm_start: .* is neither a .csv nor a .yaml file"}[problem]

@@ -74,3 +74,17 @@ def test_an_hours_budget_of_half_a_second_stops_after_the_generation_in_flight(t
     again = _search("run", "--search.budget.hours", str(0.5 / 3600))
     assert "search already complete (the time budget is spent" in again.out
     assert _archive(tmp_path / "run") == (rows, generations)
+
+
+def test_bad_budget_and_warm_start_settings_are_one_line_and_create_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for extra, message in ((["--search.budget.evaluations", "0"],
+                            "search.budget.evaluations must be an integer >= 1 (or null: no limit), got 0"),
+                           (["--search.budget.epochs", "2"], ("search.budget.epochs (2) is less than one candidate's "
+                                                             "first training (3 epochs): nothing could train")),
+                           (["--search.warm_start", "[nowhere]"], ("search.warm_start: nowhere does not exist (give a "
+                            "search's run_dir, an export of nsga-lightning archive export or a .csv/.yaml table of "
+                            "your own)"))):
+        result = run_cli("search", "--config", "quickstart", "--search.run_dir", "run", *extra)
+        assert result.code == 2 and result.err.strip() == f"nsga-lightning: error: {message}", result.err
+        assert not (tmp_path / "run").exists()

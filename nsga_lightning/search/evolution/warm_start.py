@@ -113,6 +113,9 @@ class WarmStart:
 
     def _read(self, entry: str) -> Source:
         path = Path(entry)
+        if not path.exists():
+            raise FileNotFoundError(f"{WHAT}: {entry} does not exist (give a search's run_dir, an export of "
+                                    "nsga-lightning archive export or a .csv/.yaml table of your own)")
         if path.is_dir():
             run = RunDirectory(path)
             if not run.has_archive():
