@@ -97,8 +97,9 @@ def run_search(args: list[str]) -> int:
     objectives = runner.objectives
     run = RunDirectory(runner.run_dir)
     if result.status == "already complete":
-        print(f"search already complete ({result.stop_text}; {result.n_archived} architectures, "
-              f"{len(result.pareto)} on the front); outputs are up to date")
+        why = "" if result.stopped_by == "n_gens" else f"{result.stop_text}; "  # a budget or convergence says so
+        print(f"search already complete ({why}{result.n_archived} architectures, {len(result.pareto)} on the front); "
+              "outputs are up to date")
     else:
         print(f"{result.n_evaluated} architectures trained in this session, {result.n_archived} in the archive; "
               f"Pareto front ({len(result.pareto)}):")
