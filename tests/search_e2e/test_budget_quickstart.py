@@ -88,3 +88,11 @@ def test_bad_budget_and_warm_start_settings_are_one_line_and_create_nothing(tmp_
         result = run_cli("search", "--config", "quickstart", "--search.run_dir", "run", *extra)
         assert result.code == 2 and result.err.strip() == f"nsga-lightning: error: {message}", result.err
         assert not (tmp_path / "run").exists()
+
+
+def test_the_hard_switch_stands_alone_on_the_command_line():
+    for args, value in ((["--search.budget.hard"], "true"), (["--search.budget.hard", "false"], "false"),
+                        (["--search.budget.hard", "--search.budget.hours", "2"], "true")):
+        result = run_cli("search", "--config", "quickstart", *args, "--print_config")
+        assert result.code == 0, result.err
+        assert f"    hard: {value}\n" in result.out

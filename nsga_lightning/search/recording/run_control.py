@@ -182,6 +182,8 @@ class RunControl:
 
     def admit(self, jobs: Sequence[Candidate]) -> list[Candidate]:
         """The prefix of ``jobs`` (in their order) that fits what is left; a shorter one marks the search cut."""
+        if self.budget.evaluations is None and self.budget.epochs is None:
+            return list(jobs)
         allowance = self.allowance()
         admitted = []
         for job in jobs:
