@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pymoo.core.population import Population
 
 from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.objectives import check_objectives
-from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
+from nsga_lightning.search.core.records import SearchResult
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.evolution.fidelity import Fidelity
 from nsga_lightning.search.evolution.generation_state import check_runtime
@@ -270,18 +269,6 @@ class SearchRunner(Meters):
     def result(self, status: str = "completed", stop: Stop | None = None) -> SearchResult:
         """The current state as a :class:`SearchResult` (``stop``: why it ended)."""
         return search_result(self.recorder, status, stop, self.n_gens, self.workers)
-
-    def candidate(self, genome: Sequence[int], generation: int, key: str | None = None) -> Candidate:
-        """The :class:`Candidate` of a genome asked for in ``generation`` (its seed derives from the key)."""
-        return self.recorder.candidate(genome, generation, key)
-
-    def commit(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
-        """Archive one result at once, log a failure and call ``on_candidate_end``."""
-        return self.recorder.commit(candidate, evaluation)
-
-    def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
-        """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""
-        return self.recorder.record(generation, pop, rng)
 
     def close(self) -> None:
         """Close the archive (and the evaluator's workers, if it has any)."""

@@ -4,9 +4,14 @@ front, the session's meters, why the search ended and what it has spent."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
+import numpy as np
+from pymoo.core.population import Population
+
+from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.core.pareto import pareto_front
-from nsga_lightning.search.core.records import SearchResult
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.recording.recorder import Recorder
 from nsga_lightning.search.recording.run_control import Stop
 
@@ -14,9 +19,22 @@ STATUSES = ("completed", "interrupted", "already complete")
 
 
 class Meters:
-    """The session's meters of a search, which live in its recorder (a mixin of the runner)."""
+    """What the runner hands on to its recorder: the session's meters, and making, committing and recording
+    candidates and generations (a mixin of the runner)."""
 
     recorder: Recorder
+
+    def candidate(self, genome: Sequence[int], generation: int, key: str | None = None) -> Candidate:
+        """The :class:`Candidate` of a genome asked for in ``generation`` (its seed derives from the key)."""
+        return self.recorder.candidate(genome, generation, key)
+
+    def commit(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
+        """Archive one result at once, log a failure and call ``on_candidate_end``."""
+        return self.recorder.commit(candidate, evaluation)
+
+    def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
+        """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""
+        return self.recorder.record(generation, pop, rng)
 
     @property
     def n_evaluated(self) -> int:
