@@ -55,8 +55,9 @@ class CellPool(OutOfOrderPool):
 def runner(run_dir: Path, evaluator: Any = None, *, budget: dict | None = None, stop_when: dict | None = None,
            rungs: tuple[int, ...] = (), callbacks: tuple = (), **settings: Any) -> SearchRunner:
     """A search of the cell space (pop 8, 4 children, 8 generations by default)."""
+    asynchronous = settings.pop("asynchronous_rungs", False)
     options = {"pop_size": 8, "n_offspring": 4, "n_gens": 8, "seed": 1, "objectives": OBJECTIVES, **settings}
-    fidelity = make_fidelity(list(rungs), None, 3, rungs[-1]) if rungs else None
+    fidelity = make_fidelity(list(rungs), None, 3, rungs[-1], asynchronous) if rungs else None
     return SearchRunner(CellSpace(), evaluator or CellEvaluator(), run_dir, callbacks=list(callbacks),
                         budget=make_budget(**(budget or {})), stop_when=make_stop_when(**(stop_when or {})),
                         fidelity=fidelity, **options)

@@ -134,6 +134,17 @@ def test_the_asynchronous_steady_state_stops_at_a_budget_and_extends_past_its_pa
     assert extended.stopped_by == "n_gens" and extended.generations == 20 and extended.n_archived == 8 + 19
 
 
+def test_asynchronous_rungs_stop_at_a_budget_and_their_replay_extends_the_cut_generation(tmp_path: Path) -> None:
+    settings = {"rungs": (1, 3, 9), "asynchronous_rungs": True, "n_gens": 3}
+    cut = run(tmp_path / "run", CellPool(), budget={"evaluations": 10}, **settings)
+    assert cut.stopped_by == "budget.evaluations" and cut.n_archived == 10 and cut.generations == 1
+    epochs = run(tmp_path / "epochs", CellPool(), budget={"epochs": 25}, **settings)
+    assert epochs.stopped_by == "budget.epochs" and epochs.spent["epochs"] <= 25
+    for name in ("run", "epochs"):  # the replay admits the recorded jobs again, then goes on
+        extended = run(tmp_path / name, CellPool(), **settings)
+        assert extended.stopped_by == "n_gens" and extended.n_archived == 8 + 2 * 4
+
+
 @pytest.mark.parametrize(("budget", "message"), [
     ({"evaluations": 0}, "search.budget.evaluations must be an integer >= 1 (or null: no limit), got 0"),
     ({"hours": -1}, "search.budget.hours must be a number > 0 (or null: no limit), got -1"),
