@@ -44,6 +44,9 @@ def search_parser() -> ArgumentParser:
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
     parser.add_argument("--num_threads", type=int | None, default=1,
                         help="torch intra-op threads per candidate (null: all cores); recorded in the archive")
+    parser.add_argument("--channels_last", type=bool, default=False,
+                        help="train candidates in the channels-last memory format (faster on many CPUs; torch 2.14's "
+                             "AVX2 kernels crash on some shapes)")
     return parser
 
 

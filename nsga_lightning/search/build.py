@@ -70,7 +70,7 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     space = config.space.block() if config.space.class_path else config.space.name
     return TrainerEvaluator(space, datamodule, model=config.model, trainer=config.trainer,
                             run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
-                            num_threads=config.num_threads)
+                            num_threads=config.num_threads, channels_last=config.channels_last)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,14 @@ class SearchSettings:
         stop_when: end it once the front's hypervolume stops growing (:class:`StopWhenSettings`); off by default.
         warm_start: run directories or .csv/.yaml files of known architectures to start from (README, "Budgets,
             convergence and warm starts").
+        isolation: ``auto`` (default: the trainer evaluator's candidates train in a worker process even with one
+            worker, so that a native crash or hang fails the candidate, not the search; your own evaluator runs in
+            this process), ``process`` (always a worker process) or ``none`` (this process, with ``workers: 1``).
+            Not part of the run fingerprint (``assemble/isolation.py``).
+        candidate_timeout: seconds one candidate may run before its process is killed and it is recorded as failed
+            (a number, or ``90s``, ``30m``, ``2h``); ``auto`` (default): 10x the slowest candidate that succeeded so
+            far (per epoch where rungs ask for epochs), at least 10 minutes, 24 hours before any succeeded; ``null``:
+            no limit. Needs candidates in processes of their own (``execution/timeouts.py``).
     """
 
     pop_size: int = 40
@@ -99,6 +107,8 @@ class SearchSettings:
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     stop_when: StopWhenSettings = field(default_factory=StopWhenSettings)
     warm_start: list[str] = field(default_factory=list)
+    isolation: Literal["auto", "process", "none"] = "auto"
+    candidate_timeout: float | str | None = "auto"
 
     def __post_init__(self) -> None:
         for name, kind in SEARCH_BLOCKS.items():  # a plain block from YAML or from_dict becomes its settings object
@@ -166,6 +176,9 @@ class SearchConfig:
         num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
             count can change trained errors in the last bits; it is recorded in the archive, and a resume with
             another value warns.
+        channels_last: train candidates in the channels-last memory format (default false: contiguous). 1.0-1.7x
+            faster fp32 CPU steps on the proxies measured, but torch 2.14's AVX2 kernels crash on some shapes
+            (README, "Reproducible runs"); part of the run fingerprint.
         progress_bar: show the progress bar.
     """
 
@@ -176,6 +189,7 @@ class SearchConfig:
     trainer: dict[str, Any] = field(default_factory=dict)
     retrain: RetrainSettings = field(default_factory=RetrainSettings)
     num_threads: int | None = 1
+    channels_last: bool = False
     progress_bar: bool = True
 
     @classmethod
