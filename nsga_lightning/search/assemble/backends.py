@@ -55,7 +55,7 @@ def own_evaluator(config: SearchConfig, evaluator: Evaluator) -> Evaluator:
         where = (f"search.workers {search.workers} ({search.backend})" if search.workers > 1 or search.backend != "local"
                  else "search.isolation process")
         fix = "use workers: 1" if where.startswith("search.workers") else "use isolation: auto"
-        raise ValueError(f"{where} sends a copy of your evaluator to every worker process, but it cannot be pickled "
+        raise ValueError(f"{where} sends a copy of your evaluator to every worker, but it cannot be pickled "
                          f"({' '.join(str(error).split())}): define its function or class at module level, or "
                          f"{fix}") from None
     return backend_evaluator(config, CopyFactory(evaluator), OwnEvaluator(evaluator), own=True)
