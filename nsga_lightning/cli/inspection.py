@@ -123,12 +123,14 @@ def run_report(args: list[str]) -> int:
     """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
     from nsga_lightning.search import OBJECTIVES, pareto_front
     from nsga_lightning.search.store.history import summarize
+    from nsga_lightning.search.store.hv_history import convergence
+    from nsga_lightning.search.store.spending import spent_line
     from nsga_lightning.search.surrogate.quality import surrogate_quality
     from nsga_lightning.viz import build_report
 
     parser = command_parser("nsga-lightning report",
                             "Write a self-contained HTML report (Pareto front, hypervolume, the Pareto "
-                            "architectures with drawings and retrain commands).")
+                            "architectures with drawings and retrain commands, how the search converged).")
     parser.add_argument("run_dir", type=str)
     parser.add_argument("--output", "-o", type=str | None, default=None, help="default: the run's report file")
     config = parser.parse_args(args)
@@ -145,6 +147,8 @@ def run_report(args: list[str]) -> int:
     rows = archive.rows()
     front = pareto_front(rows, objectives)
     quality = [dataclasses.asdict(q) for q in surrogate_quality(archive.predictions(), rows)]
+    history = convergence(archive, objectives, reference, [s.front for s in summaries]).as_report()
+    ended = archive.meta_json("stopped") or {}
     archive.close()
     name = (stored.get("space") or {}).get("name", "micro")
     try:
@@ -162,7 +166,9 @@ def run_report(args: list[str]) -> int:
         config_text=search_config.read_text() if search_config.is_file() else None,
         objectives=objectives[:2], columns=columns, space=space, no_genotype=no_genotype,
         retrain=settings.get("data", {}) is not None,  # a search with your own evaluator (data: null) has no configs
-        surrogate=quality,
+        surrogate=quality, convergence=history,
+        stop_text=ended.get("text") or "not finished (running, or interrupted: run it again to resume)",
+        spent_text=spent_line(ended["spent"]) if ended.get("spent") else None,
     )
     print(f"wrote {path}")
     return 0

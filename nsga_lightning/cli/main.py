@@ -32,6 +32,7 @@ _COMMANDS = {
     "draw": ("nsga_lightning.cli.inspection", "run_draw"),
     "report": ("nsga_lightning.cli.inspection", "run_report"),
     "configs": ("nsga_lightning.cli.presets", "run_configs"),
+    "archive": ("nsga_lightning.cli.archive", "run_archive"),
 }
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = tuple(_COMMANDS)
@@ -51,6 +52,7 @@ inspection:
   stats      parameters and MAdds of an architecture config
   draw       draw cells or phases (zoo name, genome, config or archive key) to PNG/SVG/PDF
   report     one self-contained HTML report of a search run directory
+  archive    export a search's architectures as CSV/YAML (archive export RUN), or import an export
 presets:
   configs    list the shipped YAML presets, or print one (nsga-lightning configs quickstart); any --config
              takes a preset name where no such file exists (--config quickstart, --config train/nsganet-macro)

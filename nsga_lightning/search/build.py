@@ -25,7 +25,13 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, configured_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
-from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, settle_surrogate
+from nsga_lightning.search.assemble.modes import (
+    budget_of,
+    fidelity_of,
+    prescreen_of,
+    settle_surrogate,
+    stop_when_of,
+)
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import instantiate
@@ -64,7 +70,7 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     space = config.space.block() if config.space.class_path else config.space.name
     return TrainerEvaluator(space, datamodule, model=config.model, trainer=config.trainer,
                             run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
-                            num_threads=config.num_threads)
+                            num_threads=config.num_threads, channels_last=config.channels_last)
 
 
 @dataclass(frozen=True)
@@ -218,7 +224,9 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
         prescreen=prescreen_of(config), scorer=scorer, complexity=complexity,
         surrogate=settle_surrogate(config, space, complexity, own or is_built_in(space)),
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-        settings=settings,
+        settings=settings, budget=budget_of(config), stop_when=stop_when_of(config),
+        candidate_epochs=None if own else int(config.candidate_trainer["max_epochs"]),
+        reference_point=search.reference_point, warm_start=search.warm_start,
     )
 
 

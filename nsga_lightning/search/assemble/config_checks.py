@@ -13,6 +13,7 @@ from lightning.pytorch import Trainer
 
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.assemble.backends import configured_evaluator
+from nsga_lightning.search.assemble.isolation import check_isolation
 from nsga_lightning.search.assemble.modes import check_config_modes
 from nsga_lightning.search.assemble.retrain import RetrainSettings
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig, SpaceSettings
@@ -93,9 +94,12 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
                          "evaluator, build_search(config, evaluator=...)")
     resolve_architectures(space, search.initial_architectures)
     check_config_modes(config, own_evaluator=evaluator is not None)
+    check_isolation(config, own_evaluator=evaluator is not None)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
+    if not isinstance(config.channels_last, bool):
+        raise ValueError(f"channels_last must be true or false, got {config.channels_last!r}")
     return config
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["SEARCH_BLOCKS", "FidelitySettings", "PrescreenSettings", "SurrogateSettings"]
+__all__ = ["SEARCH_BLOCKS", "BudgetSettings", "FidelitySettings", "PrescreenSettings", "StopWhenSettings",
+           "SurrogateSettings"]
 
 
 @dataclass
@@ -78,6 +79,39 @@ class SurrogateSettings:
     min_tau: float | None = None
 
 
+@dataclass
+class BudgetSettings:
+    """The ``search.budget`` block: end the search when the first of these is spent, all sessions together
+    (``recording/run_control.py``); unset ones do not limit it.
+
+    Args:
+        hours: wall-clock hours of the search (not deterministic; where it stopped is recorded).
+        evaluations: architectures trained (exact: a generation is cut to what is left, in candidate order).
+        epochs: training epochs of the candidates (exact, as evaluations).
+        hard: stop at once when the hours are spent, instead of after the generation in flight.
+    """
+
+    hours: float | None = None
+    evaluations: int | None = None
+    epochs: int | None = None
+    hard: bool = False
+
+
+@dataclass
+class StopWhenSettings:
+    """The ``search.stop_when`` block: end the search once its front stops moving.
+
+    Args:
+        hv_gain_below: stop when the normalised hypervolume of the front (in [0, 1], fixed reference point) gained
+            less than this over the last ``generations`` generations; null: off.
+        generations: that window.
+    """
+
+    hv_gain_below: float | None = None
+    generations: int = 5
+
+
 # the SearchSettings field of each sub-block and its settings class
 SEARCH_BLOCKS: dict[str, type] = {"fidelity": FidelitySettings, "prescreen": PrescreenSettings,
-                                  "surrogate": SurrogateSettings}
+                                  "surrogate": SurrogateSettings, "budget": BudgetSettings,
+                                  "stop_when": StopWhenSettings}

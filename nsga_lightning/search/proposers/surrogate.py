@@ -7,9 +7,11 @@ Each such generation:
    children worse than ``min_tau`` (Kendall tau), the whole generation mates; otherwise ``mated_share`` of the
    children are mated first (from the generation's RNG, on a resume too, so it is drawn alike);
 1. fit the predictor (``surrogate/models.py``) to the archive's fully trained, successful rows of the earlier
-   generations, in key order: features by the space's bounds (one-hot; with ``search.genes: space`` ordered
-   positions as scaled values), target the log of the validation error (a few near-chance networks otherwise
-   dominate the fit); a listed space's row is featured by its key's listed genome;
+   generations, in key order, and a warm start's prior data (architectures measured with other settings that
+   this search has not trained in an earlier generation; ``evolution/warm_start.py``): features by the space's
+   bounds (one-hot; with ``search.genes: space`` ordered positions as scaled values), target the log of the
+   validation error (a few near-chance networks otherwise dominate the fit); a listed space's row is featured by
+   its key's listed genome;
 2. find candidates (``surrogate_pool.py``): an inner NSGA-II with the project's operators on (predicted error,
    exact complexity objectives), or, for a space small enough to list, every architecture not yet archived; the
    predicted error is the optimistic ``mean - explore * std``; complexity comes from the analytic count (no network
@@ -123,8 +125,14 @@ class SurrogateProposer:
         """The generation's children: stored ones on a resume, else a fresh proposal (stored before training)."""
         if ask.generation < self.settings.start:
             return self.inner.propose(recorder, ask)
-        rows = training_rows(recorder.archive.rows(), ask.generation)
-        if not self._surrogate_turn(recorder, ask, rows):
+        archived = recorder.archive.rows()
+        rows = training_rows(archived, ask.generation)
+        # a warm start's architectures measured with other settings: prior data, where this search has no row of an
+        # earlier generation (so a resume fits the same rows)
+        earlier = {r.key for r in archived if r.generation < ask.generation}
+        prior = [r for r in recorder.archive.warm_rows("prior") if r.status == "ok" and "error" in r.objectives
+                 and r.key not in earlier]
+        if not self._surrogate_turn(recorder, ask, rows, len(prior)):
             return self.inner.propose(recorder, ask)
         n_mated = round(self.settings.mated_share * ask.n)
         mated = self.operators.mate(ask.pop, n_mated, ask.rng, ask.excluded) if n_mated else Population.create()
@@ -135,9 +143,10 @@ class SurrogateProposer:
                                                                             [r.key for r in stored])), ask)
         started = time.perf_counter()
         model = make_model(self.settings.model, self.seed)
-        target = np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6))
+        errors = [float(r.objectives["error"]) for r in rows] + [float(r.objectives["error"]) for r in prior]
+        target = np.log(np.maximum(errors, 1e-6))
         try:
-            model.fit(self.features(self._genomes(rows)), target)
+            model.fit(self.features(self._genomes([*rows, *prior])), target)
         except CannotFitError as error:  # deterministic for these rows: a resume mates the same way
             log.warning("generation %d: the %s surrogate cannot be fitted (%s); mating instead", ask.generation,
                         self.settings.model, error)
@@ -156,20 +165,21 @@ class SurrogateProposer:
         name = getattr(model, "chosen", None) or self.settings.model
         mean, std = prediction.predict(np.array([pool.X[i] for i in chosen]).reshape(-1, len(self.features.lower)))
         predictions = [PredictionRow(ask.generation, pool.keys[i], position, tuple(int(g) for g in pool.X[i]),
-                                     name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
+                                     name, float(np.exp(m)), float(np.exp(m) * s), len(errors), seconds)
                        for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
         recorder.archive.record_predictions(predictions)
         log.info("generation %d: %d children proposed by the %s surrogate (fitted to %d, %.2f s), %d mated",
-                 ask.generation, len(predictions), name, len(rows), seconds, len(mated))
+                 ask.generation, len(predictions), name, len(errors), seconds, len(mated))
         off = self._population([r.genome for r in predictions], [r.key for r in predictions])
         return self.inner.fill(Population.merge(mated, off), ask)
 
-    def _surrogate_turn(self, recorder: Recorder, ask: Ask, rows: Sequence[ArchiveRow]) -> bool:
+    def _surrogate_turn(self, recorder: Recorder, ask: Ask, rows: Sequence[ArchiveRow], n_prior: int) -> bool:
         """Whether the surrogate proposes this generation (the guard rails; archive rows of earlier generations
-        only, so a resume decides alike)."""
-        if len(rows) < max(MIN_ROWS, self.settings.min_trained):
-            log.info("generation %d: %d trained architectures, too few for the surrogate; mating", ask.generation,
-                     len(rows))
+        only, so a resume decides alike): ``min_trained`` counts this search's own trained rows, the fit needs
+        :data:`MIN_ROWS` with a warm start's ``n_prior`` rows of prior data."""
+        if len(rows) < self.settings.min_trained or len(rows) + n_prior < MIN_ROWS:
+            log.info("generation %d: %d trained architectures (and %d of prior data), too few for the surrogate; "
+                     "mating", ask.generation, len(rows), n_prior)
             return False
         if self.settings.min_tau is None:
             return True
@@ -183,13 +193,14 @@ class SurrogateProposer:
             return False
         return True
 
-    def _genomes(self, rows: Sequence[ArchiveRow]) -> np.ndarray:
-        """The rows' genomes as the features see them: a listed space's by its key's listed genome (the one every
-        candidate of that key is predicted by), any other's as trained."""
+    def _genomes(self, rows: Sequence[Any]) -> np.ndarray:
+        """The rows' genomes (archive or warm-start rows) as the features see them: a listed space's by its key's
+        listed genome (the one every candidate of that key is predicted by), any other's as trained."""
         if self.listed is None:
-            return np.array([r.genome for r in rows])
+            return np.array([list(r.genome) for r in rows])
         first = self.listed.first
-        return np.array([self.listed.genomes[first[r.key]] if r.key in first else r.genome for r in rows])
+        return np.array([list(self.listed.genomes[first[r.key]]) if r.key in first else list(r.genome)
+                         for r in rows])
 
     def _population(self, genomes: Sequence[Sequence[int]], keys: Sequence[str]) -> Population:
         """Unevaluated children with their keys set."""

@@ -31,7 +31,7 @@ class Surrogate:
         mated_share: guard rail: this share of every surrogate generation's children (rounded) comes from plain
             mating, the rest from the surrogate; 0: all from the surrogate.
         min_trained: guard rail, the initial design: the surrogate proposes only once this many architectures
-            trained fully (earlier generations mate); at least 4.
+            trained fully (earlier generations mate); at least 4 rows with a warm start's prior data.
         min_tau: guard rail: when the Kendall tau of the last surrogate generation's predictions against the errors
             its children reached is below this, the next generation mates instead (then the surrogate tries again);
             ``None``: never.
