@@ -1,11 +1,17 @@
-"""Surrogate models made of the single ones (``models.py``): ``auto``, the single models weighted by their
-cross-validated Kendall tau, and ``ensemble``, their plain mean."""
+"""Surrogate models made of the single ones (``models.py``, looked up by name in ``predictor.MODELS``): ``auto``, the
+single models weighted by their cross-validated Kendall tau, and ``ensemble``, their plain mean."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from nsga_lightning.search.surrogate.models import MODELS, CannotFitError, Predictor, kendall_tau, make_model
+from nsga_lightning.search.surrogate.predictor import (
+    MODELS,
+    CannotFitError,
+    Predictor,
+    kendall_tau,
+    make_model,
+)
 
 __all__ = ["AutoModel", "EnsembleModel"]
 

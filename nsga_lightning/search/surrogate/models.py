@@ -3,37 +3,28 @@
 
 Every model maps features ``(n, d)`` to a target ``(n,)`` and predicts a mean and a standard deviation (zeros for
 the models that have none). Fits are deterministic for a seed: scikit-learn models get ``random_state`` and the
-folds of ``auto`` are seeded. ``auto`` and ``ensemble`` live in ``combined.py``. Targets are standardised inside each model, so a model sees values of order one.
+folds of ``auto`` are seeded. ``auto`` and ``ensemble`` live in ``combined.py``, the protocol, the table of models
+(:data:`MODELS`, filled here) and :func:`make_model` in ``predictor.py``. Targets are standardised inside each
+model, so a model sees values of order one.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import Protocol
 
 import numpy as np
 
+from nsga_lightning.search.surrogate.combined import AutoModel, EnsembleModel
+from nsga_lightning.search.surrogate.predictor import (
+    MODELS,
+    CannotFitError,
+    Predictor,
+    kendall_tau,
+    make_model,
+)
+
 __all__ = ["MODELS", "CannotFitError", "GPModel", "MLPModel", "Predictor", "RBFModel", "TreesModel",
            "kendall_tau", "make_model"]
-
-
-class CannotFitError(ValueError):
-    """A model cannot be fitted on these rows yet (too few, or a singular system)."""
-
-
-class Predictor(Protocol):
-    """What the search needs of a surrogate model."""
-
-    name: str
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> Predictor:
-        """Fit on features ``X`` ``(n, d)`` and targets ``y`` ``(n,)``; returns the fitted model."""
-        ...
-
-    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and standard deviation ``(n,)`` each of the target for features ``X``."""
-        ...
 
 
 class _Standardised:
@@ -168,38 +159,5 @@ class MLPModel(_Standardised):
         return mean, np.zeros_like(mean)
 
 
-def kendall_tau(predicted: np.ndarray, measured: np.ndarray) -> float:
-    """Kendall's tau-b of two score vectors; ``nan`` with fewer than two values or a constant vector."""
-    from scipy.stats import kendalltau
-
-    predicted, measured = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
-    if predicted.size < 2 or np.ptp(predicted) == 0 or np.ptp(measured) == 0:
-        return float("nan")
-    return float(kendalltau(predicted, measured).statistic)
-
-
-def _combined(name: str) -> Callable[[int], Predictor]:
-    """A constructor of ``surrogate/combined.py`` (models made of the models here), imported when called."""
-    def build(seed: int = 0) -> Predictor:
-        from nsga_lightning.search.surrogate import combined
-
-        return getattr(combined, name)(seed)
-
-    return build
-
-
-MODELS: dict[str, Callable[[int], Predictor]] = {
-    "rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": _combined("AutoModel"),
-    "ensemble": _combined("EnsembleModel"),
-}
-
-
-def make_model(name: str, seed: int = 0) -> Predictor:
-    """A fresh, unfitted model by name.
-
-    Raises:
-        ValueError: For an unknown name (the message lists the known ones).
-    """
-    if name not in MODELS:
-        raise ValueError(f"unknown surrogate model {name!r}; choose one of {sorted(MODELS)}")
-    return MODELS[name](seed)
+MODELS.update({"rbf": RBFModel, "gp": GPModel, "trees": TreesModel, "mlp": MLPModel, "auto": AutoModel,
+               "ensemble": EnsembleModel})

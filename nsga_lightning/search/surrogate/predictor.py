@@ -1,0 +1,56 @@
+"""What the search needs of a surrogate model (:class:`Predictor`), the error of one that cannot be fitted yet, the
+table of models by name (:data:`MODELS`, filled by ``models.py``) and :func:`make_model`; Kendall's tau, by which
+the models are judged. The single models (``models.py``) and those made of them (``combined.py``) both build on
+this module, so neither imports the other's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+__all__ = ["MODELS", "CannotFitError", "Predictor", "kendall_tau", "make_model"]
+
+
+class CannotFitError(ValueError):
+    """A model cannot be fitted on these rows yet (too few, or a singular system)."""
+
+
+class Predictor(Protocol):
+    """What the search needs of a surrogate model."""
+
+    name: str
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> Predictor:
+        """Fit on features ``X`` ``(n, d)`` and targets ``y`` ``(n,)``; returns the fitted model."""
+        ...
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation ``(n,)`` each of the target for features ``X``."""
+        ...
+
+
+# name -> constructor(seed); ``models.py`` fills it with the single models, ``auto`` and ``ensemble``
+MODELS: dict[str, Callable[[int], Predictor]] = {}
+
+
+def kendall_tau(predicted: np.ndarray, measured: np.ndarray) -> float:
+    """Kendall's tau-b of two score vectors; ``nan`` with fewer than two values or a constant vector."""
+    from scipy.stats import kendalltau
+
+    predicted, measured = np.asarray(predicted, dtype=float), np.asarray(measured, dtype=float)
+    if predicted.size < 2 or np.ptp(predicted) == 0 or np.ptp(measured) == 0:
+        return float("nan")
+    return float(kendalltau(predicted, measured).statistic)
+
+
+def make_model(name: str, seed: int = 0) -> Predictor:
+    """A fresh, unfitted model by name.
+
+    Raises:
+        ValueError: For an unknown name (the message lists the known ones).
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown surrogate model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](seed)
