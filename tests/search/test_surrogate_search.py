@@ -187,7 +187,7 @@ def test_the_surrogate_block_is_in_the_fingerprint_only_when_on(tmp_path):
 
 
 @pytest.mark.parametrize(("block", "extra", "message"), [
-    ({"model": "svm"}, {}, "unknown search.surrogate.model 'svm'; allowed: none, auto, gp, mlp, rbf, trees"),
+    ({"model": "svm"}, {}, "unknown search.surrogate.model 'svm'; allowed: none, auto, ensemble, gp, mlp, rbf, trees"),
     ({"model": "gp"}, {"exploitation_gens": 1}, "search.surrogate and exploitation_gens both propose children"),
     ({"model": "gp"}, {"prescreen": {"score": "synflow"}}, "search.surrogate and search.prescreen both choose"),
     ({"model": "gp", "start": 3}, {}, r"search.surrogate.start \(3\) must be below n_gens \(3\)"),
