@@ -29,12 +29,13 @@ from pymoo.core.population import Population
 
 from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
 from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.evolution.fidelity import Fidelity
 from nsga_lightning.search.evolution.generation_state import check_runtime
+from nsga_lightning.search.evolution.limits import make_limits
 from nsga_lightning.search.evolution.mutation import ETA
 from nsga_lightning.search.evolution.operators import MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.execution.protocols import Execution
@@ -84,6 +85,7 @@ class SearchRunner:
         surrogate, complexity: surrogate-assisted proposals from generation ``surrogate.start`` on
             (``proposers/surrogate.py``): a predictor fitted to the archive, an inner NSGA-II on predicted error
             and the exact complexity ``complexity`` counts without training; ``None`` or model ``none``: off.
+        constraints: upper bounds on objectives (``search.constraints``, ``evolution/limits.py``); ``None``: none.
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -114,6 +116,7 @@ class SearchRunner:
         scorer: Scorer | None = None,
         surrogate: Surrogate | None = None,
         complexity: Complexity | None = None,
+        constraints: Mapping[str, float] | None = None,
     ) -> None:
         self.execution = Execution(evaluator)
         objectives = check_objectives(objectives, self.execution.objectives())
@@ -128,10 +131,11 @@ class SearchRunner:
         self.pop_size, self.n_offspring = int(pop_size), int(n_offspring)
         self.n_gens, self.seed = int(n_gens), int(seed)
         self.callbacks = list(callbacks)
+        self.limits = make_limits(constraints, self.execution.objectives() or OBJECTIVES, space, complexity, seed)
         self.operators = NSGANetOperators(space, len(objectives), eta=float(eta),
                                           max_mating_rounds=int(max_mating_rounds), crossover=crossover,
                                           initialization=initialization,
-                                          initial_architectures=initial_architectures)
+                                          initial_architectures=initial_architectures, limits=self.limits)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
         self.workers = self.execution.workers
@@ -265,7 +269,7 @@ class SearchRunner:
         return SearchResult(
             status, 0 if last is None else last.generation + 1,
             self.archive.get_many(last.population) if last is not None else [],
-            pareto_front(rows, self.objectives), self.n_evaluated, self.run_dir,
+            pareto_front(rows, self.objectives, self.limits and self.limits.limits), self.n_evaluated, self.run_dir,
             n_archived=len(rows), n_failed=sum(1 for r in rows if not r.is_ok), workers=self.workers,
             busy_share=self.busy_seconds / (self.workers * self.evaluation_wall) if self.evaluation_wall else None,
         )

@@ -18,6 +18,7 @@ from nsga_lightning.search.assemble.retrain import RETRAIN_TRAINER_DEFAULTS, Ret
 from nsga_lightning.search.assemble.search_blocks import (
     SEARCH_BLOCKS,
     FidelitySettings,
+    LatencySettings,
     PrescreenSettings,
     SurrogateSettings,
 )
@@ -27,7 +28,7 @@ from nsga_lightning.spaces import SearchSpace, space_from_block
 
 # the retrain block's and the search sub-blocks' names stay importable here, where they lived first
 __all__ = ["BACKENDS", "CANDIDATE_TRAINER_DEFAULTS", "RETRAIN_TRAINER_DEFAULTS", "FidelitySettings",
-           "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
+           "LatencySettings", "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
            "training_config"]
 
 BACKENDS = ("local", "ray")
@@ -70,6 +71,10 @@ class SearchSettings:
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
         prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
         surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); off by default.
+        constraints: upper bounds on objectives the evaluator computes, searched or not, e.g. ``{latency: 5.0,
+            params: 3.0e6}``: a child over a limit known before training is never trained (mated again), a result
+            over one is infeasible (NSGA-II's constrained domination); fronts show feasible architectures only.
+        latency: how the ``latency`` objective is got (:class:`LatencySettings`).
     """
 
     pop_size: int = 40
@@ -90,6 +95,8 @@ class SearchSettings:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
+    constraints: dict[str, float] = field(default_factory=dict)
+    latency: LatencySettings = field(default_factory=LatencySettings)
 
     def __post_init__(self) -> None:
         for name, kind in SEARCH_BLOCKS.items():  # a plain block from YAML or from_dict becomes its settings object

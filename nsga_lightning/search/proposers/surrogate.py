@@ -19,6 +19,7 @@ those children, and an uninterrupted run, a resumed one and any worker count giv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import time
@@ -127,7 +128,8 @@ class SurrogateProposer:
                         self.settings.model, error)
             return self.inner.propose(recorder, ask)
         inner = _InnerSearch(self, recorder, ask, model, target)
-        front = pareto_front(rows, recorder.objectives)
+        limits = self.operators.limits
+        front = pareto_front(rows, recorder.objectives, limits.limits if limits is not None else None)
         pool = inner.run(front)
         chosen = inner.choose(pool, front)
         seconds = time.perf_counter() - started
@@ -208,8 +210,11 @@ class _InnerSearch:
         pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), self.rng)
         met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         excluded = set(self.ask.excluded) | set(seeds)
+        limits = self.operators.limits
         for _ in range(self.settings.inner_gens):
-            off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
+            # children over a limit known before training are never met; they are not about to train either
+            with limits.unrecorded() if limits is not None else contextlib.nullcontext():
+                off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
             if len(off) == 0:
                 break
             off_keys = [ind.get("key") for ind in off]
