@@ -32,6 +32,8 @@ _COMMANDS = {
     "draw": ("nsga_lightning.cli.inspection", "run_draw"),
     "report": ("nsga_lightning.cli.inspection", "run_report"),
     "configs": ("nsga_lightning.cli.presets", "run_configs"),
+    "select": ("nsga_lightning.cli.select", "run_select"),  # issue 27: choosing from a search, deploying
+    "export": ("nsga_lightning.cli.export", "run_export"),
 }
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = tuple(_COMMANDS)
@@ -51,6 +53,9 @@ inspection:
   stats      parameters and MAdds of an architecture config
   draw       draw cells or phases (zoo name, genome, config or archive key) to PNG/SVG/PDF
   report     one self-contained HTML report of a search run directory
+deployment:
+  select     the best-error architecture of a search within limits (select RUN --max latency=5 --max params=3e6)
+  export     an architecture config or checkpoint to ONNX, checked against PyTorch, with its measured latency
 presets:
   configs    list the shipped YAML presets, or print one (nsga-lightning configs quickstart); any --config
              takes a preset name where no such file exists (--config quickstart, --config train/nsganet-macro)

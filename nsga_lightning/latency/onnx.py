@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
+import logging
 import time
 import warnings
 from collections.abc import Callable
@@ -76,6 +77,7 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str | Path | Non
     if exporter not in EXPORTERS:
         raise ValueError(f"unknown ONNX exporter {exporter!r}; allowed: {', '.join(EXPORTERS)}")
     module = module.eval()
+    logging.getLogger("onnx_ir").setLevel(logging.WARNING)  # one INFO line per deduplicated initializer otherwise
     named = {"input_names": ["images"], "output_names": ["logits"]} if names else {"input_names": ["images"]}
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
         warnings.simplefilter("ignore")

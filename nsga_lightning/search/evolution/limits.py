@@ -25,11 +25,11 @@ import numpy as np
 from nsga_lightning.search.core.evaluator import Candidate, derive_seed
 from nsga_lightning.search.core.limits import broken, describe_limits
 from nsga_lightning.search.core.records import ScreenRow
+from nsga_lightning.search.store.latency_record import LIMITS_SCREEN
 from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger("nsga_lightning.search.runner")
 
-LIMITS_SCREEN = "limits"  # score_name of the screened rows a limit kept from training
 Complexity = Callable[[Sequence[Candidate]], list[dict[str, float]]]
 
 
