@@ -85,7 +85,7 @@ class NetworkSpec:
         """The layer groups of ``genotype``'s network."""
         return network_plan(self.space, genotype, **self.options)
 
-    def keys(self) -> set[Key]:
+    def layer_keys(self) -> set[Key]:
         """Every layer group a genotype of the spec can need."""
         return space_keys(self.space, self.size, self.options)
 
@@ -117,7 +117,7 @@ class LatencyPredictor:
         spec: the networks.
         target: the target.
         protocol: the measurement protocol.
-        table: a table holding every key of ``spec.keys()``.
+        table: a table holding every key of ``spec.layer_keys()``.
         calibration: the calibration of the spec on the target.
         reference_ms: the reference network's milliseconds in the calibration.
     """
@@ -152,7 +152,7 @@ class LatencyPredictor:
         target.check_available()
         protocol = protocol if protocol is not None else Protocol()
         table = table if table is not None else LatencyTable.cached(target, protocol)
-        table.measure(spec.keys(), measurer)
+        table.measure(spec.layer_keys(), measurer)
         stored = table.calibrations.get(spec.digest())
         if stored is None or stored.get("fitted") != fit or stored.get("held_out") != held_out:
             genotypes = spec.genotypes(1 + fit + held_out)
@@ -204,7 +204,7 @@ class LatencyPredictor:
         return {"format": SNAPSHOT_FORMAT, "spec": self.spec.describe(), "target": self.target.identity(),
                 "settings": {"kind": self.target.kind, "threads": self.target.threads,
                              "batch_size": self.target.batch_size, "clock": self.target.clock},
-                "protocol": self.protocol.describe(), "entries": self.table.subset(self.spec.keys()),
+                "protocol": self.protocol.describe(), "entries": self.table.subset(self.spec.layer_keys()),
                 "calibration": self.calibration.to_data(), "reference_ms": self.reference_ms}
 
     @classmethod
