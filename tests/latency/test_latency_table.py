@@ -226,3 +226,21 @@ def test_bad_targets_are_one_line(kwargs: dict, text: str) -> None:
     with pytest.raises(ValueError, match=text):
         Target(**kwargs)
     assert Target().clock == "thread" and Target(threads=2).clock == "wall" and Target("cuda").clock == "wall"
+
+
+@pytest.mark.parametrize("kind", ["cpu", "onnxruntime"])
+def test_every_cpu_target_runs_a_layer_group_and_names_what_its_measurements_hold_for(kind: str) -> None:
+    target = Target(kind, 1, 2)
+    module, shape = layer_module(("op", "sep_conv_3x3", 4, 1, 8), batch=2)
+    seconds = target.runner(module, target.example(shape))(3)
+    assert seconds > 0
+    identity = target.identity()
+    assert identity["kind"] == kind and identity["batch_size"] == 2 and identity["clock"] == "thread"
+    assert ("onnxruntime" in identity) == (kind == "onnxruntime")
+
+
+def test_the_cuda_target_without_a_device_is_one_line() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(ValueError, match="latency target cuda needs a CUDA device"):
+        Target("cuda").check_available()

@@ -195,21 +195,23 @@ class LatencyTrainerEvaluator(TrainerEvaluator):
     def _train_one(self, candidate: Candidate, num_classes: int) -> dict[str, float]:
         return {**super()._train_one(candidate, num_classes), **self.latency_of(candidate)}
 
+    def predicted_latency(self, candidate: Candidate) -> float:
+        """The candidate's predicted milliseconds (the table's calibrated sum; no network is built)."""
+        genotype = candidate.genotype if candidate.genotype is not None else list(candidate.genome)
+        return self._predictor().predict(genotype)
+
     def latency_of(self, candidate: Candidate) -> dict[str, float]:
         """The candidate's latency objective (and, measured, its spread and prediction)."""
-        predictor = self._predictor()
-        genotype = candidate.genotype if candidate.genotype is not None else list(candidate.genome)
-        predicted = predictor.predict(genotype)
+        predicted = self.predicted_latency(candidate)
         if self.latency.mode == "predicted":
             return {"latency": predicted}
-        measured = predictor.measure(genotype)
+        genotype = candidate.genotype if candidate.genotype is not None else list(candidate.genome)
+        measured = self._predictor().measure(genotype)
         return {"latency": measured.ms, "latency_spread": measured.spread, "latency_predicted": predicted}
 
     def complexity(self, candidates: Sequence[Candidate]) -> list[dict[str, float]]:
         """:meth:`TrainerEvaluator.complexity` with the predicted latency (also in ``measured`` mode)."""
         counted = super().complexity(candidates)
-        predictor = self._predictor()
         for values, candidate in zip(counted, candidates):
-            genotype = candidate.genotype if candidate.genotype is not None else list(candidate.genome)
-            values["latency"] = predictor.predict(genotype)
+            values["latency"] = self.predicted_latency(candidate)
         return counted
