@@ -55,7 +55,7 @@ class Logits(nn.Module):
 
 
 def export_onnx(module: nn.Module, example: torch.Tensor, path: str | Path | None = None,
-                exporter: str = "dynamo", names: bool = True) -> bytes:
+                exporter: str = "dynamo", names: bool = True, dynamic_batch: bool = True) -> bytes:
     """Export ``module`` (put in eval mode) on inputs like ``example`` to ONNX, with a free batch dimension.
 
     Args:
@@ -66,6 +66,8 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str | Path | Non
             much faster, used for the many small layer groups of a lookup table).
         names: name the input ``images`` and the one output ``logits`` (a layer group with several outputs, e.g.
             a stem, is exported without names).
+        dynamic_batch: a free batch dimension (``False``: the example's, as a latency measurement needs; the
+            TorchScript-based exporter cannot make the macro network's whole-map pooling dynamic).
 
     Returns:
         The serialised ONNX model.
@@ -83,12 +85,16 @@ def export_onnx(module: nn.Module, example: torch.Tensor, path: str | Path | Non
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
             buffer = io.BytesIO()
-            torch.onnx.export(module, (example,), buffer, dynamo=False, dynamic_axes={"images": {0: "batch"}},
-                              **named)
+            axes = {"dynamic_axes": {"images": {0: "batch"}}} if dynamic_batch else {}
+            try:
+                torch.onnx.export(module, (example,), buffer, dynamo=False, **axes, **named)
+            except torch.onnx.errors.SymbolicValueError as error:
+                raise ValueError("the torchscript exporter cannot export this network with a free batch dimension "
+                                 f"({str(error).splitlines()[0][:80]}...); use the dynamo exporter") from None
             data = buffer.getvalue()
         else:
-            batch = torch.export.Dim("batch", min=1)
-            program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=({0: batch},), **named)
+            shapes = {"dynamic_shapes": ({0: torch.export.Dim("batch", min=1)},)} if dynamic_batch else {}
+            program = torch.onnx.export(module, (example,), dynamo=True, **shapes, **named)
             data = program.model_proto.SerializeToString()
     if path is not None:
         Path(path).write_bytes(data)
@@ -131,7 +137,7 @@ def file_runner(sess: Any, example: torch.Tensor, timer: Callable[[], float] = t
 def session_runner(module: nn.Module, example: torch.Tensor, threads: int,
                    timer: Callable[[], float] = time.perf_counter) -> Runner:
     """A runner of ``module`` exported (TorchScript-based exporter) and run by ONNX Runtime on ``example``."""
-    data = export_onnx(module, example.cpu(), exporter="torchscript", names=False)
+    data = export_onnx(module, example.cpu(), exporter="torchscript", names=False, dynamic_batch=False)
     return file_runner(session(data, threads), example, timer)
 
 

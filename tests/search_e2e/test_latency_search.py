@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import torch
 from e2e_helpers import run_cli, write_search
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from nsga_lightning.latency import LatencyPredictor, LatencyTable, NetworkSpec, Protocol, Target
 from nsga_lightning.search import Archive
 from nsga_lightning.search.build import build_search
+from nsga_lightning.search.store.run_directory import RunDirectory
 
 TINY = {"warmup_calls": 1, "warmup_s": 0.0, "min_repeats": 3, "max_repeats": 3, "min_sample_s": 0.0}
 RETRAIN = {"init_channels": 4, "layers": 3, "filter_increment": 2, "auxiliary": True, "drop_path_prob": 0.1}
@@ -63,6 +65,9 @@ def test_no_child_over_the_limit_trains_and_the_run_says_what_the_limit_did(limi
     assert skipped and all(s.objectives["latency"] > limit for s in skipped)
     assert stored["evaluator"]["latency"]["table"] == predictor.digest()
     assert "children kept from training" in first.out and "latency predictor" in first.out
+    events = EventAccumulator(str(RunDirectory(folder / "run").search_log), size_guidance={"scalars": 0})
+    tags = events.Reload().Tags()["scalars"]
+    assert {"latency/kendall_tau", "latency/median_relative_error", "limits/skipped"} <= set(tags)
 
 
 def test_a_resume_predicts_from_the_run_snapshot_even_with_the_cache_gone(limited) -> None:
@@ -91,7 +96,7 @@ def test_every_pareto_architecture_exports_with_pytorchs_logits_and_select_picks
 
 def test_a_checkpoint_of_another_architecture_and_a_missing_onnxruntime_are_one_line(limited, monkeypatch) -> None:
     folder, _, _, _ = limited
-    config = sorted((folder / "run" / "pareto").glob("*.yaml"))[0]
+    config = min((folder / "run" / "pareto").glob("*.yaml"))
     fake = folder / "other.ckpt"
     torch.save({"pytorch-lightning_version": "2.6.0", "state_dict": {},
                 "hyper_parameters": {"space": "micro", "genotype": "NSGANet", "init_channels": 8}}, fake)
