@@ -145,3 +145,10 @@ def test_bad_limits_are_one_line_with_nothing_created(tmp_path: Path, limits, me
 def test_violation_is_the_sum_of_relative_excesses() -> None:
     assert violation({"a": 15.0, "b": 1.0, "c": 9.0}, {"a": 10.0, "b": 2.0, "d": 1.0}) == pytest.approx(0.5)
     assert violation({"a": 10.0}, {"a": 10.0}) == 0.0
+
+
+def test_limits_no_architecture_can_meet_are_refused_before_anything_is_created(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"no architecture is within search.constraints \{'madds': 1.0\}: of 200 "
+                                         r"sampled, the smallest were madds \d+; loosen the limits"):
+        make(tmp_path / "run", {"madds": 1.0})
+    assert not (tmp_path / "run").exists()

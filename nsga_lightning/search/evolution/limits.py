@@ -68,6 +68,26 @@ class Limits:
                              "search.constraints checks it before training") from None
         return tuple(sorted(name for name in self.limits if name in values))
 
+    def check_reachable(self, samples: int = 200) -> None:
+        """Refuse limits that no architecture meets: ``samples`` genomes drawn with a fixed seed (not the run's RNG)
+        are counted, and if none is within the limits known before training the search could never train a child.
+
+        Raises:
+            ValueError: naming the limits and the smallest values found.
+        """
+        if not self.known:
+            return
+        genomes = [[int(g) for g in genome] for genome in self.space.sample(np.random.default_rng(1), samples)]
+        candidates = [Candidate(self.space.key(g), g, 0, derive_seed(self.seed, self.space.key(g)),
+                                self.space.decode(g)) for g in genomes]
+        counted = self.complexity(candidates)
+        known = {name: self.limits[name] for name in self.known}
+        if any(not broken(values, known) for values in counted):
+            return
+        smallest = ", ".join(f"{name} {min(float(v[name]) for v in counted):.4g}" for name in self.known)
+        raise ValueError(f"no architecture is within search.constraints {known}: of {samples} sampled, the smallest "
+                         f"were {smallest}; loosen the limits")
+
     @property
     def checks_children(self) -> bool:
         """Whether some limit is known before training."""
@@ -135,10 +155,14 @@ def make_limits(constraints: Mapping[str, float] | None, computed: Sequence[str]
         seed: the run seed.
 
     Raises:
-        ValueError: one line for a limit on a name nothing computes, a bound that is not a positive number, or a
-            complexity count that fails.
+        ValueError: one line for a limit on a name nothing computes, a bound that is not a positive number, a
+            complexity count that fails, or limits no sampled architecture meets.
     """
     from nsga_lightning.search.core.limits import check_limits
 
     limits = check_limits(constraints, computed)
-    return Limits(limits, space, complexity, seed) if limits else None
+    if not limits:
+        return None
+    found = Limits(limits, space, complexity, seed)
+    found.check_reachable()
+    return found
