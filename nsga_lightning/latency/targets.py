@@ -98,6 +98,9 @@ class Target:
         else:
             found["device"] = cpu_name()
         if self.kind == "onnxruntime":
+            from nsga_lightning.latency.onnx import require_onnx
+
+            require_onnx()
             import onnxruntime
 
             found["onnxruntime"] = onnxruntime.__version__

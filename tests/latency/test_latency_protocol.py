@@ -35,7 +35,7 @@ class FakeMachine:
 
 def test_steady_runners_stop_at_min_repeats_with_exact_estimates() -> None:
     machine = FakeMachine({"a": 0.004, "b": 0.001})
-    found = measure(machine.runners(), Protocol(min_repeats=7, warmup_s=0.0), clock=machine.clock)
+    found = measure(machine.runners(), Protocol(min_repeats=7, warmup_s=0.0, best_of=1), clock=machine.clock)
     assert found["a"].repeats == found["b"].repeats == 7
     assert found["a"].ms == pytest.approx(4.0) and found["b"].ms == pytest.approx(1.0)
     assert found["a"].spread == 0.0
@@ -46,7 +46,7 @@ def test_noisy_runners_run_until_the_time_cap_and_report_their_spread() -> None:
     noise = itertools.cycle([1.0, 1.5, 0.7, 1.3])
     machine = FakeMachine({"a": 0.01})
     machine.slowdown = lambda t: next(noise)
-    protocol = Protocol(min_repeats=5, max_repeats=1000, threshold=0.01, time_cap_s=1.0, warmup_s=0.0)
+    protocol = Protocol(min_repeats=5, max_repeats=1000, threshold=0.01, time_cap_s=1.0, warmup_s=0.0, best_of=1)
     found = measure(machine.runners(), protocol, clock=machine.clock)["a"]
     assert 5 < found.repeats < 1000  # stopped by the cap, not by the spread
     assert found.spread > 0.01
@@ -73,7 +73,7 @@ def test_a_reference_cancels_a_slowdown_that_hits_every_item_of_a_round() -> Non
     machine = FakeMachine({"ref": 0.002, "x": 0.006})
     # spells of up to 4x slower rounds (each round: the two calls after the six warm-up calls)
     machine.slowdown = lambda t: 1.0 + 3.0 * ((max(len(machine.calls) - 6, 0) // 2) % 4)
-    protocol = Protocol(min_repeats=20, warmup_s=0.0, threshold=0.0, max_repeats=20)
+    protocol = Protocol(min_repeats=20, warmup_s=0.0, threshold=0.0, max_repeats=20, best_of=1)
     plain = measure(machine.runners(), protocol, clock=machine.clock)
     machine.now = 0.0
     paired = measure(machine.runners(), protocol, clock=machine.clock, reference="ref")
@@ -86,7 +86,16 @@ def test_the_warm_up_lasts_its_calls_and_its_seconds() -> None:
     machine = FakeMachine({"a": 0.01})
     measure(machine.runners(), Protocol(warmup_calls=2, warmup_s=0.095, min_repeats=1, max_repeats=1),
             clock=machine.clock)
-    assert machine.calls.count("a") == 10 + 1  # 0.1 s of 10 ms calls, then one sample
+    assert machine.calls.count("a") == 10 + 3  # 0.1 s of 10 ms calls, then one sample: the best of 3 blocks
+
+
+def test_a_sample_is_the_fastest_of_its_blocks() -> None:
+    disturbed = itertools.cycle([3.0, 1.0, 2.0])  # a preemption, then a clean block, then cold caches
+    machine = FakeMachine({"a": 0.01})
+    machine.slowdown = lambda t: next(disturbed)
+    found = measure(machine.runners(), Protocol(warmup_calls=1, warmup_s=0.0, min_repeats=4, max_repeats=4),
+                    clock=machine.clock)["a"]
+    assert found.ms == pytest.approx(10.0) and found.spread == 0.0
 
 
 @pytest.mark.parametrize(("field", "value", "text"), [
