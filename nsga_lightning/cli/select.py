@@ -78,7 +78,10 @@ def run_select(args: list[str]) -> int:
     if not fitting:
         print(f"no architecture of {config.run_dir} is within {text} ({sum(r.is_ok for r in rows)} trained)")
         return 1
-    best = min(fitting, key=lambda r: (float(r.objectives["error"]), r.key))
+    # the lowest error; equal errors by the run's other objectives in order (the one on the front), then key
+    others = [name for name in stored.get("objectives", []) if name != "error"]
+    best = min(fitting, key=lambda r: (float(r.objectives["error"]),
+                                       *(float(r.objectives.get(name, math.inf)) for name in others), r.key))
     values = "  ".join(f"{k} {format_objective(k, v)}" for k, v in sorted(best.objectives.items()))
     print(f"{best.key}  {values}  (best error of {len(fitting)} architectures within {text})")
     path = run.pareto_config(best.key)

@@ -13,29 +13,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from e2e_helpers import run_cli, write_search
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from nsga_lightning.latency import LatencyPredictor, LatencyTable, NetworkSpec, Protocol, Target
+from nsga_lightning.latency import LatencyPredictor
 from nsga_lightning.search import Archive
-from nsga_lightning.search.build import build_search
+from nsga_lightning.search.build import build_evaluator, build_search
 from nsga_lightning.search.store.run_directory import RunDirectory
 
-TINY = {"warmup_calls": 1, "warmup_s": 0.0, "min_repeats": 3, "max_repeats": 3, "min_sample_s": 0.0}
-RETRAIN = {"init_channels": 4, "layers": 3, "filter_increment": 2, "auxiliary": True, "drop_path_prob": 0.1}
+TINY = {"warmup_calls": 1, "warmup_s": 0.0, "min_repeats": 3, "max_repeats": 3, "min_sample_s": 0.0, "best_of": 1}
 
 
 def _latency_block(cache: Path, **changes: object) -> dict:
     return {"calibration": 2, "held_out": 2, "cache_dir": str(cache), "protocol": TINY, **changes}
 
 
-def _limit(cache: Path) -> float:
-    """The median predicted latency of random retrain networks (the search's table, from the same cache)."""
-    network = {k: v for k, v in RETRAIN.items() if k != "drop_path_prob"}
-    spec = NetworkSpec("micro", 5, {**network, "num_classes": 10, "image_size": 32, "in_channels": 3, "stem": "cifar"})
-    target, protocol = Target(), Protocol(**TINY)
-    predictor = LatencyPredictor.build(spec, target, protocol, LatencyTable.cached(target, protocol, cache), 2, 2)
-    return float(np.median([predictor.predict(g) for g in spec.genotypes(40, seed=5)]))
+def _limit(config: Path) -> float:
+    """The median predicted latency of random retrain networks, by the search's own evaluator (its table and
+    calibration, which the search then finds in the cache)."""
+    evaluator = build_evaluator(yaml.safe_load(config.read_text()))
+    evaluator.prepare()
+    spec = evaluator.predictor.spec
+    assert spec.options["auxiliary"] and "drop_path_prob" not in spec.options and spec.options["image_size"] == 32
+    return float(np.median([evaluator.predictor.predict(g) for g in spec.genotypes(40, seed=5)]))
 
 
 @pytest.fixture(scope="module")
@@ -43,10 +44,10 @@ def limited(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("latency-search")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
-        limit = _limit(folder / "cache")
         search = {"pop_size": 4, "n_offspring": 2, "n_gens": 2, "seed": 0, "objectives": ["error", "latency"],
-                  "run_dir": "run", "constraints": {"latency": limit}, "latency": _latency_block(folder / "cache")}
-        config = write_search(folder, "micro", search=search)
+                  "run_dir": "run", "constraints": {"latency": 1.0}, "latency": _latency_block(folder / "cache")}
+        limit = _limit(write_search(folder, "micro", search=search))
+        config = write_search(folder, "micro", search={**search, "constraints": {"latency": limit}})
         first = run_cli("search", "--config", str(config))
         yield folder, config, limit, first
 
@@ -122,8 +123,6 @@ def test_measured_latency_is_stored_with_its_spread_and_replayed_on_resume(tmp_p
     assert all({"latency", "latency_spread", "latency_predicted"} <= set(r.objectives) for r in rows)
     assert runtime["latency_target"]["kind"] == "cpu"
     monkeypatch.setattr(LatencyPredictor, "measure", lambda *a, **k: pytest.fail("measured again on resume"))
-    import yaml
-
     settings = yaml.safe_load(config.read_text())
     with build_search(settings) as runner:
         assert runner.run().status == "already complete"
