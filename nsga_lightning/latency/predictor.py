@@ -130,7 +130,7 @@ class LatencyPredictor:
 
     @classmethod
     def build(cls, spec: NetworkSpec, target: Target, protocol: Protocol | None = None, table: LatencyTable | None = None,
-              fit: int = 10, held_out: int = 10, measurer: Measure = measure) -> LatencyPredictor:
+              fit: int = 20, held_out: int = 10, measurer: Measure = measure) -> LatencyPredictor:
         """Complete the table for ``spec`` (measuring what it lacks), calibrate unless the table holds the spec's
         calibration already, save the table and return the predictor.
 
@@ -159,7 +159,7 @@ class LatencyPredictor:
             found = _measure_networks(spec, target, protocol, genotypes, None, measurer)
             reference_ms = found[0].ms
             ms = [m.ms for m in found[1:]]
-            sums = [table.total(spec.plan(g)) for g in genotypes[1:]]
+            sums = [table.by_group(spec.plan(g)) for g in genotypes[1:]]
             calibration = calibrate(sums[:fit], ms[:fit], sums[fit:], ms[fit:],
                                     [spec.madds(g) for g in genotypes[1 + fit:]])
             stored = {**calibration.to_data(), "reference_ms": reference_ms}
@@ -176,8 +176,8 @@ class LatencyPredictor:
         return self.table.total(self.spec.plan(genotype))
 
     def predict(self, genotype: Any) -> float:
-        """The predicted milliseconds of ``genotype``'s network (calibrated table sum)."""
-        return self.calibration.apply(self.table_sum(genotype))
+        """The predicted milliseconds of ``genotype``'s network: its table milliseconds by group, calibrated."""
+        return self.calibration.apply(self.table.by_group(self.spec.plan(genotype)))
 
     def measure(self, network: nn.Module | Any, measurer: Measure = measure) -> Measurement:
         """Measure one network paired with the reference network (see the module docstring).

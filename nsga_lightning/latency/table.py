@@ -54,6 +54,11 @@ def text_key(text: str) -> Key:
     return tuples(json.loads(text))
 
 
+def group(key: Key) -> str:
+    """The calibration group of a key: a cell operation by its name, anything else by its kind."""
+    return str(key[1]) if key[0] == "op" else str(key[0])
+
+
 def cache_dir(given: str | Path | None = None) -> Path:
     """The cache folder: ``given``, else ``$NSGA_LIGHTNING_CACHE/latency``, else ``~/.cache/nsga-lightning/latency``."""
     if given is not None:
@@ -185,6 +190,13 @@ class LatencyTable:
     def total(self, plan: Sequence[Key]) -> float:
         """The sum of the table's milliseconds over a network's plan (each call counted)."""
         return float(sum(self.ms(key) for key in plan))
+
+    def by_group(self, plan: Sequence[Key]) -> dict[str, float]:
+        """The table's milliseconds over a network's plan, summed by group (:func:`group`)."""
+        sums: dict[str, float] = {}
+        for key in plan:
+            sums[group(key)] = sums.get(group(key), 0.0) + self.ms(key)
+        return sums
 
     def subset(self, keys: Iterable[Key]) -> dict[str, dict[str, float]]:
         """The entries of ``keys``, by key text.

@@ -143,6 +143,20 @@ def test_every_key_builds_a_module_that_runs_on_its_input() -> None:
         layer_module(("nope", 1))
 
 
+def test_group_weights_recover_how_each_group_scales_inside_a_network() -> None:
+    rng = np.random.default_rng(0)
+    sums = [{"sep_conv_3x3": rng.uniform(1, 5), "max_pool_3x3": rng.uniform(0, 1), "cat": rng.uniform(0, 0.2)}
+            for _ in range(30)]
+    true = {"sep_conv_3x3": 0.8, "max_pool_3x3": 1.6, "cat": 1.0}
+    measured = [0.5 + sum(true[g] * v for g, v in s.items()) for s in sums]
+    found = calibrate(sums[:20], measured[:20], sums[20:], measured[20:], ridge=0.0)
+    assert found.weights == pytest.approx(true, abs=1e-6) and found.offset == pytest.approx(0.5)
+    assert found.kendall_tau == pytest.approx(1.0) and found.max_relative_error == pytest.approx(0.0, abs=1e-9)
+    shrunk = calibrate(sums[:20], measured[:20], sums[20:], measured[20:], ridge=1e6)
+    assert all(w == pytest.approx(shrunk.scale, rel=1e-3) for w in shrunk.weights.values())  # the common scale
+    assert found.apply({"unseen": 2.0}) == pytest.approx(found.offset + 2.0 * found.scale)
+
+
 def test_affine_calibration_and_rank_correlation() -> None:
     assert fit_affine([1, 2, 3, 4], [3, 5, 7, 9]) == pytest.approx((2.0, 1.0))
     assert fit_affine([1, 2, 3], [5, 4, 3]) == (1.0, pytest.approx(2.0))  # no positive slope: offset only
@@ -180,11 +194,14 @@ def test_the_table_is_measured_once_per_target_and_predictions_are_its_calibrate
     again = LatencyPredictor.build(spec, target, TINY, LatencyTable.cached(target, TINY, tmp_path), fit=3,
                                    held_out=2, measurer=counting)
     assert counting.items == first  # the cached table and calibration: nothing measured again
+    calibration = predictor.calibration
     for genotype in spec.genotypes(4, seed=7):
-        total = sum(predictor.table.ms(k) for k in spec.plan(genotype))
+        plan = spec.plan(genotype)
+        total = sum(predictor.table.ms(k) for k in plan)
         assert predictor.table_sum(genotype) == pytest.approx(total)
-        assert predictor.predict(genotype) == pytest.approx(predictor.calibration.scale * total
-                                                            + predictor.calibration.offset)
+        weighted = sum(calibration.weights.get(k[1] if k[0] == "op" else k[0], calibration.scale) * predictor.table.ms(k)
+                       for k in plan)
+        assert predictor.predict(genotype) == pytest.approx(weighted + calibration.offset)
         assert again.predict(genotype) == predictor.predict(genotype)
 
 

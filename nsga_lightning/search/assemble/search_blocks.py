@@ -102,7 +102,7 @@ class LatencySettings:
     batch_size: int = 1
     clock: Literal["thread", "wall"] | None = None
     network: Literal["retrain", "proxy"] = "retrain"
-    calibration: int = 10
+    calibration: int = 20
     held_out: int = 10
     cache_dir: str | None = None
     protocol: dict[str, Any] = field(default_factory=dict)

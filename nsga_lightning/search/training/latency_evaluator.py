@@ -64,7 +64,7 @@ class LatencyOptions:
     space: str
     size: int
     model: Mapping[str, Any] = field(default_factory=dict)
-    calibration: int = 10
+    calibration: int = 20
     held_out: int = 10
     cache_dir: str | None = None
 
