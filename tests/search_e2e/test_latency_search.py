@@ -126,3 +126,21 @@ def test_measured_latency_is_stored_with_its_spread_and_replayed_on_resume(tmp_p
     settings = yaml.safe_load(config.read_text())
     with build_search(settings) as runner:
         assert runner.run().status == "already complete"
+
+
+def test_two_local_workers_predict_from_the_run_snapshot_and_give_the_one_worker_archive(limited) -> None:
+    folder, config, _, _ = limited
+    settings = yaml.safe_load(config.read_text())
+    settings["search"].update(run_dir="run-two", workers=2, n_gens=2)
+    path = folder / "two.yaml"
+    path.write_text(yaml.safe_dump(settings))
+    (folder / "run-two").mkdir()  # the first run's table and calibration (the cache is gone: see above)
+    shutil.copy(folder / "run" / "latency.json", folder / "run-two" / "latency.json")
+    done = run_cli("search", "--config", str(path))
+    assert done.code == 0, done.err
+
+    def rows(run: str) -> list:
+        with Archive(folder / run) as archive:
+            return sorted((r.key, r.status, r.objectives) for r in archive.rows() if r.generation < 2)
+
+    assert rows("run-two") == rows("run")
