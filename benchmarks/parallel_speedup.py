@@ -36,7 +36,9 @@ DATA = {"class_path": "nsga_lightning.data.DigitsDataModule",
 def settings(run_dir: Path, workers: int, backend: str, gens: int = 2) -> dict[str, Any]:
     return {
         "search": {"pop_size": 8, "n_offspring": 4, "n_gens": gens, "seed": 0, "run_dir": str(run_dir),
-                   "workers": workers, "backend": backend, "initialization": "random"},
+                   "workers": workers, "backend": backend, "initialization": "random",
+                   # one worker trains in this process (the "in process" variant), not in an isolated worker
+                   "isolation": "none" if workers == 1 and backend == "local" else "auto"},
         "space": {"name": "micro", "n_blocks": 5},
         "model": {"init_channels": 8, "layers": 5, "learning_rate": 0.05},
         "data": DATA,

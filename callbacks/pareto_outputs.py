@@ -131,7 +131,8 @@ class ParetoOutputs(SearchCallback):
             config = training_config(row.key, row.genotype, self.space or space, self.retrain, self.data)
             path = run.pareto_config(row.key)
             objectives = ", ".join(f"{k} {format_objective(k, v)}" for k, v in row.objectives.items())
-            header = f"# {row.key}: {objectives} (generation {row.generation})\n# {run.retrain_command(row.key)}\n"
+            origin = f"generation {row.generation}" if row.generation >= 0 else "imported by a warm start"
+            header = f"# {row.key}: {objectives} ({origin})\n# {run.retrain_command(row.key)}\n"
             header += input_line(self.model_input)
             text = header + dump_config(config)
             if not path.is_file() or path.read_text() != text:

@@ -22,13 +22,27 @@ from nsga_lightning.search import (
 )
 
 
+def budget_postfix(runner: SearchRunner) -> dict[str, str]:
+    """The hours and epochs budgets, spent of set (``{"hours": "0.12/0.50", "epochs": "36/60"}``); the
+    evaluation budget is the bar's total."""
+    control = runner.control
+    budget, shown = control.budget, {}
+    if budget.hours is not None:
+        shown["hours"] = f"{control.sessions.seconds() / 3600:.2f}/{budget.hours:g}"
+    if budget.epochs is not None:
+        shown["epochs"] = f"{control.spent().epochs}/{budget.epochs}"
+    return shown
+
+
 class SearchProgressBar(SearchCallback):
     """Show ``gen g/G | candidates n/N | best error, running, failed | ETA`` while a search runs (the best of the
     first objective where error is not searched).
 
-    The total is the search's evaluation budget, ``pop_size + (n_gens - 1) * n_offspring`` architectures, each
-    counted at its first result (with ``search.fidelity``, a promotion to a later rung is not another
-    architecture); on resume the bar starts at the number of architectures already archived. tqdm derives the ETA from the rate at which
+    The total is the search's evaluations, ``pop_size + (n_gens - 1) * n_offspring`` architectures or
+    ``search.budget.evaluations`` if smaller, each counted at its first result (with ``search.fidelity``, a
+    promotion to a later rung is not another architecture); on resume the bar starts at the number of architectures
+    the search has trained (a warm start's imported ones are not). An hours or epochs budget shows as
+    ``hours=spent/budget``, ``epochs=spent/budget``. tqdm derives the ETA from the rate at which
     candidates finished in this session, which already counts every worker training at once; ``running`` is
     the number of candidates in flight on the workers. While the bar is shown, log lines are written above it
     instead of through it.
@@ -48,7 +62,10 @@ class SearchProgressBar(SearchCallback):
     @override
     def on_search_start(self, runner: SearchRunner) -> None:
         total = runner.pop_size + (runner.n_gens - 1) * runner.n_offspring
-        done = len(runner.archive)
+        budget = runner.control.budget
+        if budget.evaluations is not None:  # the evaluation budget, if it ends the search sooner
+            total = min(total, budget.evaluations)
+        done = runner.control.spent().evaluations  # (a warm start's imported architectures were never trained)
         self.bar = tqdm(total=max(total, done), initial=done, desc="search", unit="arch", disable=self.disable,
                         file=sys.stderr, dynamic_ncols=True)
         if not self.disable:
@@ -79,6 +96,7 @@ class SearchProgressBar(SearchCallback):
         if in_flight is not None:
             postfix["running"] = int(in_flight)
         postfix["failed"] = self.failed
+        postfix.update(budget_postfix(runner))
         self.bar.set_postfix(postfix, refresh=False)
         fidelity = runner.fidelity
         promoted = fidelity is not None and candidate.epochs not in (None, fidelity.rungs[0])

@@ -11,12 +11,23 @@ from typing_extensions import override
 
 from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
 from nsga_lightning.search.store.history import summarize
+from nsga_lightning.search.store.hv_history import Convergence, convergence, reach_line, reference_text
 from nsga_lightning.search.store.latency_record import latency_quality, read_latency_snapshot
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.surrogate.quality import surrogate_quality
 from nsga_lightning.viz import can_draw, drawing_or_note, no_drawing, pareto_figure
+from nsga_lightning.viz.history_plot import fronts_figure
 
 log = logging.getLogger(__name__)
+
+
+def convergence_text(history: Convergence, result: SearchResult) -> str:
+    """The closing text: why the search stopped, the reference point and when it reached 90/95/99%."""
+    lines = [f"stopped: {result.stop_text}" if result.stop_text else "",
+             f"hypervolume reference point (fixed): {reference_text(history.reference)}",
+             f"final hypervolume {history.points[-1].hypervolume:.4g}: {reach_line(history.reach)}"
+             if history.reach else ""]
+    return "  \n".join(line for line in lines if line)
 
 
 class SearchTensorBoard(SearchCallback):
@@ -25,7 +36,10 @@ class SearchTensorBoard(SearchCallback):
     Per generation: ``search/hypervolume`` (fixed reference point), ``search/best_error``,
     ``search/smallest_madds``, ``search/best_<name>`` of every other objective, ``search/evaluated``,
     ``search/cached``, ``search/failed`` and the Pareto scatter as the figure ``search/pareto`` (children stopped
-    early hollow). With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
+    early hollow); per evaluation ``search/hypervolume_by_evaluation`` and ``search/hours_by_evaluation`` (the
+    search's hours then); at the end of a session the fronts of every N-th generation overlaid
+    (``search/fronts_every_n``) and, when it ended normally, the text ``search/convergence``: why it stopped, the
+    fixed reference point and the evaluations and hours to 90/95/99% of the final hypervolume. With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
     reached each rung), ``rungs/epochs_trained`` and ``rungs/epochs_saved`` (against training every child fully);
     with the pre-screen: ``search/screened``; with limits known before training (``search.constraints``):
     ``limits/skipped`` (children kept from training); with the latency objective: ``latency/kendall_tau``,
@@ -53,13 +67,21 @@ class SearchTensorBoard(SearchCallback):
         self.writer: SummaryWriter | None = None
         self.logged: set[int] = set()
         self.new_generations = 0
+        self.logged_evaluations = 0
+        self.convergence: Convergence | None = None
 
     @override
     def on_search_start(self, runner: SearchRunner) -> None:
         self.writer = SummaryWriter(str(RunDirectory(runner.run_dir).search_log))
-        # a resumed search already wrote the generations it finished before
+        # a resumed search already wrote the generations it finished before (and their evaluations)
         self.logged = {row.generation for row in runner.archive.generations()}
         self.new_generations = 0
+        last = max(self.logged, default=-1)
+        # a session that ended normally logged every evaluation; an interrupted one those of its generations
+        ended = runner.control.previous_end is not None
+        self.logged_evaluations = sum(1 for r in runner.archive.rows() if 0 <= r.generation and (
+            ended or r.generation <= last))
+        self.convergence = None
 
     @override
     def on_generation_end(self, runner: SearchRunner, generation: int, population: Sequence[ArchiveRow],
@@ -99,6 +121,7 @@ class SearchTensorBoard(SearchCallback):
         fronts = [s.front for s in summaries]
         figure = pareto_figure(rows, fronts, self.objectives[:2], title=f"generation {generation}")
         self.writer.add_figure("search/pareto", figure, generation, close=False)
+        self._log_evaluations(archive, fronts)
         self.writer.flush()
 
     def _log_latency(self, archive: Archive, generation: int) -> None:
@@ -109,10 +132,36 @@ class SearchTensorBoard(SearchCallback):
             if math.isfinite(value):
                 self.writer.add_scalar(f"latency/{name}", value, generation)
 
+    def _log_evaluations(self, archive: Archive, fronts: Sequence[Sequence[str]]) -> Convergence:
+        """Log the hypervolume (and the search's hours) of every evaluation not logged yet."""
+        history = convergence(archive, self.objectives, self.reference_point, fronts)
+        for point in history.points:
+            if point.evaluations <= self.logged_evaluations:
+                continue  # logged by an earlier generation or session
+            self.writer.add_scalar("search/hypervolume_by_evaluation", point.hypervolume, point.evaluations)
+            if point.seconds is not None:
+                self.writer.add_scalar("search/hours_by_evaluation", point.seconds / 3600, point.evaluations)
+        self.logged_evaluations = max(self.logged_evaluations, history.points[-1].evaluations)
+        self.convergence = history
+        return history
+
     @override
     def on_search_end(self, runner: SearchRunner, result: SearchResult) -> None:
         if self.writer is None:
             return
+        archive = runner.archive
+        fronts = [s.front for s in summarize(archive, self.objectives, self.reference_point)]
+        if result.status == "completed":  # a budget may have ended it inside a generation: its results too
+            self._log_evaluations(archive, fronts)
+        if self.convergence is not None and fronts:  # the fronts of every N-th generation, once a session
+            history = self.convergence
+            figure = fronts_figure([row.as_dict() for row in archive.rows()], history.fronts, self.objectives[:2],
+                                   history.step, title=f"fronts up to generation {len(fronts) - 1}")
+            self.writer.add_figure("search/fronts_every_n", figure, len(fronts) - 1, close=False)
+        if result.status == "completed" and self.convergence is not None:
+            history = self.convergence  # stated once: the fixed reference point, the reach, why it stopped
+            self.writer.add_text("search/convergence", convergence_text(history, result),
+                                 history.points[-1].evaluations)
         if result.status == "completed" and self.new_generations:  # a finished run resumed again drew them
             step = result.generations - 1
             for row in result.pareto[: self.draw_limit]:

@@ -125,13 +125,15 @@ def run_report(args: list[str]) -> int:
     from nsga_lightning.search import OBJECTIVES, pareto_front
     from nsga_lightning.search.core.limits import stored_limits
     from nsga_lightning.search.store.history import summarize
+    from nsga_lightning.search.store.hv_history import convergence
     from nsga_lightning.search.store.latency_record import latency_lines, limits_lines, read_latency_snapshot
+    from nsga_lightning.search.store.spending import spent_line
     from nsga_lightning.search.surrogate.quality import surrogate_quality
     from nsga_lightning.viz import build_report
 
     parser = command_parser("nsga-lightning report",
                             "Write a self-contained HTML report (Pareto front, hypervolume, the Pareto "
-                            "architectures with drawings and retrain commands).")
+                            "architectures with drawings and retrain commands, how the search converged).")
     parser.add_argument("run_dir", type=str)
     parser.add_argument("--output", "-o", type=str | None, default=None, help="default: the run's report file")
     parser.add_argument("--max", type=str, default=None, action="append",
@@ -155,6 +157,8 @@ def run_report(args: list[str]) -> int:
     front = pareto_front(rows, objectives, limits)
     quality = [dataclasses.asdict(q) for q in surrogate_quality(archive.predictions(), rows)]
     notes = limits_lines(limits, archive.screening(), rows, front) + latency_lines(read_latency_snapshot(run), rows)
+    history = convergence(archive, objectives, reference, [s.front for s in summaries]).as_report()
+    ended = archive.meta_json("stopped") or {}
     archive.close()
     name = (stored.get("space") or {}).get("name", "micro")
     try:
@@ -172,7 +176,9 @@ def run_report(args: list[str]) -> int:
         config_text=search_config.read_text() if search_config.is_file() else None,
         objectives=objectives[:2], columns=columns, space=space, no_genotype=no_genotype,
         retrain=settings.get("data", {}) is not None,  # a search with your own evaluator (data: null) has no configs
-        surrogate=quality, notes=notes,
+        surrogate=quality, notes=notes, convergence=history,
+        stop_text=ended.get("text") or "not finished (running, or interrupted: run it again to resume)",
+        spent_text=spent_line(ended["spent"]) if ended.get("spent") else None,
     )
     print(f"wrote {path}")
     return 0

@@ -44,7 +44,24 @@ def search_parser() -> ArgumentParser:
     parser.add_argument("--progress_bar", type=bool, default=True, help="show the progress bar")
     parser.add_argument("--num_threads", type=int | None, default=1,
                         help="torch intra-op threads per candidate (null: all cores); recorded in the archive")
+    parser.add_argument("--channels_last", type=bool, default=False,
+                        help="train candidates in the channels-last memory format (faster on many CPUs; torch 2.14's "
+                             "AVX2 kernels crash on some shapes)")
     return parser
+
+
+SWITCHES = ("--search.budget.hard",)  # may stand alone on the command line: on
+
+
+def _bare_switches(args: list[str]) -> list[str]:
+    """``args`` with ``true`` after a switch of :data:`SWITCHES` given without a value (``--search.budget.hard``)."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        following = args[index + 1] if index + 1 < len(args) else None
+        if arg in SWITCHES and (following is None or following.startswith("--")):
+            out.append("true")
+    return out
 
 
 def _built_in_space() -> dict[str, Any]:
@@ -62,7 +79,7 @@ def run_search(args: list[str]) -> int:
 
     parser = search_parser()
     try:
-        namespace = parser.parse_args(args)
+        namespace = parser.parse_args(_bare_switches(args))
     except argparse.ArgumentError as error:
         raise _explained(error) from None
     config = namespace.as_dict()
@@ -73,6 +90,7 @@ def run_search(args: list[str]) -> int:
             failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
             quality = surrogate_quality(runner.archive.predictions(), runner.archive.rows())
             notes = _limits_and_latency(runner, result)
+            closing = closing_lines(runner, result)
     except KeyboardInterrupt:
         if runner is None:
             print("nsga-lightning: interrupted before the search started; nothing was trained", file=sys.stderr)
@@ -83,7 +101,8 @@ def run_search(args: list[str]) -> int:
     objectives = runner.objectives
     run = RunDirectory(runner.run_dir)
     if result.status == "already complete":
-        print(f"search already complete ({result.n_archived} architectures, {len(result.pareto)} on the front); "
+        why = "" if result.stopped_by == "n_gens" else f"{result.stop_text}; "  # a budget or convergence says so
+        print(f"search already complete ({why}{result.n_archived} architectures, {len(result.pareto)} on the front); "
               "outputs are up to date")
     else:
         print(f"{result.n_evaluated} architectures trained in this session, {result.n_archived} in the archive; "
@@ -96,7 +115,7 @@ def run_search(args: list[str]) -> int:
               "of the wall time")
     if quality:
         print(surrogate_line(quality))
-    for line in notes:
+    for line in [*notes, *closing]:
         print(line)
     if result.n_failed:
         reason, count = failures.most_common(1)[0]
@@ -108,6 +127,24 @@ def run_search(args: list[str]) -> int:
     print(f"outputs: {run.pareto_csv}, {run.pareto_png.name}, {run.pareto_configs.name}/<key>.yaml "
           f"(retrain: {run.retrain_command()})")
     return 0
+
+
+def closing_lines(runner: Any, result: Any) -> list[str]:
+    """Why the search stopped, what it spent, and how its hypervolume converged (fixed reference point)."""
+    from nsga_lightning.search.store.history import summarize
+    from nsga_lightning.search.store.hv_history import convergence, reach_line, reference_text
+    from nsga_lightning.search.store.spending import spent_line
+
+    reference = runner.control.reference
+    fronts = [s.front for s in summarize(runner.archive, runner.objectives, reference)]
+    history = convergence(runner.archive, runner.objectives, reference, fronts)
+    lines = [f"stopped: {result.stop_text}; spent {spent_line(result.spent)} (all sessions)"]
+    if history.reach:
+        lines.append(f"hypervolume {history.points[-1].hypervolume:.4g} (reference point "
+                     f"{reference_text(history.reference)}): {reach_line(history.reach)}")
+    if result.stopped_by and result.stopped_by.startswith("budget"):
+        lines.append("running the same command again with a larger search.budget continues the search")
+    return lines
 
 
 def _explained(error: argparse.ArgumentError) -> Exception:

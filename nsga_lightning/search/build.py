@@ -26,7 +26,13 @@ from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
 from nsga_lightning.search.assemble.latency import latency_of
-from nsga_lightning.search.assemble.modes import fidelity_of, prescreen_of, surrogate_of
+from nsga_lightning.search.assemble.modes import (
+    budget_of,
+    fidelity_of,
+    prescreen_of,
+    stop_when_of,
+    surrogate_of,
+)
 from nsga_lightning.search.assemble.settings import SearchConfig
 from nsga_lightning.search.core.evaluator import Evaluator
 from nsga_lightning.search.core.options import instantiate
@@ -65,7 +71,8 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     ramp = [DropPathSchedule()] if float(config.model.get("drop_path_prob", 0.0) or 0.0) > 0 else []
     space = config.space.block() if config.space.class_path else config.space.name
     options = {"model": config.model, "trainer": config.trainer, "run_dir": config.search.run_dir,
-               "callbacks": [*ramp, *trainer_callbacks], "num_threads": config.num_threads}
+               "callbacks": [*ramp, *trainer_callbacks], "num_threads": config.num_threads,
+               "channels_last": config.channels_last}
     latency = latency_of(config)  # the latency objective: only where it is searched or limited
     if latency is not None:
         return LatencyTrainerEvaluator(space, datamodule, latency=latency, **options)
@@ -218,7 +225,10 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
         crossover=search.crossover, exploitation_gens=search.exploitation_gens, fidelity=fidelity_of(config, own),
         prescreen=prescreen_of(config), scorer=scorer, surrogate=surrogate_of(config), complexity=complexity,
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-        settings=settings, constraints=search.constraints,
+        settings=settings, constraints=search.constraints, budget=budget_of(config),
+        stop_when=stop_when_of(config),
+        candidate_epochs=None if own else int(config.candidate_trainer["max_epochs"]),
+        reference_point=search.reference_point, warm_start=search.warm_start,
     )
     local = getattr(evaluator, "local", evaluator)
     if isinstance(local, LatencyTrainerEvaluator):  # the run directory exists now: store what latency reads

@@ -14,7 +14,9 @@ state at that moment). A run restarts from the last row: the same population and
 offspring, children already committed by the interrupted attempt are answered from the archive, and
 duplicates are checked against the archive as it stood at the start of the generation. The result is the
 same as an uninterrupted run. ``n_gens`` is not part of the fingerprint, so a finished run can be extended;
-running a finished search again changes nothing.
+running a finished search again changes nothing. A budget (``search.budget``) or the convergence rule
+(``search.stop_when``) may end it earlier, in the same way (``recording/run_control.py``); a warm start
+(``search.warm_start``) brings earlier results and seeds in first (``evolution/warm_start.py``).
 """
 
 from __future__ import annotations
@@ -25,27 +27,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pymoo.core.population import Population
 
 from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import OBJECTIVES, Candidate, Evaluation, Evaluator
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Evaluator
 from nsga_lightning.search.core.objectives import check_objectives
-from nsga_lightning.search.core.pareto import pareto_front
-from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
+from nsga_lightning.search.core.records import SearchResult
+from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.evolution.fidelity import Fidelity
 from nsga_lightning.search.evolution.generation_state import check_runtime
 from nsga_lightning.search.evolution.limits import make_limits
 from nsga_lightning.search.evolution.mutation import ETA
 from nsga_lightning.search.evolution.operators import MAX_MATING_ROUNDS, NSGANetOperators
+from nsga_lightning.search.evolution.warm_start import WarmStart, check_entries
 from nsga_lightning.search.execution.protocols import Execution
-from nsga_lightning.search.loops.generational import GenerationalLoop
-from nsga_lightning.search.loops.steady_state import AsynchronousSteadyState
+from nsga_lightning.search.loops.session import run_generations
 from nsga_lightning.search.proposers.exploitation import ExploitationProposer
 from nsga_lightning.search.proposers.mating import MatingProposer
 from nsga_lightning.search.proposers.prescreen import Prescreen, PrescreenProposer, Scorer
 from nsga_lightning.search.proposers.surrogate import Complexity, SurrogateProposer, check_complexity
 from nsga_lightning.search.recording.recorder import Recorder
+from nsga_lightning.search.recording.results import Meters, search_result
+from nsga_lightning.search.recording.run_control import RunControl, Stop, check_epochs_budget
 from nsga_lightning.search.scheduling.batch import AsynchronousRungs, OneBatch, SynchronousRungs
 from nsga_lightning.search.store.archive import Archive
 from nsga_lightning.search.store.run_directory import RunDirectory
@@ -54,10 +57,8 @@ from nsga_lightning.spaces import SearchSpace
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("completed", "interrupted", "already complete")
 
-
-class SearchRunner:
+class SearchRunner(Meters):
     """Run (or resume) one NSGA-Net search.
 
     Args:
@@ -86,6 +87,12 @@ class SearchRunner:
             (``proposers/surrogate.py``): a predictor fitted to the archive, an inner NSGA-II on predicted error
             and the exact complexity ``complexity`` counts without training; ``None`` or model ``none``: off.
         constraints: upper bounds on objectives (``search.constraints``, ``evolution/limits.py``); ``None``: none.
+        budget, stop_when: end the search early (``core/run_control.py``): a budget of hours, evaluations or
+            epochs, counted across sessions, and the convergence rule on the front's hypervolume.
+        candidate_epochs: epochs of one candidate's full training (the trainer's ``max_epochs``), which the
+            ``epochs`` budget counts; ``None``: unknown (that budget then needs rungs).
+        reference_point: hypervolume reference overrides (``search.reference_point``) for ``stop_when``.
+        warm_start: run directories or files of known architectures (``evolution/warm_start.py``).
         settings: the search's settings as plain blocks, stored as the run directory's config (``RunDirectory.config``) when a
             run starts (rewritten only when they changed).
 
@@ -117,6 +124,11 @@ class SearchRunner:
         surrogate: Surrogate | None = None,
         complexity: Complexity | None = None,
         constraints: Mapping[str, float] | None = None,
+        budget: Budget | None = None,
+        stop_when: StopWhen | None = None,
+        candidate_epochs: int | None = None,
+        reference_point: Mapping[str, float] | None = None,
+        warm_start: Sequence[str] = (),
     ) -> None:
         self.execution = Execution(evaluator)
         objectives = check_objectives(objectives, self.execution.objectives())
@@ -162,10 +174,16 @@ class SearchRunner:
         self.schedule = self._schedule()
         self.run_directory = RunDirectory(run_dir)
         self.run_dir = self.run_directory.path
+        self.budget = check_epochs_budget(budget, candidate_epochs, bool(self.fidelity))
+        self.warm_start = WarmStart(check_entries(warm_start, self.run_dir), space, objectives, self.pop_size)
+        self.warm_start.prepare(self.run_directory)  # a bad source is one line before the run directory exists
         self.archive = Archive(self.run_directory, self.config(), space)
+        self.control = RunControl(self.archive, objectives, self.budget, stop_when, reference_point,
+                                  candidate_epochs=self.fidelity.max_epochs if self.fidelity else candidate_epochs,
+                                  first_epochs=self.fidelity.rungs[0] if self.fidelity else None)
         self.recorder = Recorder(self, self.archive, self.execution, space, objectives, self.seed, self.callbacks,
                                  self.fidelity.max_epochs if self.fidelity else None,
-                                 record_order=bool(self.fidelity and self.fidelity.asynchronous))
+                                 record_order=bool(self.fidelity and self.fidelity.asynchronous), control=self.control)
         self.interrupt_reported = False
 
     def _proposer(self) -> Any:
@@ -185,106 +203,76 @@ class SearchRunner:
             return AsynchronousRungs(self.fidelity, self.workers)
         return SynchronousRungs(self.fidelity) if self.fidelity else OneBatch()
 
-    # the session's meters live in the recorder
-    @property
-    def n_evaluated(self) -> int:
-        """Evaluator results received in this session."""
-        return self.recorder.n_evaluated
-
-    @property
-    def busy_seconds(self) -> float:
-        """Sum of the evaluations' own times in this session."""
-        return self.recorder.busy_seconds
-
-    @property
-    def evaluation_wall(self) -> float:
-        """Wall time spent waiting for evaluations in this session."""
-        return self.recorder.evaluation_wall
-
     def config(self) -> dict[str, Any]:
         """The configuration that affects results (its hash is the run fingerprint; ``n_gens`` excluded): each part's
         own block (:func:`~nsga_lightning.search.assemble.fingerprint.run_configuration`)."""
         return run_configuration(space=self.space, pop_size=self.pop_size, n_offspring=self.n_offspring,
                                  seed=self.seed, objectives=self.objectives, operators=self.operators.describe(),
                                  evaluator=self.execution.fingerprint(), window=self.window,
-                                 proposer=self.proposer.describe(), schedule=self.schedule.describe())
+                                 proposer=self.proposer.describe(), schedule=self.schedule.describe()
+                                 ) | self.warm_start.describe()
 
     # -- the loop -------------------------------------------------------------------------------------------
 
     def run(self) -> SearchResult:
-        """Run the remaining generations and return the result.
+        """Run the remaining generations (to ``n_gens``, a budget or convergence) and return the result.
 
         Raises:
             KeyboardInterrupt: re-raised after logging; everything finished is in the archive, and running
                 again on the same ``run_dir`` resumes.
         """
         last = self.archive.last_generation()
-        if last is not None and last.generation + 1 >= self.n_gens:
-            result = self.result("already complete")
-            log.debug("search already complete (%d architectures, %d on the front); outputs are up to date",
-                     result.n_archived, len(result.pareto))
+        done = (Stop("n_gens") if last is not None and last.generation + 1 >= self.n_gens
+                else self.control.stop_before(0 if last is None else last.generation + 1))
+        if done is not None:
+            result = self.result("already complete", done)
+            log.debug("search already complete (%s; %d architectures, %d on the front); outputs are up to date",
+                      result.stop_text, result.n_archived, len(result.pareto))
             self.recorder.call("on_search_complete", result)
             return result
         if self.settings is not None:
             self.run_directory.write_config(self.settings)
         check_runtime(self.archive, self.execution.runtime())
+        seeds = self.warm_start.apply(self.archive, self.execution.fingerprint())
         self.execution.start()  # worker processes build their evaluators while this process prepares
-        self.recorder.call("on_search_start")
         if last is not None:
             log.info("resuming %s after generation %d (%d architectures archived)", self.run_dir,
                      last.generation, len(self.archive))
         try:
-            loop = GenerationalLoop(self.recorder, self.operators, self.proposer, self.schedule, self.pop_size,
-                                    self.n_offspring, self.seed)
-            if last is None:
-                last = loop.initial_generation()
-            if self.window is not None and last.generation + 1 < self.n_gens:
-                last = AsynchronousSteadyState(self.recorder, self.operators, self.pop_size, self.n_gens,
-                                               self.window).run()
-            while last.generation + 1 < self.n_gens:
-                last = loop.next_generation(last)
+            self.control.start()
+            self.recorder.call("on_search_start")
+            stop = run_generations(self.recorder, self.operators, self.proposer, self.schedule,
+                                   pop_size=self.pop_size, n_offspring=self.n_offspring, n_gens=self.n_gens,
+                                   seed=self.seed, window=self.window, seeds=seeds)
         except KeyboardInterrupt:
-            result = self.result("interrupted")
-            try:
-                self.recorder.call("on_search_end", result)  # first: a progress bar closes before the message
-            except KeyboardInterrupt:  # a second Ctrl-C while shutting down: still say what is saved
-                pass
-            log.warning("search interrupted after %d complete generation(s); %d architectures archived in %s; "
-                        "run again on the same run_dir to resume", result.generations, result.n_archived,
-                        self.run_dir)
-            self.interrupt_reported = True
-            raise
-        result = self.result("completed")
-        log.info("search finished: %d generations, %d architectures, %d on the Pareto front", result.generations,
-                 result.n_archived, len(result.pareto))
+            self.control.close()
+            if not self.control.hard_fired:
+                self._interrupted()
+                raise
+            stop = self.control.hard_stop()
+        finally:
+            self.control.close()
+        result = self.result("completed", stop)
+        self.control.record_end(stop, self.n_gens)
+        log.info("search finished (%s): %d generations, %d architectures, %d on the Pareto front", result.stop_text,
+                 result.generations, result.n_archived, len(result.pareto))
         self.recorder.call("on_search_end", result)
         return result
 
-    def result(self, status: str = "completed") -> SearchResult:
-        """The current state as a :class:`SearchResult`."""
-        if status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; allowed: {', '.join(STATUSES)}")
-        last = self.archive.last_generation()
-        rows = self.archive.rows()
-        return SearchResult(
-            status, 0 if last is None else last.generation + 1,
-            self.archive.get_many(last.population) if last is not None else [],
-            pareto_front(rows, self.objectives, self.limits and self.limits.limits), self.n_evaluated, self.run_dir,
-            n_archived=len(rows), n_failed=sum(1 for r in rows if not r.is_ok), workers=self.workers,
-            busy_share=self.busy_seconds / (self.workers * self.evaluation_wall) if self.evaluation_wall else None,
-        )
+    def _interrupted(self) -> None:
+        """Tell the callbacks and the log that the search was interrupted (before re-raising)."""
+        result = self.result("interrupted")
+        try:
+            self.recorder.call("on_search_end", result)  # first: a progress bar closes before the message
+        except KeyboardInterrupt:  # a second Ctrl-C while shutting down: still say what is saved
+            pass
+        log.warning("search interrupted after %d complete generation(s); %d architectures archived in %s; "
+                    "run again on the same run_dir to resume", result.generations, result.n_archived, self.run_dir)
+        self.interrupt_reported = True
 
-    def candidate(self, genome: Sequence[int], generation: int, key: str | None = None) -> Candidate:
-        """The :class:`Candidate` of a genome asked for in ``generation`` (its seed derives from the key)."""
-        return self.recorder.candidate(genome, generation, key)
-
-    def commit(self, candidate: Candidate, evaluation: Evaluation) -> ArchiveRow:
-        """Archive one result at once, log a failure and call ``on_candidate_end``."""
-        return self.recorder.commit(candidate, evaluation)
-
-    def record(self, generation: int, pop: Population, rng: np.random.Generator) -> GenerationRow:
-        """Commit a completed generation's population and RNG state, log it and call ``on_generation_end``."""
-        return self.recorder.record(generation, pop, rng)
+    def result(self, status: str = "completed", stop: Stop | None = None) -> SearchResult:
+        """The current state as a :class:`SearchResult` (``stop``: why it ended)."""
+        return search_result(self.recorder, status, stop, self.n_gens, self.workers)
 
     def close(self) -> None:
         """Close the archive (and the evaluator's workers, if it has any)."""

@@ -46,3 +46,14 @@ def test_with_rungs_the_bar_counts_architectures_not_rung_results(make_search, c
     n, total, _ = bar.seen
     assert result.n_evaluated > total  # the promotions are results too
     assert n == total == 6 + 2 * 3
+
+
+def test_a_budget_is_the_total_and_its_hours_and_epochs_are_shown(make_search):
+    from nsga_lightning.search.core.run_control import make_budget
+
+    bar = Peek()
+    with make_search([bar], budget=make_budget(evaluations=10, hours=1.0, epochs=1000), candidate_epochs=3) as runner:
+        result = runner.run()
+    n, total, postfix = bar.seen
+    assert result.stopped_by == "budget.evaluations" and n == total == 10
+    assert postfix["epochs"] == "30/1000" and postfix["hours"] == "0.00/1"

@@ -99,7 +99,8 @@ def test_report_shows_the_front_plot_and_hypervolume(report) -> None:
     tag, attrs = page.tags[front_at + 1]
     assert tag == "img" and attrs["alt"] == "Pareto front" and attrs["src"].startswith("data:image/png;base64,")
     assert len(base64.b64decode(attrs["src"].split(",", 1)[1])) > 10_000  # a real plot, not a placeholder
-    assert [tag for tag, _ in page.tags].count("img") == 2 + len(page.rows("arch"))  # front, hypervolume, one drawing per row
+    # front, hypervolume, one drawing per row, and the convergence section's hypervolume history and fronts
+    assert [tag for tag, _ in page.tags].count("img") == 4 + len(page.rows("arch"))
     body = page.body()
     assert "20 architectures in the archive" in body and "final hypervolume" in body
 

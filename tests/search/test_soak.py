@@ -13,7 +13,7 @@ each with one pair, chosen so that every pair meets every value of every other m
 the loop's course; all 64 generational combinations would take four times as long). Two workers run in a scripted
 two-slot pool in this process, so that the asynchronous modes (the steady state, the rungs) are deterministic and an
 interrupted run can be compared with an uninterrupted one; three more runs put the two workers in local worker
-processes.
+processes, and one runs the single isolated worker process of ``search.isolation`` with candidates that abort it.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from crash_helpers import SometimesAborting
 from soak_helpers import (
     PAPER,
     SMALL,
@@ -222,6 +223,27 @@ def test_two_local_worker_processes_survive_the_length_and_three_interrupts(fold
     config = modes.config(folder / f"{modes.name}-processes", size)
     soak(_run(modes, 2, folder, "straight", size), Run(config, local_pool(config)),
          same_archive=_worker_independent(modes))
+
+
+def test_one_isolated_worker_process_with_native_crashes_survives_the_length_and_three_interrupts(folder):
+    """``search.isolation``'s single worker process (the default of a trainer search), at pop 20 / 10 children / 30
+    generations, with about one key in 64 aborting it: three interrupts and resumes end in the uninterrupted run's
+    archive, every abort recorded once, with its signal."""
+    from search_helpers import CountingEvaluator
+
+    from nsga_lightning.search.execution.factory import CopyFactory
+    from nsga_lightning.search.execution.local_pool import LocalPoolEvaluator
+    from nsga_lightning.search.execution.plans import WorkerPlan
+
+    runs = []
+    for kind in ("straight", "interrupted"):
+        config = Modes().config(folder / f"isolated-{kind}", SMALL)
+        pool = LocalPoolEvaluator(CopyFactory(SometimesAborting()), [WorkerPlan()], CountingEvaluator())
+        runs.append(Run(config, pool))
+    soak(*runs)
+    with Archive(folder / "isolated-interrupted") as archive:
+        aborted = [row for row in archive.rows("failed") if "killed by SIGABRT" in row.error_text]
+    assert aborted  # the crashes happened
 
 
 def _shipped_configs() -> list[Path]:

@@ -77,3 +77,22 @@ def archive_snapshot(run_dir: Path) -> dict[str, Any]:
         rows = [(r.key, r.genome, r.generation, r.seed, r.status, r.objectives) for r in archive.rows()]
         generations = [(g.generation, g.population, g.rank, g.crowding, g.rng_state) for g in archive.generations()]
         return {"rows": rows, "generations": generations, "fingerprint": archive.meta()["fingerprint"]}
+
+
+class CrashAtKeys(Callback):
+    """Make the process that starts training a key crash natively or hang: ``{key: "abort" | "segv" | "hang"}``."""
+
+    def __init__(self, actions: dict[str, str]) -> None:
+        self.actions = dict(actions)
+
+    def on_train_start(self, trainer: Any, pl_module: Any) -> None:
+        import ctypes
+        import time
+
+        action = self.actions.get(str(trainer.logger.version) if trainer.logger is not None else "")
+        if action == "abort":
+            os.abort()
+        elif action == "segv":
+            ctypes.string_at(0)  # an invalid read: SIGSEGV
+        elif action == "hang":
+            time.sleep(600)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from e2e_helpers import N_CANDIDATES, run_cli, search_config, write_search
-from parallel_helpers import KillWorkerAtKey, archive_snapshot, processes_with_marker
+from parallel_helpers import CrashAtKeys, KillWorkerAtKey, archive_snapshot, processes_with_marker
 
 from nsga_lightning.search import Archive
 from nsga_lightning.search.build import build_search
@@ -140,8 +140,28 @@ def test_a_candidate_whose_worker_dies_twice_fails_and_the_search_goes_on(folder
     with Archive(folder / "worker-killed-twice") as archive:
         row = archive.get(key)
         assert row.status == "failed" and "worker process died while training it, 2 times" in row.error_text
-        assert "killed by signal 9" in row.error_text
+        assert "killed by SIGKILL (signal 9)" in row.error_text
 
+
+
+def test_a_default_search_survives_a_candidate_that_aborts_one_that_segfaults_and_one_that_hangs(folder: Path,
+                                                                                                   monkeypatch):
+    """The default single-worker search trains in a worker process (search.isolation: auto): native crashes and a hang
+    fail their candidates, with the cause, and every other candidate of the first generation trains as before."""
+    monkeypatch.chdir(folder)
+    expected = archive_snapshot(folder / "sequential")["rows"]
+    first = [row for row in expected if row[2] == 0]
+    actions = {first[0][0]: "abort", first[1][0]: "segv", first[2][0]: "hang"}
+    result, _ = _search(_config("crashes", candidate_timeout=15), trainer_callbacks=[CrashAtKeys(actions)])
+    assert result.status == "completed" and result.n_archived >= N_CANDIDATES
+    with Archive(folder / "crashes") as archive:
+        for key, cause in zip(actions, ("killed by SIGABRT", "killed by SIGSEGV", "timed out: not finished within 15 s"),
+                              strict=True):
+            row = archive.get(key)
+            assert row.status == "failed" and cause in row.error_text, row.error_text
+    rows = archive_snapshot(folder / "crashes")["rows"]
+    assert [row for row in rows if row[2] == 0 and row[0] not in actions] == [
+        row for row in first if row[0] not in actions]
 
 CTRL_C = """
 import sys

@@ -45,6 +45,10 @@ class ScriptedModule(ArchitectureModule):
         return loss
 
 
+# the scripted module is patched into this process: its candidates must train here, not in an isolated worker
+IN_PROCESS = ("--search.isolation", "none")
+
+
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch):
     """Make the evaluator build :class:`ScriptedModule`; returns a setter of the script."""
@@ -65,7 +69,7 @@ def _table(run_dir, sql: str) -> list[tuple]:
 def test_failing_candidates_are_recorded_and_the_search_goes_on(workdir, scripted):
     scripted({2: "nan", 3: "raise", 5: "oom"})
     config = write_search(workdir, "micro")
-    result = run_cli("search", "--config", str(config))
+    result = run_cli("search", "--config", str(config), *IN_PROCESS)
     assert result.code == 0, result.err
     with Archive(workdir / "run") as archive:
         rows = archive.rows()
@@ -91,7 +95,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(workdir, scripted, ca
     scripted({3: "ctrl-c"})
     config = write_search(workdir, "micro")
     with caplog.at_level(logging.WARNING):
-        result = run_cli("search", "--config", str(config))
+        result = run_cli("search", "--config", str(config), *IN_PROCESS)
     assert result.code == 130
     assert "Traceback" not in result.err
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -101,7 +105,7 @@ def test_ctrl_c_stops_cleanly_and_the_same_command_resumes(workdir, scripted, ca
     assert len(saved) == 2 and _table(workdir / "run", "SELECT * FROM generations") == []
 
     scripted({})
-    result = run_cli("search", "--config", str(config))
+    result = run_cli("search", "--config", str(config), *IN_PROCESS)
     assert result.code == 0, result.err
     assert f"{N_CANDIDATES - 2} architectures trained in this session, {N_CANDIDATES} in the archive" in result.out
     rows = _table(workdir / "run", "SELECT key, created, status FROM architectures ORDER BY key")

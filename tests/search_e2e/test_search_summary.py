@@ -10,13 +10,15 @@ from e2e_helpers import N_CANDIDATES, run_cli, write_search
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.training import trainer_evaluator
 
+# these tests patch the trainer evaluator of this process: its candidates must train here, not in a worker process
+IN_PROCESS = ("--search.isolation", "none")
 
 def test_a_search_whose_candidates_all_fail_says_why_and_exits_1(workdir, monkeypatch):
     def out_of_memory(self, candidate, num_classes):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(trainer_evaluator.TrainerEvaluator, "_train_one", out_of_memory)
-    result = run_cli("search", "--config", str(write_search(workdir, "micro")))
+    result = run_cli("search", "--config", str(write_search(workdir, "micro")), *IN_PROCESS)
     assert result.code == 1
     assert (f"{N_CANDIDATES} of {N_CANDIDATES} architectures failed; most common reason ({N_CANDIDATES}): "
             "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB") in result.out
@@ -34,7 +36,7 @@ def test_some_failures_are_counted_and_the_exit_is_0(workdir, monkeypatch):
         return original(self, candidate, num_classes)
 
     monkeypatch.setattr(trainer_evaluator.TrainerEvaluator, "_train_one", sometimes)
-    result = run_cli("search", "--config", str(write_search(workdir, "micro")))
+    result = run_cli("search", "--config", str(write_search(workdir, "micro")), *IN_PROCESS)
     assert result.code == 0, result.err
     assert f"1 of {N_CANDIDATES} architectures failed; most common reason (1): ValueError: a bad candidate" in result.out
 
@@ -57,7 +59,7 @@ def test_a_second_ctrl_c_during_the_shutdown_still_says_how_to_resume(workdir, m
     monkeypatch.setattr(trainer_evaluator.TrainerEvaluator, "_train_one", interrupted)
     monkeypatch.setattr(ParetoOutputs, "on_search_end", second_ctrl_c)
     with caplog.at_level(logging.WARNING):
-        result = run_cli("search", "--config", str(write_search(workdir, "micro")))
+        result = run_cli("search", "--config", str(write_search(workdir, "micro")), *IN_PROCESS)
     assert result.code == 130
     lines = [r.getMessage() for r in caplog.records if "run again on the same run_dir to resume" in r.getMessage()]
     assert len(lines) == 1 and "1 architectures archived" in lines[0]

@@ -12,6 +12,7 @@ from typing import Any
 from lightning.pytorch import Trainer
 
 from nsga_lightning.module import ArchitectureModule
+from nsga_lightning.search.assemble.isolation import check_isolation
 from nsga_lightning.search.assemble.latency import latency_of
 from nsga_lightning.search.assemble.modes import check_config_modes
 from nsga_lightning.search.assemble.retrain import RetrainSettings
@@ -95,9 +96,12 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
                          "evaluator, build_search(config, evaluator=...)")
     resolve_architectures(space, search.initial_architectures)
     check_config_modes(config, own_evaluator=evaluator is not None)
+    check_isolation(config, own_evaluator=evaluator is not None)
     threads = config.num_threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ValueError(f"num_threads must be an integer >= 1 or null (torch's default), got {threads!r}")
+    if not isinstance(config.channels_last, bool):
+        raise ValueError(f"channels_last must be true or false, got {config.channels_last!r}")
     return config
 
 

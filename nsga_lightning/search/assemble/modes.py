@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from nsga_lightning.search.assemble.settings import SearchConfig
+from nsga_lightning.search.core.run_control import Budget, StopWhen, make_budget, make_stop_when
 from nsga_lightning.search.evolution.fidelity import Fidelity, make_fidelity
 from nsga_lightning.search.proposers.prescreen import Prescreen, make_prescreen
 from nsga_lightning.search.surrogate.settings import Surrogate, make_surrogate
@@ -99,12 +100,33 @@ def surrogate_of(config: SearchConfig) -> Surrogate:
                           block.explore)
 
 
+def budget_of(config: SearchConfig) -> Budget:
+    """The checked ``search.budget`` (see :func:`~nsga_lightning.search.core.run_control.make_budget`)."""
+    block = config.search.budget
+    return make_budget(block.hours, block.evaluations, block.epochs, block.hard)
+
+
+def stop_when_of(config: SearchConfig) -> StopWhen:
+    """The checked ``search.stop_when`` (see :func:`~nsga_lightning.search.core.run_control.make_stop_when`)."""
+    block = config.search.stop_when
+    return make_stop_when(block.hv_gain_below, block.generations)
+
+
 def check_config_modes(config: SearchConfig, own_evaluator: bool = False) -> None:
     """The mode rules (:func:`~nsga_lightning.search.assemble.modes.check_modes`) on the settings: more than one
     worker means a parallel backend, which takes candidates one at a time; the pre-screen scores the trainer
     evaluator's networks."""
     search, fidelity, prescreen = config.search, fidelity_of(config, own_evaluator), prescreen_of(config)
-    surrogate = surrogate_of(config)
+    surrogate, budget = surrogate_of(config), budget_of(config)
+    stop_when_of(config)
+    if budget.epochs is not None:
+        if own_evaluator and not fidelity.enabled:
+            raise ValueError("search.budget.epochs counts training epochs, and your own evaluator's are unknown "
+                             "without search.fidelity: use evaluations or hours")
+        first = fidelity.rungs[0] if fidelity.enabled else config.candidate_trainer["max_epochs"]
+        if budget.epochs < first:
+            raise ValueError(f"search.budget.epochs ({budget.epochs}) is less than one candidate's first training "
+                             f"({first} epochs): nothing could train")
     if own_evaluator and prescreen.enabled:
         raise ValueError("search.prescreen scores the untrained networks of the trainer evaluator; a search with your "
                          "own evaluator has none: set search.prescreen.score to none")

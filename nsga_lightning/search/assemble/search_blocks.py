@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["SEARCH_BLOCKS", "FidelitySettings", "LatencySettings", "PrescreenSettings", "SurrogateSettings"]
+__all__ = ["SEARCH_BLOCKS", "BudgetSettings", "FidelitySettings", "LatencySettings", "PrescreenSettings",
+           "StopWhenSettings", "SurrogateSettings"]
 
 
 @dataclass
@@ -108,6 +109,39 @@ class LatencySettings:
     protocol: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class BudgetSettings:
+    """The ``search.budget`` block: end the search when the first of these is spent, all sessions together
+    (``recording/run_control.py``); unset ones do not limit it.
+
+    Args:
+        hours: wall-clock hours of the search (not deterministic; where it stopped is recorded).
+        evaluations: architectures trained (exact: a generation is cut to what is left, in candidate order).
+        epochs: training epochs of the candidates (exact, as evaluations).
+        hard: stop at once when the hours are spent, instead of after the generation in flight.
+    """
+
+    hours: float | None = None
+    evaluations: int | None = None
+    epochs: int | None = None
+    hard: bool = False
+
+
+@dataclass
+class StopWhenSettings:
+    """The ``search.stop_when`` block: end the search once its front stops moving.
+
+    Args:
+        hv_gain_below: stop when the normalised hypervolume of the front (in [0, 1], fixed reference point) gained
+            less than this over the last ``generations`` generations; null: off.
+        generations: that window.
+    """
+
+    hv_gain_below: float | None = None
+    generations: int = 5
+
+
 # the SearchSettings field of each sub-block and its settings class
 SEARCH_BLOCKS: dict[str, type] = {"fidelity": FidelitySettings, "prescreen": PrescreenSettings,
-                                  "surrogate": SurrogateSettings, "latency": LatencySettings}
+                                  "surrogate": SurrogateSettings, "latency": LatencySettings,
+                                  "budget": BudgetSettings, "stop_when": StopWhenSettings}

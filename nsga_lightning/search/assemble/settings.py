@@ -17,9 +17,11 @@ from typing import Any, Literal
 from nsga_lightning.search.assemble.retrain import RETRAIN_TRAINER_DEFAULTS, RetrainSettings, training_config
 from nsga_lightning.search.assemble.search_blocks import (
     SEARCH_BLOCKS,
+    BudgetSettings,
     FidelitySettings,
     LatencySettings,
     PrescreenSettings,
+    StopWhenSettings,
     SurrogateSettings,
 )
 from nsga_lightning.search.core.options import check_keys
@@ -75,6 +77,18 @@ class SearchSettings:
             params: 3.0e6}``: a child over a limit known before training is never trained (mated again), a result
             over one is infeasible (NSGA-II's constrained domination); fronts show feasible architectures only.
         latency: how the ``latency`` objective is got (:class:`LatencySettings`).
+        budget: end the search at a budget of hours, evaluations or epochs (:class:`BudgetSettings`); none by default.
+        stop_when: end it once the front's hypervolume stops growing (:class:`StopWhenSettings`); off by default.
+        warm_start: run directories or .csv/.yaml files of known architectures to start from (README, "Budgets,
+            convergence and warm starts").
+        isolation: ``auto`` (default: the trainer evaluator's candidates train in a worker process even with one
+            worker, so that a native crash or hang fails the candidate, not the search; your own evaluator runs in
+            this process), ``process`` (always a worker process) or ``none`` (this process, with ``workers: 1``).
+            Not part of the run fingerprint (``assemble/isolation.py``).
+        candidate_timeout: seconds one candidate may run before its process is killed and it is recorded as failed
+            (a number, or ``90s``, ``30m``, ``2h``); ``auto`` (default): 10x the slowest candidate that succeeded so
+            far (per epoch where rungs ask for epochs), at least 10 minutes, 24 hours before any succeeded; ``null``:
+            no limit. Needs candidates in processes of their own (``execution/timeouts.py``).
     """
 
     pop_size: int = 40
@@ -97,6 +111,11 @@ class SearchSettings:
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
     constraints: dict[str, float] = field(default_factory=dict)
     latency: LatencySettings = field(default_factory=LatencySettings)
+    budget: BudgetSettings = field(default_factory=BudgetSettings)
+    stop_when: StopWhenSettings = field(default_factory=StopWhenSettings)
+    warm_start: list[str] = field(default_factory=list)
+    isolation: Literal["auto", "process", "none"] = "auto"
+    candidate_timeout: float | str | None = "auto"
 
     def __post_init__(self) -> None:
         for name, kind in SEARCH_BLOCKS.items():  # a plain block from YAML or from_dict becomes its settings object
@@ -164,6 +183,9 @@ class SearchConfig:
         num_threads: torch intra-op threads per candidate; ``None``: torch's default (all cores). The thread
             count can change trained errors in the last bits; it is recorded in the archive, and a resume with
             another value warns.
+        channels_last: train candidates in the channels-last memory format (default false: contiguous). 1.0-1.7x
+            faster fp32 CPU steps on the proxies measured, but torch 2.14's AVX2 kernels crash on some shapes
+            (README, "Reproducible runs"); part of the run fingerprint.
         progress_bar: show the progress bar.
     """
 
@@ -174,6 +196,7 @@ class SearchConfig:
     trainer: dict[str, Any] = field(default_factory=dict)
     retrain: RetrainSettings = field(default_factory=RetrainSettings)
     num_threads: int | None = 1
+    channels_last: bool = False
     progress_bar: bool = True
 
     @classmethod

@@ -95,6 +95,10 @@ class SearchResult:
         workers: candidates trained at once.
         busy_share: time the workers spent training / (workers x wall time spent waiting for them), in this
             session; ``None`` when nothing was trained.
+        stopped_by: why the search ended: ``n_gens``, ``budget.evaluations``, ``budget.epochs``, ``budget.hours``
+            or ``stop_when`` (``None``: interrupted).
+        stop_text: the same in words, with what was spent.
+        spent: ``evaluations``, ``epochs`` and ``seconds`` the search has spent, all sessions together.
     """
 
     status: str
@@ -107,6 +111,9 @@ class SearchResult:
     n_failed: int = 0
     workers: int = 1
     busy_share: float | None = None
+    stopped_by: str | None = None
+    stop_text: str | None = None
+    spent: dict[str, Any] | None = None
 
 
 def fingerprint(config: Mapping[str, Any]) -> str:

@@ -182,10 +182,12 @@ class NSGANetOperators:
             }
         return described
 
-    def initial(self, n: int, rng: np.random.Generator) -> Population:
-        """The initial population: the given and prior architectures first (up to ``n``), then random ones with
-        new keys. With ``random`` and nothing given this is exactly :meth:`sample` (the same RNG draws)."""
-        genomes = self._admitted(initial_genomes(self.space, self.initialization, self.initial_architectures, rng), n)
+    def initial(self, n: int, rng: np.random.Generator, seeds: Sequence[np.ndarray] = ()) -> Population:
+        """The initial population: the given architectures, then ``seeds`` (a warm start's), then the prior ones
+        first (up to ``n``), then random ones with new keys. With ``random`` and nothing given this is exactly
+        :meth:`sample` (the same RNG draws)."""
+        given = [*self.initial_architectures, *(np.asarray(g, dtype=np.int64) for g in seeds)]
+        genomes = self._admitted(initial_genomes(self.space, self.initialization, given, rng), n)
         if not genomes:
             return self.sample(n, rng)
         chosen = Population.new("X", np.asarray(genomes, dtype=np.int64))

@@ -8,10 +8,13 @@ TensorBoard run name as a sequential search. The driver dispatches a candidate a
 yields each result as it arrives; only the driver writes the archive.
 
 Every worker has its own pipe to the driver (a dying worker cannot corrupt a shared queue) and is watched by its
-process sentinel: a worker that dies mid-candidate (killed, out of memory) is replaced and its candidate tried
-once more, then recorded as failed; a search never hangs on a lost worker. Workers ignore Ctrl-C (the driver
-stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their next message); the worker's body
-and the driver's handle of it are in ``local_worker.py``.
+process sentinel: a worker that dies mid-candidate (a native crash such as SIGSEGV or SIGABRT, killed, out of
+memory) is replaced and its candidate tried once more, then recorded as failed with the cause (the signal's name);
+a candidate still running at its deadline (``search.candidate_timeout``, :mod:`.timeouts`) has its worker killed
+and replaced and is recorded as failed at once. A search never hangs on a lost or stuck worker. Workers ignore
+Ctrl-C (the driver stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their next message);
+the worker's body and the driver's handle of it are in ``local_worker.py``. With one worker this is the isolation of
+a single-worker search (``search.isolation``): a candidate that crashes its process cannot take the driver with it.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from nsga_lightning.errors import UserError
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
 from nsga_lightning.search.execution.dispatch_order import evaluate_by_submission
 from nsga_lightning.search.execution.factory import EvaluatorFactory
-from nsga_lightning.search.execution.local_worker import WorkerHandle, worker_main
+from nsga_lightning.search.execution.local_worker import WorkerHandle, needs_main_module, worker_main
 from nsga_lightning.search.execution.plans import WorkerPlan
+from nsga_lightning.search.execution.timeouts import CandidateTimeout, Deadlines, death_cause
 
 # the worker process's body lives in local_worker.py and stays importable here
 __all__ = ["ATTEMPTS", "POLL_SECONDS", "LocalPoolEvaluator", "WorkerStartError", "worker_main"]
@@ -53,14 +57,17 @@ class LocalPoolEvaluator:
         local: the driver's own in-process evaluator, used for the fingerprint, the runtime record and the
             checks before the search starts (it trains nothing).
         start_timeout: seconds a worker may take to build its evaluator.
+        timeout: how long one candidate may train (:mod:`~nsga_lightning.search.execution.timeouts`; default auto).
     """
 
     def __init__(self, factory: EvaluatorFactory, plans: Sequence[WorkerPlan], local: Any,
-                 start_timeout: float = 600.0) -> None:
+                 start_timeout: float = 600.0, timeout: CandidateTimeout | None = None) -> None:
         self.factory = factory
         self.plans = list(plans)
         self.local = local
         self.start_timeout = start_timeout
+        self.deadlines = Deadlines(timeout or CandidateTimeout())
+        self._with_main = needs_main_module(factory)
         self.workers = len(self.plans)
         self._context = multiprocessing.get_context("spawn")
         self._pool: list[WorkerHandle | None] = [None] * self.workers
@@ -106,9 +113,11 @@ class LocalPoolEvaluator:
     def evaluate(self, candidates: list[Candidate]) -> Iterator[Evaluation]:
         """Train the candidates on the workers; yield each result as it arrives (any order).
 
-        The longest expected trainings start first (:func:`~nsga_lightning.search.execution.dispatch_order.longest_first`).
+        The longest expected trainings start first (:func:`~nsga_lightning.search.execution.dispatch_order.longest_first`);
+        with one worker the order is the candidates' own (nothing to balance).
         """
-        yield from evaluate_by_submission(self, candidates, getattr(self.local, "cost_hint", None))
+        hint = getattr(self.local, "cost_hint", None) if self.workers > 1 else None
+        yield from evaluate_by_submission(self, candidates, hint)
 
     def submit(self, candidate: Candidate) -> None:
         """Queue one candidate; it starts as soon as a worker is free."""
@@ -131,6 +140,7 @@ class LocalPoolEvaluator:
             self._dispatch(min(self.workers, len(self._pending) + len(self._busy())))
             for worker, message in self._messages():
                 self._handle(worker, message)
+            self._stop_overdue()
         return self._done.popleft()
 
     def cancel(self) -> None:
@@ -163,10 +173,12 @@ class LocalPoolEvaluator:
             raise WorkerStartError(f"worker process {worker.index} could not build its evaluator from the "
                                    f"search settings: {_last_line(value)}")
         elif kind == "result" and worker.busy is not None:
-            started = worker.busy[2]
+            candidate, _, started = worker.busy
             worker.busy = None
             self.in_flight -= 1
-            self.busy_seconds += time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            self.busy_seconds += seconds
+            self.deadlines.observe(candidate, value, seconds)
             self._done.append(value)
 
     def _busy(self) -> list[WorkerHandle]:
@@ -177,12 +189,13 @@ class LocalPoolEvaluator:
         pending = self._pending
         for i in range(self.workers):
             if self._pool[i] is None and sum(w is not None for w in self._pool) < wanted:
-                self._pool[i] = WorkerHandle(self._context, i, self.factory, self.plans[i])
+                self._pool[i] = WorkerHandle(self._context, i, self.factory, self.plans[i], self._with_main)
         for worker in self._pool:
             if pending and worker is not None and worker.ready and worker.busy is None:
                 candidate, attempt = pending.popleft()
                 worker.conn.send(candidate)
                 worker.busy = (candidate, attempt, time.perf_counter())
+                worker.deadline = self.deadlines.deadline(candidate)
                 self.in_flight += 1
 
     def _messages(self) -> Iterator[tuple[WorkerHandle, Any]]:
@@ -194,7 +207,7 @@ class LocalPoolEvaluator:
         start = time.perf_counter()
         while True:
             ready = wait(list(handles), timeout=POLL_SECONDS)
-            if ready:
+            if ready or self._overdue():
                 break
             starting = [w for w in live if not w.ready]
             if starting and time.perf_counter() - start > self.start_timeout:
@@ -221,14 +234,33 @@ class LocalPoolEvaluator:
         self._pool[worker.index] = None
         worker.kill()
         self.in_flight -= 1
-        why = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        why = death_cause(code)
         if attempt < ATTEMPTS:
             log.warning("worker process %d died while training %s (%s); trying it again", worker.index,
                         candidate.key, why)
             self._pending.appendleft((candidate, attempt + 1))
             return None
         return Evaluation.failed(candidate.key, f"the worker process died while training it, {ATTEMPTS} times "
-                                 f"(last: {why}; out of memory or killed)", time.perf_counter() - started)
+                                 f"(last: {why}: a native crash, out of memory or killed)",
+                                 time.perf_counter() - started)
+
+    def _overdue(self) -> list[WorkerHandle]:
+        """Busy workers whose candidate has passed its deadline."""
+        now = self.deadlines.clock()
+        return [w for w in self._busy() if w.deadline is not None and now >= w.deadline]
+
+    def _stop_overdue(self) -> None:
+        """Kill the worker of every candidate past its deadline and record that candidate as failed (no retry: it
+        would hang again); the worker is replaced when next needed."""
+        for worker in self._overdue():
+            candidate, _, started = worker.busy
+            seconds = time.perf_counter() - started
+            log.warning("%s is still running after %.0f s (search.candidate_timeout %s): killing its worker process",
+                        candidate.key, seconds, self.deadlines.timeout.describe())
+            self._pool[worker.index] = None
+            worker.kill()
+            self.in_flight -= 1
+            self._done.append(self.deadlines.timed_out(candidate, seconds))
 
     def close(self) -> None:
         """Stop every worker process (all are told first, so they exit at the same time)."""

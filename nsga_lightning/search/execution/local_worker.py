@@ -3,17 +3,24 @@ time) and the driver's handle of it (start, stop, kill); the local pool
 (:class:`~nsga_lightning.search.execution.local_pool.LocalPoolEvaluator`) dispatches to these handles.
 
 Workers ignore Ctrl-C (the driver stops them) and die with the driver (``PR_SET_PDEATHSIG`` on Linux, else at their
-next message); a worker told to stop exits without the interpreter's teardown.
+next message); a worker told to stop exits without the interpreter's teardown. A spawned worker runs the driver's main
+script again (as ``__mp_main__``) only where its factory needs something defined there (:func:`needs_main_module`):
+otherwise a script without an ``if __name__ == "__main__":`` guard would start its search again in every worker.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+import pickle
 import signal
 import sys
 import time
 import traceback
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -74,19 +81,59 @@ def _exit_now() -> None:
     os._exit(0)
 
 
-class WorkerHandle:
-    """The driver's handle of one worker process."""
+class _MainReferences(pickle.Pickler):
+    """A pickler that notes whether anything is pickled by reference to the ``__main__`` module."""
 
-    def __init__(self, context: Any, index: int, factory: EvaluatorFactory, plan: WorkerPlan) -> None:
+    found = False
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (type, types.FunctionType)) and getattr(obj, "__module__", None) == "__main__":
+            self.found = True
+        return NotImplemented
+
+
+def needs_main_module(factory: EvaluatorFactory) -> bool:
+    """Whether a worker needs the driver's main module to unpickle ``factory`` (a class or function defined there)."""
+    finder = _MainReferences(io.BytesIO())
+    try:
+        finder.dump(factory)
+    except Exception:  # noqa: BLE001 - pickling errors surface when the worker starts; keep spawn's default then
+        return True
+    return finder.found
+
+
+@contextmanager
+def _main_module_hidden(hide: bool) -> Iterator[None]:
+    """While a worker is spawned, show it no main module to run again (spawn re-runs the driver's main script, or
+    imports its ``-m`` module, as ``__mp_main__`` when ``__main__`` has a file or a spec)."""
+    if not hide:
+        yield
+        return
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class WorkerHandle:
+    """The driver's handle of one worker process (``with_main``: spawn runs the driver's main module again in the
+    worker, for a factory that needs it)."""
+
+    def __init__(self, context: Any, index: int, factory: EvaluatorFactory, plan: WorkerPlan,
+                 with_main: bool = True) -> None:
         self.index = index
         self.conn, child = context.Pipe()
         self.process = context.Process(target=worker_main, args=(child, factory, plan),
                                        name=f"nsga-lightning-worker-{index}", daemon=True)
         self.started = time.perf_counter()
-        self.process.start()
+        with _main_module_hidden(not with_main):
+            self.process.start()
         child.close()
         self.ready = False
         self.busy: tuple[Candidate, int, float] | None = None  # candidate, attempt, start time
+        self.deadline: float | None = None  # when the busy candidate must be done (Deadlines' clock)
 
     def ask_to_stop(self) -> None:
         """Tell the worker to exit after its current message (it does not wait)."""

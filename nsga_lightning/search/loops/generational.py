@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
 from pymoo.core.population import Population
@@ -15,6 +16,7 @@ from nsga_lightning.search.evolution.generation_state import population_of, reco
 from nsga_lightning.search.evolution.operators import NSGANetOperators
 from nsga_lightning.search.proposers.mating import Ask, Proposer
 from nsga_lightning.search.recording.recorder import Recorder
+from nsga_lightning.search.recording.run_control import BudgetCut
 from nsga_lightning.search.scheduling.batch import Schedule
 
 log = logging.getLogger("nsga_lightning.search.runner")
@@ -38,11 +40,11 @@ class GenerationalLoop:
         self.recorder, self.operators, self.proposer, self.schedule = recorder, operators, proposer, schedule
         self.pop_size, self.n_offspring, self.seed = int(pop_size), int(n_offspring), int(seed)
 
-    def initial_generation(self) -> GenerationRow:
-        """Sample, evaluate and record generation 0."""
+    def initial_generation(self, seeds: Sequence[np.ndarray] = ()) -> GenerationRow:
+        """Sample (after a warm start's ``seeds``), evaluate and record generation 0."""
         rng = np.random.default_rng(self.seed)
         self._begin(0)
-        pop = self.operators.initial(self.pop_size, rng)
+        pop = self.operators.initial(self.pop_size, rng, seeds)
         if len(pop) < self.pop_size:
             log.warning("only %d distinct architectures found for an initial population of %d", len(pop),
                         self.pop_size)
@@ -84,6 +86,8 @@ class GenerationalLoop:
             rows.update(self.schedule.evaluate(recorder, todo))
         finally:
             recorder.evaluation_wall += time.perf_counter() - start
+        if recorder.control.cut:  # a budget cut the batch: the generation stays open (a resume continues it)
+            raise BudgetCut
         ordered = [rows[key] for key in keys]  # told in candidate order, whatever the order of completion
         return population_of(ordered, recorder.objectives, recorder.space.n_var, self._limits())
 

@@ -12,6 +12,10 @@ from generation 0 the loop runs again without training, taking completions from 
 order, so every population, RNG draw and in-flight child is reconstructed exactly; the children that were in
 flight when the search stopped are then trained again, and the search continues live. The number of slots is
 part of the run fingerprint (a replay with another window would mate other children).
+
+When mating stops (``n_gens``, a budget, the time, convergence) the children in flight finish; the mated count
+where that happened is recorded (``steady_stops``), and a replay pauses there too until nothing is in flight, so a
+search extended past it (more generations, a larger budget) replays the first session's course and goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from nsga_lightning.search.core.evaluator import Candidate, check_evaluation
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, ReplayDivergedError
 from nsga_lightning.search.evolution.generation_state import population_of, recorded_population, restore_rng
 from nsga_lightning.search.evolution.operators import NSGANetOperators
+from nsga_lightning.search.recording.run_control import STEADY_STOPS, Stop
 
 if TYPE_CHECKING:  # pragma: no cover
     from nsga_lightning.search.recording.recorder import Recorder
@@ -62,14 +67,18 @@ class AsynchronousSteadyState:
         self.in_flight: dict[str, Candidate] = {}  # mating order
         self.submitted: set[str] = set()
         self.mated = self.told = 0
+        self.control = recorder.control
+        self.allowance = self.control.allowance(before_generation=1)  # each child: one evaluation
+        self.pauses = set(self.archive.meta_json(STEADY_STOPS) or [])  # mated counts where mating paused
+        self.stop: Stop | None = None
 
     def run(self) -> GenerationRow:
-        """Replay what the archive holds, then run live to ``n_gens``; returns the last generation row."""
-        budget = self.n_gens - 1
+        """Replay what the archive holds, then run live to ``n_gens`` (or a budget, or convergence); returns the
+        last generation row."""
         if self.replay:
             log.info("asynchronous steady state: replaying %d recorded completions", len(self.replay))
         last = self.archive.generation(0)
-        while self.mated < budget and len(self.in_flight) < self.window:
+        while len(self.in_flight) < self.window and self._may_mate():
             self._mate()
         try:
             while self.in_flight:
@@ -80,11 +89,39 @@ class AsynchronousSteadyState:
                                                                   self.recorder.space.n_var, self.limits))
                 self.pop = self.operators.survive(merged, self.pop_size, self.rng)
                 last = self._record(self.told)
-                if self.mated < budget:
+                # one child for the freed slot; every slot once a pause has let the children in flight finish
+                wanted = self.window if not self.in_flight and self.mated in self.pauses else 1
+                while wanted and len(self.in_flight) < self.window and self._may_mate():
                     self._mate()
+                    wanted -= 1
         finally:
             self.recorder.evaluator.cancel()
         return last
+
+    def _may_mate(self) -> bool:
+        """Whether the next child may be mated: not while a recorded pause lets the children in flight finish, and
+        not past ``n_gens``, the count budgets, the time (live only) or convergence; a stop taken now is recorded
+        as a pause, which a replay (and an extension, whose replay goes past it) keeps."""
+        if self.mated in self.pauses and self.in_flight:
+            return False
+        control = self.control
+        stop = None
+        if self.mated >= self.n_gens - 1:
+            stop = Stop("n_gens")
+        elif not self.replay and control.hours_spent():
+            stop = Stop("budget.hours")
+        else:
+            stop = control.converged(self.told)
+        if stop is None:
+            cost = (1, control.candidate_epochs)
+            if self.allowance.take(*cost):
+                return True
+            stop = control.cut_stop(cost, self.allowance)
+        self.stop = stop
+        if self.mated not in self.pauses:
+            self.pauses.add(self.mated)
+            self.archive.set_meta(STEADY_STOPS, sorted(self.pauses))
+        return False
 
     def _mate(self) -> None:
         """Mate one new child from the current population and submit it (when live)."""

@@ -3,8 +3,9 @@
 Each such generation:
 
 1. fit the predictor (``surrogate/models.py``) to the archive's fully trained, successful rows of the earlier
-   generations, in key order: one-hot features by the space's bounds, target the log of the validation error
-   (a few near-chance networks otherwise dominate the fit);
+   generations, in key order, and a warm start's prior data (architectures measured with other settings that
+   this search has not trained; ``evolution/warm_start.py``): one-hot features by the space's bounds, target the
+   log of the validation error (a few near-chance networks otherwise dominate the fit);
 2. run an inner NSGA-II with the project's operators on (predicted error, exact complexity objectives): the
    current population and the archive's front seed it, children must have keys new to the archive and the
    population, ``inner_gens`` generations of ``inner_pop``; the predicted error is the optimistic
@@ -114,15 +115,20 @@ class SurrogateProposer:
         if stored:  # filled up exactly as the first attempt was: same RNG state, same archive before it
             return self.inner.fill(self._population([r.genome for r in stored], [r.key for r in stored]), ask)
         rows = training_rows(recorder.archive.rows(), ask.generation)
-        if len(rows) < MIN_ROWS:
+        # a warm start's architectures measured with other settings: prior data, where this search has no row
+        prior = [r for r in recorder.archive.warm_rows("prior") if r.status == "ok" and "error" in r.objectives
+                 and recorder.archive.get(r.key) is None]
+        genomes = [r.genome for r in rows] + [list(r.genome) for r in prior]
+        if len(genomes) < MIN_ROWS:
             log.info("generation %d: %d trained architectures, too few for the surrogate; mating", ask.generation,
-                     len(rows))
+                     len(genomes))
             return self.inner.propose(recorder, ask)
         started = time.perf_counter()
         model = make_model(self.settings.model, self.seed)
-        target = np.log(np.maximum([float(r.objectives["error"]) for r in rows], 1e-6))
+        errors = [float(r.objectives["error"]) for r in rows] + [float(r.objectives["error"]) for r in prior]
+        target = np.log(np.maximum(errors, 1e-6))
         try:
-            model.fit(self.features(np.array([r.genome for r in rows])), target)
+            model.fit(self.features(np.array(genomes)), target)
         except CannotFitError as error:  # deterministic for these rows: a resume mates the same way
             log.warning("generation %d: the %s surrogate cannot be fitted (%s); mating instead", ask.generation,
                         self.settings.model, error)
@@ -136,7 +142,7 @@ class SurrogateProposer:
         name = getattr(model, "chosen", None) or self.settings.model
         mean, std = inner.predict(np.array([pool.X[i] for i in chosen]).reshape(-1, len(self.features.lower)))
         predictions = [PredictionRow(ask.generation, pool.keys[i], position, tuple(int(g) for g in pool.X[i]),
-                                     name, float(np.exp(m)), float(np.exp(m) * s), len(rows), seconds)
+                                     name, float(np.exp(m)), float(np.exp(m) * s), len(genomes), seconds)
                        for position, (i, m, s) in enumerate(zip(chosen, mean, std))]
         recorder.archive.record_predictions(predictions)
         log.info("generation %d: %d children proposed by the %s surrogate (fitted to %d, %.2f s)", ask.generation,

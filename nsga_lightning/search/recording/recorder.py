@@ -19,6 +19,7 @@ from nsga_lightning.search.core.evaluator import Candidate, Evaluation, derive_s
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow
 from nsga_lightning.search.evolution.generation_state import last_line, log_generation
 from nsga_lightning.search.execution.protocols import Execution
+from nsga_lightning.search.recording.run_control import RunControl
 from nsga_lightning.search.store.archive import Archive
 from nsga_lightning.spaces import SearchSpace
 
@@ -38,16 +39,18 @@ class Recorder:
         callbacks: the search callbacks (any object; the hooks it defines are called).
         max_epochs: with rungs, the full epochs (stored with every rung result); ``None`` without.
         record_order: keep each rung result's commit sequence (asynchronous rungs replay it on resume).
+        control: the search's budgets and stop rules (``run_control.py``); ``None``: none.
     """
 
     def __init__(self, owner: Any, archive: Archive, execution: Execution, space: SearchSpace,
                  objectives: Sequence[str], seed: int, callbacks: Sequence[Any] = (), max_epochs: int | None = None,
-                 record_order: bool = False) -> None:
+                 record_order: bool = False, control: RunControl | None = None) -> None:
         self.owner, self.archive, self.evaluator, self.space = owner, archive, execution, space
         self.run_directory = archive.run
         self.objectives, self.seed = tuple(objectives), int(seed)
         self.callbacks = list(callbacks)
         self.max_epochs, self.record_order = max_epochs, record_order
+        self.control = control if control is not None else RunControl(archive, objectives)
         self.n_evaluated = 0
         self.busy_seconds = 0.0  # sum of the evaluations' own times (training, in whichever process)
         self.evaluation_wall = 0.0  # wall time spent waiting for evaluations
@@ -72,6 +75,7 @@ class Recorder:
         row = self.archive.add(candidate, evaluation, self.max_epochs, record_order=self.record_order)
         if not evaluation.is_ok:
             log.warning("architecture %s failed: %s", candidate.key, last_line(evaluation.error_text))
+        self.control.on_commit(candidate)
         self.call("on_candidate_end", candidate, evaluation)
         return row
 
@@ -82,6 +86,7 @@ class Recorder:
                                              [ind.get("crowding") for ind in pop], rng.bit_generator.state)
         rows = self.archive.get_many(keys)
         log_generation(generation, rows, self.objectives)
+        self.control.on_generation()
         self.call("on_generation_end", generation, rows, self.archive)
         return row
 

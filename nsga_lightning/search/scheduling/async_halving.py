@@ -66,6 +66,9 @@ class AsynchronousHalving:
         self.running: dict[str, int] = {}  # key -> rung index being trained (submitted unless replaying)
         self.rows: dict[str, ArchiveRow] = {}
         self.complexity = [name for name in recorder.objectives if name != "error"]
+        # the budget, as it stood before this generation: the replay takes the recorded jobs' costs again
+        generation = min((child.generation for child in children), default=0)
+        self.allowance = recorder.control.allowance(before_generation=generation)
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -91,14 +94,29 @@ class AsynchronousHalving:
 
     def _fill(self, live: bool) -> None:
         """Give every free slot its next job (submitted to the evaluator when ``live``)."""
-        while len(self.running) < self.slots:
+        while len(self.running) < self.slots and not self.recorder.control.cut:
             job = self._next_job()
             if job is None:
                 return
             key, index = job
+            if not self._admit(index):
+                return
             self.running[key] = index
             if live:
                 self._submit(key, index)
+
+    def _admit(self, index: int) -> bool:
+        """Whether a job at rung ``index`` fits the budget (a new child: one evaluation and the first rung's
+        epochs; a promotion: the epochs beyond the rung below); else the search is cut and no job starts."""
+        rungs = self.fidelity.rungs
+        cost = (1, rungs[0]) if index == 0 else (0, rungs[index] - rungs[index - 1])
+        if self.allowance.take(*cost):
+            return True
+        control = self.recorder.control
+        control.cut = control.cut_stop(cost, self.allowance)
+        log.info("asynchronous rungs: the next job does not fit the budget; the generation stops after the %d in "
+                 "flight", len(self.running))
+        return False
 
     def _submit(self, key: str, index: int) -> None:
         self.recorder.evaluator.submit(replace(self.children[key], epochs=self.fidelity.rungs[index]))

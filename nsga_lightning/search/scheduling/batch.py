@@ -40,8 +40,9 @@ class OneBatch:
     resumes_own_generation = False
 
     def evaluate(self, recorder: Recorder, children: Sequence[Candidate]) -> dict[str, ArchiveRow]:
-        """Train the batch."""
-        return {c.key: recorder.commit(c, e) for c, e in evaluate_all(recorder.evaluator, children,
+        """Train the batch (its prefix that fits the budget: ``recording/run_control.py``)."""
+        return {c.key: recorder.commit(c, e) for c, e in evaluate_all(recorder.evaluator,
+                                                                       recorder.control.admit(children),
                                                                        recorder.objectives)}
 
     def describe(self) -> dict[str, Any]:

@@ -51,8 +51,11 @@ def train_in_rungs(recorder: Recorder, children: Sequence[Candidate], fidelity: 
                 todo.append(replace(child, epochs=epochs))
             else:
                 rows[child.key] = row  # reached in an interrupted attempt (or failed there: final)
-        for candidate, evaluation in evaluate_all(recorder.evaluator, todo, recorder.objectives):
+        for candidate, evaluation in evaluate_all(recorder.evaluator, recorder.control.admit(todo),
+                                                  recorder.objectives):
             rows[candidate.key] = recorder.commit(candidate, evaluation)
+        if recorder.control.cut:  # the budget ends the search here: no promotion is decided
+            return rows
         if index == len(fidelity.rungs) - 1:
             break
         reached = [child for child in current if rows[child.key].is_ok]

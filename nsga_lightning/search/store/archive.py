@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
-from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, ScreenRow, canonical_json
+from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, canonical_json
 from nsga_lightning.search.store.architectures_table import (
     insert_architecture,
     next_sequence,
@@ -40,6 +40,7 @@ from nsga_lightning.search.store.archive_file import (
     row_columns,
     utc_now,
 )
+from nsga_lightning.search.store.archive_tables import SideTables
 from nsga_lightning.search.store.generations_table import (
     read_generation,
     read_generations,
@@ -47,15 +48,13 @@ from nsga_lightning.search.store.generations_table import (
     write_generation,
 )
 from nsga_lightning.search.store.meta_table import configuration_to_store, read_meta, write_meta
-from nsga_lightning.search.store.prediction_table import PredictionRow, read_predictions, write_predictions
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.store.run_lock import RunDirectoryLock
 from nsga_lightning.search.store.rung_record import rung_record
-from nsga_lightning.search.store.screening_table import read_screening, write_screening
 from nsga_lightning.spaces import SearchSpace
 
 
-class Archive:
+class Archive(SideTables):
     """The SQLite archive of one run.
 
     Args:
@@ -256,26 +255,6 @@ class Archive:
     def last_generation(self) -> GenerationRow | None:
         """The last completed generation, or ``None`` before generation 0 completes."""
         return read_last_generation(self._db)
-
-    # -- pre-screen ---------------------------------------------------------------------------------------
-
-    def record_screening(self, generation: int, rows: Sequence[ScreenRow]) -> None:
-        """Commit a generation's screened children (``prescreen.py``) in one transaction."""
-        with self._database_errors(), self._transaction():
-            write_screening(self._db, generation, rows)
-
-    def screening(self, generation: int | None = None) -> list[ScreenRow]:
-        """The screened children of one generation, or of all (by generation, then key)."""
-        return read_screening(self._db, generation)
-
-    def record_predictions(self, rows: Sequence[PredictionRow]) -> None:
-        """Commit the surrogate's chosen children with their predictions (``proposers/surrogate.py``)."""
-        with self._database_errors(), self._transaction():
-            write_predictions(self._db, rows)
-
-    def predictions(self, generation: int | None = None) -> list[PredictionRow]:
-        """The surrogate's predictions of one generation, or of all (by generation, then position)."""
-        return read_predictions(self._db, generation)
 
     # -- plumbing -------------------------------------------------------------------------------------------
 

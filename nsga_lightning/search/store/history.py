@@ -63,7 +63,8 @@ def reference_point(
     rows: Sequence[ArchiveRow], objectives: Sequence[str], overrides: Mapping[str, float] | None = None
 ) -> dict[str, float]:
     """A fixed hypervolume reference point: ``overrides`` where given, error 100, and otherwise 1.1 x the
-    largest value among the successful architectures of generation 0 (fixed once generation 0 exists).
+    largest value among the successful architectures of generation 0 and those a warm start imported
+    (generation -1) (fixed once generation 0 exists).
 
     Raises:
         ValueError: if an override names an objective that is not searched.
@@ -72,7 +73,7 @@ def reference_point(
     unknown = sorted(set(overrides) - set(objectives))
     if unknown:
         raise ValueError(f"reference_point names {unknown}, which are not objectives; objectives: {list(objectives)}")
-    first = [r for r in rows if r.generation == 0 and r.is_ok]
+    first = [r for r in rows if r.generation <= 0 and r.is_ok]
     reference: dict[str, float] = {}
     for name in objectives:
         if name in overrides:

@@ -66,12 +66,9 @@ def candidate_trainer(trainer_options: Mapping[str, Any], train_batches: int, ca
 
 
 def use_channels_last(channels_last: bool | None, trainer: Trainer) -> bool:
-    """The memory format of a candidate: ``channels_last`` if set, else channels-last on the CPU in 32-bit precision
-    (see ``channels_last`` of the trainer evaluator)."""
-    if channels_last is not None:
-        return channels_last
-    full_precision = str(trainer.precision) in ("32-true", "64-true")
-    return trainer.strategy.root_device.type == "cpu" and full_precision
+    """The memory format of a candidate: channels-last only where ``channels_last`` is true (see ``channels_last`` of
+    the trainer evaluator: ``None``, the default, is the contiguous format on every device)."""
+    return bool(channels_last)
 
 
 def fit_candidate(module: ArchitectureModule, trainer: Trainer, datamodule: LightningDataModule,

@@ -79,13 +79,14 @@ class TrainerEvaluator:
             busy, more than one thread per core makes the threads stall each other (measured 2.5-3x slower steps
             with 2 threads on 2 busy cores); the search's default is 1, and ``workers`` use the other cores.
         quiet: silence Lightning's per-Trainer banner, tips and known-harmless warnings.
-        channels_last: train in the channels-last memory format (network and input images); ``None`` does
-            so on the CPU in 32-bit precision, where it makes the steps of the proxy networks 10-30% faster
-            (oneDNN convolutions; ``benchmarks/candidate_throughput.py``) and changes results only in the last
-            bits, and keeps the default format on accelerators and in CPU mixed precision: there, torch's
-            channels-last backward of the dilated depthwise convolutions (``dil_conv_*``) returns wrong or NaN
-            weight gradients (measured with torch 2.14 under bf16 autocast: up to 98% off, NaN for 5x5;
-            ``tests/search_e2e/test_devices.py``).
+        channels_last: train in the channels-last memory format (network and input images); ``None`` (default)
+            and ``False``: the contiguous format. Channels-last makes fp32 CPU steps of the proxies 1.0-1.7x faster
+            (``benchmarks/memory_format.py``), but on torch 2.14's oneDNN kernels for AVX2-only CPUs its backward of a
+            1x1 stride-2 convolution with few input channels (e.g. the ImageNet stem's factorized reduction) corrupts
+            the heap and kills the process, and under CPU bf16 autocast its backward of the dilated depthwise
+            convolutions (``dil_conv_*``) returns wrong or NaN weight gradients (up to 98% off;
+            ``tests/search_e2e/test_devices.py``). So it is off unless asked for; a candidate that crashes natively
+            fails as that candidate in an isolated search (``search.isolation``).
 
     Raises:
         ValueError: if ``trainer`` sets an option the evaluator owns (e.g. ``strategy``, ``devices``),
@@ -140,7 +141,7 @@ class TrainerEvaluator:
         fingerprint = {"space": self.space, "model": plain_hparams(model),
                        "trainer": plain_hparams(self.trainer_options),
                        "data": {"class": type(self.datamodule).__qualname__, **data_hparams},
-                       "channels_last": self.channels_last}
+                       "channels_last": bool(self.channels_last)}
         inputs = self.input_options()
         if inputs != LEGACY_INPUT:
             fingerprint["input"] = inputs
