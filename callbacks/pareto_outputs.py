@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,13 @@ from nsga_lightning.search import (
     write_pareto_csv,
 )
 from nsga_lightning.search.assemble.retrain import RetrainSettings, input_line, training_config
+from nsga_lightning.search.core.limits import stored_limits
 from nsga_lightning.search.core.pareto import format_objective, pareto_front
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.viz import plot_pareto
+
+log = logging.getLogger(__name__)
 
 
 def _state(archive: Archive) -> tuple[int, int]:
@@ -51,7 +55,8 @@ class ParetoOutputs(SearchCallback):
     """Write the search's outputs into its run directory after every generation (a killed search keeps the
     outputs of its last finished generation); the paths come from :class:`RunDirectory`:
 
-    - ``pareto_csv``: the Pareto front over every evaluated architecture;
+    - ``pareto_csv``: the Pareto front over every evaluated architecture (within the run's limits,
+      ``search.constraints``: feasible architectures only);
     - ``pareto_png``: all architectures, the final front and the fading fronts of earlier generations;
     - ``pareto_config(key)``: for every Pareto architecture a training config with the final-training recipe,
       ready for its ``retrain_command`` (configs of architectures that left the front are removed); a search with
@@ -104,7 +109,10 @@ class ParetoOutputs(SearchCallback):
         training-config paths."""
         run = RunDirectory(run_dir)
         rows = archive.rows()
-        front = pareto_front(rows, self.objectives)
+        limits = stored_limits(archive.config())
+        front = pareto_front(rows, self.objectives, limits)  # feasible architectures only
+        if limits and not front and any(r.is_ok for r in rows):
+            log.warning("no architecture is within search.constraints %s: the Pareto outputs are empty", limits)
         if not (only_missing and run.pareto_csv.is_file()):
             write_pareto_csv(front, run.pareto_csv)
         if not (only_missing and run.pareto_png.is_file()):

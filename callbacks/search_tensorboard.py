@@ -12,6 +12,7 @@ from typing_extensions import override
 from nsga_lightning.search import Archive, ArchiveRow, SearchCallback, SearchResult, SearchRunner
 from nsga_lightning.search.store.history import summarize
 from nsga_lightning.search.store.hv_history import Convergence, convergence, reach_line, reference_text
+from nsga_lightning.search.store.latency_record import latency_quality, read_latency_snapshot
 from nsga_lightning.search.store.run_directory import RunDirectory
 from nsga_lightning.search.surrogate.quality import surrogate_quality
 from nsga_lightning.viz import can_draw, drawing_or_note, no_drawing, pareto_figure
@@ -40,7 +41,12 @@ class SearchTensorBoard(SearchCallback):
     (``search/fronts_every_n``) and, when it ended normally, the text ``search/convergence``: why it stopped, the
     fixed reference point and the evaluations and hours to 90/95/99% of the final hypervolume. With rungs (``search.fidelity``): ``rungs/reached_<epochs>`` (children of the generation that
     reached each rung), ``rungs/epochs_trained`` and ``rungs/epochs_saved`` (against training every child fully);
-    with the pre-screen: ``search/screened``; with the surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse``
+    with the pre-screen: ``search/screened``; with limits known before training (``search.constraints``):
+    ``limits/skipped`` (children kept from training); with the latency objective: ``latency/kendall_tau``,
+    ``latency/median_relative_error``, ``latency/max_relative_error`` and ``latency/madds_kendall_tau`` (the
+    predictor against measurements of held-out networks), and where latency is measured ``latency/search_kendall_tau``
+    and ``latency/search_median_relative_error`` (prediction against measurement of the candidates); with the
+    surrogate: ``surrogate/kendall_tau`` and ``surrogate/rmse``
     (predicted vs measured error of the generation's children, never of the rows it was fitted to),
     ``surrogate/measured``, ``surrogate/fit_rows`` and ``surrogate/seconds`` (the driver's time for the proposal).
     At the end, a drawing of every Pareto architecture (``pareto/<key>``), or, for a space that draws nothing, one
@@ -101,6 +107,8 @@ class SearchTensorBoard(SearchCallback):
                 self.writer.add_scalar("rungs/epochs_saved", summary.epochs_saved, step)
             if summary.screened:
                 self.writer.add_scalar("search/screened", summary.screened, step)
+            if summary.skipped:
+                self.writer.add_scalar("limits/skipped", summary.skipped, step)
             if step in quality:
                 for name in ("kendall_tau", "rmse", "measured", "fit_rows", "seconds"):
                     value = float(getattr(quality[step], name))
@@ -108,12 +116,21 @@ class SearchTensorBoard(SearchCallback):
                         self.writer.add_scalar(f"surrogate/{name}", value, step)
             self.logged.add(step)
             self.new_generations += 1
+        self._log_latency(archive, generation)
         rows = [row.as_dict() for row in archive.rows()]
         fronts = [s.front for s in summaries]
         figure = pareto_figure(rows, fronts, self.objectives[:2], title=f"generation {generation}")
         self.writer.add_figure("search/pareto", figure, generation, close=False)
         self._log_evaluations(archive, fronts)
         self.writer.flush()
+
+    def _log_latency(self, archive: Archive, generation: int) -> None:
+        """The latency predictor's quality (``latency/*``): on the calibration's held-out networks, and between
+        prediction and measurement of the candidates measured so far."""
+        quality = latency_quality(read_latency_snapshot(archive.run), archive.rows())
+        for name, value in quality.items():
+            if math.isfinite(value):
+                self.writer.add_scalar(f"latency/{name}", value, generation)
 
     def _log_evaluations(self, archive: Archive, fronts: Sequence[Sequence[str]]) -> Convergence:
         """Log the hypervolume (and the search's hours) of every evaluation not logged yet."""

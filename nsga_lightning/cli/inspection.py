@@ -121,9 +121,12 @@ def run_draw(args: list[str]) -> int:
 
 def run_report(args: list[str]) -> int:
     """``nsga-lightning report RUN_DIR``: one self-contained HTML page about a search."""
+    from nsga_lightning.cli.select import check_limit_names, parse_limits
     from nsga_lightning.search import OBJECTIVES, pareto_front
+    from nsga_lightning.search.core.limits import stored_limits
     from nsga_lightning.search.store.history import summarize
     from nsga_lightning.search.store.hv_history import convergence
+    from nsga_lightning.search.store.latency_record import latency_lines, limits_lines, read_latency_snapshot
     from nsga_lightning.search.store.spending import spent_line
     from nsga_lightning.search.surrogate.quality import surrogate_quality
     from nsga_lightning.viz import build_report
@@ -133,7 +136,10 @@ def run_report(args: list[str]) -> int:
                             "architectures with drawings and retrain commands, how the search converged).")
     parser.add_argument("run_dir", type=str)
     parser.add_argument("--output", "-o", type=str | None, default=None, help="default: the run's report file")
+    parser.add_argument("--max", type=str, default=None, action="append",
+                        help="show the front within an upper bound NAME=NUMBER, e.g. latency=5 (repeatable)")
     config = parser.parse_args(args)
+    given = parse_limits(config.max)
     from nsga_lightning.search.store.run_directory import RunDirectory
 
     run = RunDirectory(config.run_dir)
@@ -145,8 +151,12 @@ def run_report(args: list[str]) -> int:
     reference = run.reference_point()
     summaries = summarize(archive, objectives, reference)
     rows = archive.rows()
-    front = pareto_front(rows, objectives)
+    check_limit_names(given, rows)
+    limits = stored_limits(stored)  # the run's own limits, tightened by --max
+    limits.update({name: min(bound, limits.get(name, bound)) for name, bound in given.items()})
+    front = pareto_front(rows, objectives, limits)
     quality = [dataclasses.asdict(q) for q in surrogate_quality(archive.predictions(), rows)]
+    notes = limits_lines(limits, archive.screening(), rows, front) + latency_lines(read_latency_snapshot(run), rows)
     history = convergence(archive, objectives, reference, [s.front for s in summaries]).as_report()
     ended = archive.meta_json("stopped") or {}
     archive.close()
@@ -166,7 +176,7 @@ def run_report(args: list[str]) -> int:
         config_text=search_config.read_text() if search_config.is_file() else None,
         objectives=objectives[:2], columns=columns, space=space, no_genotype=no_genotype,
         retrain=settings.get("data", {}) is not None,  # a search with your own evaluator (data: null) has no configs
-        surrogate=quality, convergence=history,
+        surrogate=quality, notes=notes, convergence=history,
         stop_text=ended.get("text") or "not finished (running, or interrupted: run it again to resume)",
         spent_text=spent_line(ended["spent"]) if ended.get("spent") else None,
     )

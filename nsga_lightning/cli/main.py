@@ -33,6 +33,8 @@ _COMMANDS = {
     "report": ("nsga_lightning.cli.inspection", "run_report"),
     "configs": ("nsga_lightning.cli.presets", "run_configs"),
     "archive": ("nsga_lightning.cli.archive", "run_archive"),
+    "select": ("nsga_lightning.cli.select", "run_select"),  # issue 27: choosing from a search, deploying
+    "export": ("nsga_lightning.cli.export", "run_export"),
 }
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 EXTRA_COMMANDS = tuple(_COMMANDS)
@@ -53,6 +55,9 @@ inspection:
   draw       draw cells or phases (zoo name, genome, config or archive key) to PNG/SVG/PDF
   report     one self-contained HTML report of a search run directory
   archive    export a search's architectures as CSV/YAML (archive export RUN), or import an export
+deployment:
+  select     the best-error architecture of a search within limits (select RUN --max latency=5 --max params=3e6)
+  export     an architecture config or checkpoint to ONNX, checked against PyTorch, with its measured latency
 presets:
   configs    list the shipped YAML presets, or print one (nsga-lightning configs quickstart); any --config
              takes a preset name where no such file exists (--config quickstart, --config train/nsganet-macro)

@@ -94,6 +94,7 @@ def run_search(args: list[str]) -> int:
             result = runner.run()
             failures = Counter(_first_line(row.error_text) for row in runner.archive.rows("failed"))
             quality = surrogate_quality(runner.archive.predictions(), runner.archive.rows())
+            notes = _limits_and_latency(runner, result)
             closing = closing_lines(runner, result)
     except KeyboardInterrupt:
         if runner is None:
@@ -119,7 +120,7 @@ def run_search(args: list[str]) -> int:
               "of the wall time")
     if quality:
         print(surrogate_line(quality))
-    for line in closing:
+    for line in [*notes, *closing]:
         print(line)
     if result.n_failed:
         reason, count = failures.most_common(1)[0]
@@ -183,6 +184,18 @@ def _explained(error: argparse.ArgumentError) -> Exception:
     except ValueError as explained:
         return explained
     return error
+
+
+def _limits_and_latency(runner: Any, result: Any) -> list[str]:
+    """The closing lines about the run's limits (children kept from training, results over them, an empty front)
+    and its latency (the predictor's quality)."""
+    from nsga_lightning.search.core.limits import stored_limits
+    from nsga_lightning.search.store.latency_record import latency_lines, limits_lines, read_latency_snapshot
+
+    archive, rows = runner.archive, runner.archive.rows()
+    limits = stored_limits(archive.config())
+    return (limits_lines(limits, archive.screening(), rows, result.pareto)
+            + latency_lines(read_latency_snapshot(archive.run), rows))
 
 
 def _first_line(text: str | None) -> str:

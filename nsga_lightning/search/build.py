@@ -25,6 +25,7 @@ from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.options import class_path
 from nsga_lightning.search.assemble.backends import backend_evaluator, configured_evaluator, own_evaluator
 from nsga_lightning.search.assemble.config_checks import ConfigLike, check_config, check_trainer_blocks
+from nsga_lightning.search.assemble.latency import latency_of
 from nsga_lightning.search.assemble.modes import (
     budget_of,
     fidelity_of,
@@ -40,6 +41,7 @@ from nsga_lightning.search.execution.protocols import Execution
 from nsga_lightning.search.proposers.prescreen import Scorer
 from nsga_lightning.search.proposers.surrogate import Complexity
 from nsga_lightning.search.runner import SearchRunner
+from nsga_lightning.search.training.latency_evaluator import LatencyTrainerEvaluator
 from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
 from nsga_lightning.spaces import SearchSpace
 from nsga_lightning.spaces.protocol import is_built_in
@@ -68,9 +70,13 @@ def build_evaluator(config: ConfigLike, trainer_callbacks: Sequence[Callback] = 
     # the proxy's drop path ramps as in final training
     ramp = [DropPathSchedule()] if float(config.model.get("drop_path_prob", 0.0) or 0.0) > 0 else []
     space = config.space.block() if config.space.class_path else config.space.name
-    return TrainerEvaluator(space, datamodule, model=config.model, trainer=config.trainer,
-                            run_dir=config.search.run_dir, callbacks=[*ramp, *trainer_callbacks],
-                            num_threads=config.num_threads, channels_last=config.channels_last)
+    options = {"model": config.model, "trainer": config.trainer, "run_dir": config.search.run_dir,
+               "callbacks": [*ramp, *trainer_callbacks], "num_threads": config.num_threads,
+               "channels_last": config.channels_last}
+    latency = latency_of(config)  # the latency objective: only where it is searched or limited
+    if latency is not None:
+        return LatencyTrainerEvaluator(space, datamodule, latency=latency, **options)
+    return TrainerEvaluator(space, datamodule, **options)
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,7 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
             settings: dict[str, Any], own: bool) -> SearchRunner:
     """The runner of a checked config (``own``: your own evaluator, whose rungs end at the last rung)."""
     search = config.search
-    return SearchRunner(
+    runner = SearchRunner(
         space, evaluator, search.run_dir, pop_size=search.pop_size, n_offspring=search.n_offspring,
         n_gens=search.n_gens, seed=search.seed, objectives=search.objectives,
         initialization=search.initialization, initial_architectures=search.initial_architectures,
@@ -224,10 +230,15 @@ def _runner(config: SearchConfig, space: SearchSpace, evaluator: Evaluator, scor
         prescreen=prescreen_of(config), scorer=scorer, complexity=complexity,
         surrogate=settle_surrogate(config, space, complexity, own or is_built_in(space)),
         callbacks=default_callbacks(config, retrain_input) if callbacks is None else list(callbacks),
-        settings=settings, budget=budget_of(config), stop_when=stop_when_of(config),
+        settings=settings, constraints=search.constraints, budget=budget_of(config),
+        stop_when=stop_when_of(config),
         candidate_epochs=None if own else int(config.candidate_trainer["max_epochs"]),
         reference_point=search.reference_point, warm_start=search.warm_start,
     )
+    local = getattr(evaluator, "local", evaluator)
+    if isinstance(local, LatencyTrainerEvaluator):  # the run directory exists now: store what latency reads
+        local.write_snapshot()
+    return runner
 
 
 def make_evaluator(config: SearchConfig, trainer_callbacks: Sequence[Callback] = ()) -> Evaluator:

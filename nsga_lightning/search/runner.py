@@ -30,12 +30,13 @@ import numpy as np
 
 from nsga_lightning.search.assemble.fingerprint import run_configuration
 from nsga_lightning.search.assemble.modes import check_modes, steady_state_window
-from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Evaluator
 from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.records import SearchResult
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.evolution.fidelity import Fidelity
 from nsga_lightning.search.evolution.generation_state import check_runtime
+from nsga_lightning.search.evolution.limits import make_limits
 from nsga_lightning.search.evolution.mutation import ETA
 from nsga_lightning.search.evolution.operators import MAX_MATING_ROUNDS, NSGANetOperators
 from nsga_lightning.search.evolution.warm_start import WarmStart, check_entries
@@ -87,6 +88,7 @@ class SearchRunner(Meters):
         surrogate, complexity: surrogate-assisted proposals from generation ``surrogate.start`` on
             (``proposers/surrogate.py``): a predictor fitted to the archive, an inner NSGA-II on predicted error
             and the exact complexity ``complexity`` counts without training; ``None`` or model ``none``: off.
+        constraints: upper bounds on objectives (``search.constraints``, ``evolution/limits.py``); ``None``: none.
         budget, stop_when: end the search early (``core/run_control.py``): a budget of hours, evaluations or
             epochs, counted across sessions, and the convergence rule on the front's hypervolume.
         candidate_epochs: epochs of one candidate's full training (the trainer's ``max_epochs``), which the
@@ -124,6 +126,7 @@ class SearchRunner(Meters):
         surrogate: Surrogate | None = None,
         complexity: Complexity | None = None,
         genes: str = "ordinal",
+        constraints: Mapping[str, float] | None = None,
         budget: Budget | None = None,
         stop_when: StopWhen | None = None,
         candidate_epochs: int | None = None,
@@ -143,10 +146,12 @@ class SearchRunner(Meters):
         self.pop_size, self.n_offspring = int(pop_size), int(n_offspring)
         self.n_gens, self.seed = int(n_gens), int(seed)
         self.callbacks = list(callbacks)
+        self.limits = make_limits(constraints, self.execution.objectives() or OBJECTIVES, space, complexity, seed)
         self.operators = NSGANetOperators(space, len(objectives), eta=float(eta),
                                           max_mating_rounds=int(max_mating_rounds), crossover=crossover,
                                           initialization=initialization,
-                                          initial_architectures=initial_architectures, genes=genes)
+                                          initial_architectures=initial_architectures, genes=genes,
+                                          limits=self.limits)
         self.max_mating_rounds = int(max_mating_rounds)
         self.settings = dict(settings) if settings is not None else None
         self.workers = self.execution.workers

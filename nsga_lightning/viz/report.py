@@ -157,6 +157,14 @@ def _table(
     return f'<table id="pareto-table"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
+def _notes(notes: Sequence[str]) -> str:
+    """The limits and latency lines as a list (nothing without lines)."""
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in notes)
+    return f'<section id="limits"><h2>Limits and latency</h2><ul>{items}</ul></section>'
+
+
 def _surrogate_table(quality: Sequence[Mapping[str, Any]]) -> str:
     """The surrogate's quality per generation (measured on the children it chose, after they trained)."""
     if not quality:
@@ -199,6 +207,7 @@ def build_report(
     space: Any = None,
     no_genotype: str = "no genotype given",
     retrain: bool = True,
+    notes: Sequence[str] = (),
     convergence: Mapping[str, Any] | None = None,
     stop_text: str | None = None,
     spent_text: str | None = None,
@@ -228,6 +237,8 @@ def build_report(
         space: the architectures' space, which draws genotypes of a space of your own.
         no_genotype: the note of an architecture without a genotype (e.g. why the space could not be rebuilt).
         retrain: show retrain commands (a search with your own evaluator writes no training configs).
+        notes: lines about the run's limits and latency (``search.constraints``, the latency predictor's quality),
+            listed under the summary when given.
         convergence: how the search converged (``Convergence.as_report()`` of
             ``nsga_lightning.search.store.hv_history``): a section with the hypervolume per evaluation and hour,
             the evaluations and hours to 90/95/99% of the final value, and the fronts of every N-th generation.
@@ -262,7 +273,7 @@ def build_report(
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
-        f'<h1>{html.escape(title)}</h1><p class="summary">{html.escape(summary)}</p>'
+        f'<h1>{html.escape(title)}</h1><p class="summary">{html.escape(summary)}</p>{_notes(notes)}'
         '<div class="figures"><section class="main"><h2>Pareto front</h2><figure id="pareto-front">'
         f'<img alt="Pareto front" src="{front_uri}"><figcaption>Grey: every evaluated architecture; blue: the '
         "fronts of earlier generations (older = fainter); red: the final front.</figcaption></figure></section>"

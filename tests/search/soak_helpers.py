@@ -25,6 +25,7 @@ from search_helpers import (
 
 from nsga_lightning.search import Archive, SearchResult, SearchRunner, write_pareto_csv
 from nsga_lightning.search.build import fidelity_of, prescreen_of, runner_for
+from nsga_lightning.search.core.limits import stored_limits, within
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.run_directory import RunDirectory
 from nsga_lightning.search.settings import SearchConfig
@@ -211,6 +212,7 @@ def check_archive(run_dir: Path, config: dict[str, Any]) -> None:
     search, fidelity, prescreen = settings.search, fidelity_of(settings), prescreen_of(settings)
     with Archive(run_dir) as archive:
         rows = {r.key: r for r in archive.rows()}
+        limits = stored_limits(archive.config())
         generations = archive.generations()
         summaries = summarize(archive, search.objectives)
         screened = archive.screening()
@@ -221,8 +223,9 @@ def check_archive(run_dir: Path, config: dict[str, Any]) -> None:
         where = f"generation {g}"
         assert len(keys) == len(set(keys)) == search.pop_size, where
         assert all(key in rows and rows[key].generation <= g for key in keys), where
-        for key, rank, crowding in zip(keys, row.rank, row.crowding):
-            assert (rank is not None and crowding is not None) == rows[key].is_ok, (where, key)
+        for key, rank, crowding in zip(keys, row.rank, row.crowding):  # results over a limit are unranked too
+            assert (rank is not None and crowding is not None) == (rows[key].is_ok and within(rows[key], limits)), (
+                where, key)
         new = [r for r in rows.values() if r.generation == g]
         assert summary.evaluated == len(new) == (search.pop_size if g == 0 else search.n_offspring), where
         assert summary.failed == sum(not r.is_ok for r in new), where
@@ -235,12 +238,13 @@ def check_archive(run_dir: Path, config: dict[str, Any]) -> None:
             assert summary.epochs_trained + summary.epochs_saved == fidelity.max_epochs * len(ok), where
             assert all(sorted(r.rung_errors) == [e for e in fidelity.rungs if e <= r.epochs] for r in ok), where
         if prescreen.enabled and g > 0:
-            of = [s for s in screened if s.generation == g]
+            of = [s for s in screened if s.generation == g and s.score_name != "limits"]  # not those of a limit
             assert len(of) == prescreen.factor * search.n_offspring == summary.screened, where
             assert {s.key for s in of if s.selected} == {r.key for r in new}, where
     path = RunDirectory(run_dir).pareto_csv
     if not path.is_file():  # a run without the output callbacks: the CSV as they write it
-        write_pareto_csv(pareto_front(list(rows.values()), search.objectives), path)
+        write_pareto_csv(pareto_front(list(rows.values()), search.objectives, limits), path)
     with path.open() as handle:
         front = [line["key"] for line in csv.DictReader(handle)]
-    assert front and all(rows[key].is_ok and not rows[key].stopped_early for key in front)
+    assert front and all(rows[key].is_ok and not rows[key].stopped_early and within(rows[key], limits)
+                         for key in front)

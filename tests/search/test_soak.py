@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from crash_helpers import SometimesAborting
@@ -195,6 +196,48 @@ def test_the_surrogate_on_a_listed_space_survives_the_paper_length_and_three_int
     assert archive_state(folder / "workers", order=False) == expected
     with Archive(folder / "straight") as archive:
         assert 10 <= len({p.generation for p in archive.predictions()}) < SMALL[2] - 1
+
+
+def _limits() -> dict[str, float]:
+    """A limit known before training (the 60th percentile of random genomes' MAdds) and one on the trained error
+    (its 70th percentile): many children are mated again, some trained results are infeasible."""
+    from search_helpers import analytic_complexity, analytic_objectives
+
+    from nsga_lightning.search.core.evaluator import Candidate
+    from nsga_lightning.spaces import make_space
+
+    space = make_space("micro")
+    genomes = [[int(g) for g in genome] for genome in space.sample(np.random.default_rng(11), 300)]
+    candidates = [Candidate(space.key(g), g, 0, 0) for g in genomes]
+    errors = []
+    for candidate in candidates:
+        try:
+            errors.append(analytic_objectives(candidate)["error"])
+        except RuntimeError:  # the evaluator's keyed failures
+            pass
+    return {"madds": float(np.percentile([c["madds"] for c in analytic_complexity(candidates)], 60)),
+            "error": float(np.nanpercentile(errors, 70))}
+
+
+@pytest.mark.parametrize("modes", [Modes("prior", "homogeneous", exploitation=True, fidelity="sync", prescreen=True),
+                                   Modes(steady=True, workers=2)], ids=lambda m: m.name)
+def test_limits_survive_the_paper_length_and_three_interrupts(folder, modes):
+    """``search.constraints`` with the modes that choose children (exploitation, rungs, pre-screen, the steady
+    state; the surrogate with limits: ``test_limits.py``): no child over the known limit trains, every resume ends
+    in the uninterrupted archive."""
+    limits = _limits()
+    size = SMALL
+    runs = []
+    for kind in ("straight", "interrupted"):
+        config = modes.config(folder / f"{modes.name}-limits-{kind}", size)
+        config["search"]["constraints"] = limits
+        runs.append(Run(config, in_process(config)))
+    soak(*runs)
+    with Archive(runs[0].run_dir) as archive:
+        rows = archive.rows()
+        skipped = [s for s in archive.screening() if s.score_name == "limits"]
+    assert skipped and all(r.objectives["madds"] <= limits["madds"] for r in rows if r.is_ok)
+    assert any(r.is_ok and r.objectives["error"] > limits["error"] for r in rows)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

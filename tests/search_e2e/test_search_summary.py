@@ -10,7 +10,6 @@ from e2e_helpers import N_CANDIDATES, run_cli, write_search
 from nsga_lightning.search.runner import SearchRunner
 from nsga_lightning.search.training import trainer_evaluator
 
-
 # these tests patch the trainer evaluator of this process: its candidates must train here, not in a worker process
 IN_PROCESS = ("--search.isolation", "none")
 

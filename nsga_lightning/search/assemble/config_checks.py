@@ -14,10 +14,12 @@ from lightning.pytorch import Trainer
 from nsga_lightning.module import ArchitectureModule
 from nsga_lightning.search.assemble.backends import configured_evaluator
 from nsga_lightning.search.assemble.isolation import check_isolation
+from nsga_lightning.search.assemble.latency import latency_of
 from nsga_lightning.search.assemble.modes import check_config_modes
 from nsga_lightning.search.assemble.retrain import RetrainSettings
 from nsga_lightning.search.assemble.settings import BACKENDS, SearchConfig, SpaceSettings
-from nsga_lightning.search.core.evaluator import Evaluator
+from nsga_lightning.search.core.evaluator import OBJECTIVES, Evaluator
+from nsga_lightning.search.core.limits import check_limits
 from nsga_lightning.search.core.objectives import check_objectives
 from nsga_lightning.search.core.options import check_signature
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS
@@ -25,7 +27,7 @@ from nsga_lightning.search.evolution.initialization import INITIALIZATIONS, reso
 from nsga_lightning.search.evolution.operators import GENES
 from nsga_lightning.search.execution.protocols import Execution
 from nsga_lightning.search.training.defaults import OWNED_TRAINER_OPTIONS, SEARCH_SETS
-from nsga_lightning.search.training.trainer_evaluator import TrainerEvaluator
+from nsga_lightning.search.training.latency_evaluator import LatencyTrainerEvaluator
 from nsga_lightning.spaces import NetworkSpace, SearchSpace, check_space
 from nsga_lightning.spaces.protocol import is_built_in
 
@@ -58,14 +60,18 @@ def check_config(config: ConfigLike, space: SearchSpace | None = None, evaluator
                          "space: {class_path: ..., init_args: {...}}")
     if evaluator is None:
         check_trainer_blocks(config)
-        check_objectives(search.objectives, TrainerEvaluator.objective_names)
+        computed = LatencyTrainerEvaluator.objective_names
+        check_objectives(search.objectives, computed)
+        latency_of(config)
     else:
         given = [name for name in ("model", "trainer", "data", "retrain") if getattr(config, name) not in
                  ({}, None, RetrainSettings())]
         if given:
             raise ValueError(f"the {', '.join(given)} block(s) configure the trainer evaluator; a search with your own "
                              "evaluator takes the search and space blocks only: leave them out")
+        computed = Execution(evaluator).objectives() or OBJECTIVES
         check_objectives(search.objectives, Execution(evaluator).objectives())
+    check_limits(search.constraints, computed)
     unknown = sorted(set(search.reference_point or {}) - set(search.objectives))
     if unknown:
         raise ValueError(f"search.reference_point names {unknown}, which are not objectives; objectives: "

@@ -1,4 +1,5 @@
-"""The sub-blocks of the ``search`` block (``search.fidelity``, ``search.prescreen``, ``search.surrogate``): plain
+"""The sub-blocks of the ``search`` block (``search.fidelity``, ``search.prescreen``, ``search.surrogate``,
+``search.latency``): plain
 settings as YAML gives them, each a dataclass; :data:`SEARCH_BLOCKS` names the field of ``SearchSettings`` that holds
 each, so that a plain mapping there becomes its settings object in one place. A new sub-block is one dataclass here
 and one entry in :data:`SEARCH_BLOCKS`.
@@ -7,10 +8,10 @@ and one entry in :data:`SEARCH_BLOCKS`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["SEARCH_BLOCKS", "BudgetSettings", "FidelitySettings", "PrescreenSettings", "StopWhenSettings",
-           "SurrogateSettings"]
+__all__ = ["SEARCH_BLOCKS", "BudgetSettings", "FidelitySettings", "LatencySettings", "PrescreenSettings",
+           "StopWhenSettings", "SurrogateSettings"]
 
 
 @dataclass
@@ -80,6 +81,45 @@ class SurrogateSettings:
 
 
 @dataclass
+class LatencySettings:
+    """The ``search.latency`` block: how the trainer evaluator's ``latency`` objective (milliseconds of one forward
+    pass) is got, when it is searched or limited (``search/training/latency_evaluator.py``; README, "Search for a
+    device").
+
+    Args:
+        mode: ``predicted`` (the calibrated per-layer lookup table, without building the network: deterministic)
+            or ``measured`` (every candidate's network measured after training: the one objective that is not
+            deterministic; limits are still checked before training on the prediction).
+        target: ``cpu`` (torch, ``threads`` intra-op threads), ``cuda`` (torch, CUDA events after synchronising) or
+            ``onnxruntime`` (an ONNX Runtime CPU session; the ``export`` extra).
+        threads: intra-op threads on ``cpu`` and ``onnxruntime``.
+        batch_size: images per forward pass (the data's image size and channels).
+        clock: ``thread`` (the measuring thread's CPU time; one thread) or ``wall``; ``null``: ``thread`` with one
+            thread, else ``wall``.
+        network: ``retrain`` (the network the Pareto configs retrain, ``retrain.model``: what is deployed) or
+            ``proxy`` (the searched proxy, ``model``).
+        calibration: whole networks the table's sums are calibrated on.
+        held_out: other networks the prediction is judged on (Kendall tau, relative error).
+        cache_dir: the lookup tables' folder (``null``: ``$NSGA_LIGHTNING_CACHE/latency`` or
+            ``~/.cache/nsga-lightning/latency``).
+        protocol: the measurement protocol's settings (``nsga_lightning.latency.Protocol``: ``warmup_calls``,
+            ``warmup_s``, ``min_repeats``, ``max_repeats``, ``threshold``, ``time_cap_s``, ``estimator``
+            (``median`` or ``iqm``), ``min_sample_s``).
+    """
+
+    mode: Literal["predicted", "measured"] = "predicted"
+    target: Literal["cpu", "cuda", "onnxruntime"] = "cpu"
+    threads: int = 1
+    batch_size: int = 1
+    clock: Literal["thread", "wall"] | None = None
+    network: Literal["retrain", "proxy"] = "retrain"
+    calibration: int = 20
+    held_out: int = 10
+    cache_dir: str | None = None
+    protocol: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class BudgetSettings:
     """The ``search.budget`` block: end the search when the first of these is spent, all sessions together
     (``recording/run_control.py``); unset ones do not limit it.
@@ -113,5 +153,5 @@ class StopWhenSettings:
 
 # the SearchSettings field of each sub-block and its settings class
 SEARCH_BLOCKS: dict[str, type] = {"fidelity": FidelitySettings, "prescreen": PrescreenSettings,
-                                  "surrogate": SurrogateSettings, "budget": BudgetSettings,
-                                  "stop_when": StopWhenSettings}
+                                  "surrogate": SurrogateSettings, "latency": LatencySettings,
+                                  "budget": BudgetSettings, "stop_when": StopWhenSettings}

@@ -19,6 +19,7 @@ from nsga_lightning.search.assemble.search_blocks import (
     SEARCH_BLOCKS,
     BudgetSettings,
     FidelitySettings,
+    LatencySettings,
     PrescreenSettings,
     StopWhenSettings,
     SurrogateSettings,
@@ -29,7 +30,7 @@ from nsga_lightning.spaces import SearchSpace, space_from_block
 
 # the retrain block's and the search sub-blocks' names stay importable here, where they lived first
 __all__ = ["BACKENDS", "CANDIDATE_TRAINER_DEFAULTS", "RETRAIN_TRAINER_DEFAULTS", "FidelitySettings",
-           "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
+           "LatencySettings", "PrescreenSettings", "RetrainSettings", "SearchConfig", "SearchSettings", "SpaceSettings", "SurrogateSettings",
            "training_config"]
 
 BACKENDS = ("local", "ray")
@@ -76,6 +77,10 @@ class SearchSettings:
         prescreen: zero-cost pre-screen of mated children (:class:`PrescreenSettings`).
         surrogate: surrogate-assisted proposals (:class:`SurrogateSettings`); on by default (``gp``) where the
             modes, the objectives and a complexity count without training allow it.
+        constraints: upper bounds on objectives the evaluator computes, searched or not, e.g. ``{latency: 5.0,
+            params: 3.0e6}``: a child over a limit known before training is never trained (mated again), a result
+            over one is infeasible (NSGA-II's constrained domination); fronts show feasible architectures only.
+        latency: how the ``latency`` objective is got (:class:`LatencySettings`).
         budget: end the search at a budget of hours, evaluations or epochs (:class:`BudgetSettings`); none by default.
         stop_when: end it once the front's hypervolume stops growing (:class:`StopWhenSettings`); off by default.
         warm_start: run directories or .csv/.yaml files of known architectures to start from (README, "Budgets,
@@ -109,6 +114,8 @@ class SearchSettings:
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
+    constraints: dict[str, float] = field(default_factory=dict)
+    latency: LatencySettings = field(default_factory=LatencySettings)
     budget: BudgetSettings = field(default_factory=BudgetSettings)
     stop_when: StopWhenSettings = field(default_factory=StopWhenSettings)
     warm_start: list[str] = field(default_factory=list)

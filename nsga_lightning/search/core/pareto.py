@@ -21,6 +21,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from nsga_lightning.search.core.evaluator import OBJECTIVES
+from nsga_lightning.search.core.limits import within
 from nsga_lightning.search.core.records import ArchiveRow
 
 
@@ -52,11 +53,13 @@ def non_dominated_ranks(F: np.ndarray) -> np.ndarray:
 
 
 def pareto_front(
-    rows: Sequence[ArchiveRow], objectives: Sequence[str] = ("error", "madds")
+    rows: Sequence[ArchiveRow], objectives: Sequence[str] = ("error", "madds"),
+    limits: Mapping[str, float] | None = None,
 ) -> list[ArchiveRow]:
-    """The non-dominated ok rows trained to the full epochs (children stopped at a rung never are), sorted by the
-    objectives then key. Rows with equal objectives all stay."""
-    ok = [row for row in rows if row.is_ok and not row.stopped_early]
+    """The non-dominated ok rows trained to the full epochs (children stopped at a rung never are) and within
+    ``limits`` (``search.constraints``; ``None``: no limits), sorted by the objectives then key. Rows with equal
+    objectives all stay; no row within the limits gives an empty front."""
+    ok = [row for row in rows if row.is_ok and not row.stopped_early and within(row, limits)]
     if not ok:
         return []
     front = np.flatnonzero(non_dominated_ranks(objective_matrix(ok, objectives)) == 0)

@@ -14,24 +14,29 @@ errors would let an under-trained network take a front place it never earned (or
 one); ranked behind, a stopped child only fills the population where there are too few full children (the
 first generations) and there still takes part in mating by how good it was at its rung. This is encoded as the
 constraint violation ``1 - epochs / max_epochs`` (0 for full children, 1 for failed ones), which the survival
-and tournament of ``operators.py`` read.
+and tournament of ``operators.py`` read. A result over a limit of ``search.constraints`` (``core/limits.py``) is
+infeasible as in pymoo's NSGA-II: its violation lies in ``(OVER_LIMIT, 1)``, closer to 1 the further it is over, so it
+ranks behind every feasible child (stopped ones included), by how far it is over, and before failed ones.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 
+from nsga_lightning.search.core.limits import violation as limit_violation
 from nsga_lightning.search.core.pareto import non_dominated_ranks
 from nsga_lightning.search.core.records import ArchiveRow
 
 PROMOTION = "non-dominated rank on (rung error, complexity), then crowding (larger first), then key"
 STOPPED = "behind every full-fidelity child; by rung reached, then rank and crowding on the rung error"
+LIMIT_BAND = 1e-6  # results over a limit lie in (1 - LIMIT_BAND, 1): behind any stopped child (<= 1 - 1/max_epochs)
+OVER_LIMIT = 1.0 - LIMIT_BAND
 ASYNCHRONOUS = "MO-ASHA: promote among the best floor(keep * n) reached so far; a closed rung tops up to the count"
 
 
@@ -124,11 +129,14 @@ def promotion_order(F: np.ndarray, keys: Sequence[str]) -> list[int]:
     return sorted(range(len(keys)), key=lambda i: (ranks[i], -crowding[i], keys[i]))
 
 
-def violation(row: ArchiveRow) -> float:
-    """The constraint violation survival reads: 0 full fidelity, ``1 - epochs / max_epochs`` stopped early, 1
-    failed."""
+def violation(row: ArchiveRow, limits: Mapping[str, float] | None = None) -> float:
+    """The constraint violation survival reads: 0 full fidelity, ``1 - epochs / max_epochs`` stopped early,
+    ``1 - LIMIT_BAND / (1 + excess)`` over ``limits`` (``excess``: the sum of relative excesses), 1 failed."""
     if not row.is_ok:
         return 1.0
+    excess = limit_violation(row.objectives, limits) if limits else 0.0
+    if excess > 0:
+        return 1.0 - LIMIT_BAND / (1.0 + excess)
     if not row.stopped_early:
         return 0.0
     return 1.0 - row.epochs / row.fidelity["max_epochs"]

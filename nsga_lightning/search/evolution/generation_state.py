@@ -31,15 +31,18 @@ def genomes(rows: Sequence[ArchiveRow], n_var: int) -> np.ndarray:
     return np.array([r.genome for r in rows], dtype=np.int64).reshape(len(rows), n_var)
 
 
-def population_of(rows: Sequence[ArchiveRow], objectives: Sequence[str], n_var: int) -> Population:
-    """A pymoo population of archive rows (failed rows infeasible, stopped ones behind full ones: ``fidelity.py``)."""
+def population_of(rows: Sequence[ArchiveRow], objectives: Sequence[str], n_var: int,
+                  limits: Mapping[str, float] | None = None) -> Population:
+    """A pymoo population of archive rows (failed rows infeasible, stopped ones behind full ones, rows over
+    ``limits`` infeasible by how far they are over: ``fidelity.py``)."""
     return make_population(genomes(rows, n_var), [r.key for r in rows], objective_matrix(rows, objectives),
-                           [violation(r) for r in rows])
+                           [violation(r, limits) for r in rows])
 
 
-def recorded_population(archive: Archive, row: GenerationRow, objectives: Sequence[str], n_var: int) -> Population:
+def recorded_population(archive: Archive, row: GenerationRow, objectives: Sequence[str], n_var: int,
+                        limits: Mapping[str, float] | None = None) -> Population:
     """Rebuild a recorded population (with its rank and crowding) from the archive."""
-    pop = population_of(archive.get_many(row.population), objectives, n_var)
+    pop = population_of(archive.get_many(row.population), objectives, n_var, limits)
     for ind, rank, crowding in zip(pop, row.rank, row.crowding):
         ind.set("rank", rank)
         ind.set("crowding", crowding)

@@ -11,7 +11,8 @@
   (``mutation.py``); with ``genes="space"`` the positions a space declares categorical take another of their
   values instead (two-point crossover exchanges whole values, so a category stays a category either way);
 * duplicate elimination by canonical key, against the offspring themselves, the parents and an excluded set
-  (the archive of every evaluated architecture; ``duplicates.py``);
+  (the archive of every evaluated architecture; ``duplicates.py``); children over a limit known before training
+  (``search.constraints``, ``limits.py``) are dropped the same way;
 * survival: rank and crowding (``RankAndCrowding``).
 
 Randomness: every operator takes an explicit ``np.random.Generator`` (pymoo's ``random_state``); pymoo would
@@ -35,12 +36,14 @@ from pymoo.operators.selection.tournament import TournamentSelection
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 
 from nsga_lightning.search.evolution.duplicates import KeyDuplicateElimination
+from nsga_lightning.search.evolution.fidelity import OVER_LIMIT
 from nsga_lightning.search.evolution.homogeneous_crossover import CROSSOVERS, HomogeneousCrossover
 from nsga_lightning.search.evolution.initialization import (
     INITIALIZATIONS,
     initial_genomes,
     resolve_architectures,
 )
+from nsga_lightning.search.evolution.limits import Limits
 from nsga_lightning.search.evolution.mutation import ETA, CategoricalMutation, IntegerPolynomialMutation
 from nsga_lightning.search.evolution.tournament import binary_tournament
 from nsga_lightning.spaces import SearchSpace, categorical_positions
@@ -124,6 +127,7 @@ class NSGANetOperators:
         initial_architectures: zoo names or genomes that start the initial population.
         genes: ``ordinal`` (the published code: polynomial mutation on every gene) or ``space`` (categorical
             positions of a :class:`~nsga_lightning.spaces.CategoricalSpace` take another value when mutated).
+        limits: the search's limits; children over one known before training are never proposed (``None``: none).
 
     Raises:
         ValueError: for an unknown crossover, initialization or genes, or an initial architecture the space rejects.
@@ -140,6 +144,7 @@ class NSGANetOperators:
         initialization: str = "random",
         initial_architectures: Sequence[Any] = (),
         genes: str = "ordinal",
+        limits: Limits | None = None,
     ) -> None:
         if genes not in GENES:
             raise ValueError(f"search.genes must be one of {', '.join(GENES)}, got {genes!r}")
@@ -165,6 +170,8 @@ class NSGANetOperators:
                          else IntegerPolynomialMutation(eta=eta, prob_var=prob_var))
         self.survival = RankAndCrowding()
         self.max_mating_rounds = max_mating_rounds
+        self.limits = limits
+        self.admit = limits.admit if limits is not None and limits.checks_children else None
 
     def describe(self) -> dict[str, Any]:
         """Every operator with its settings, read off the operator objects: the run fingerprint's operator
@@ -180,6 +187,8 @@ class NSGANetOperators:
         }
         if self.genes != "ordinal":  # absent for the published operators: their runs resume
             described["genes"] = self.genes
+        if self.limits is not None:  # absent without limits: runs without them resume as before
+            described["limits"] = self.limits.describe()
         if self.initialization != "random" or self.initial_architectures:  # absent by default: old runs resume
             described["initialization"] = {
                 "mode": self.initialization,
@@ -192,7 +201,7 @@ class NSGANetOperators:
         first (up to ``n``), then random ones with new keys. With ``random`` and nothing given this is exactly
         :meth:`sample` (the same RNG draws)."""
         given = [*self.initial_architectures, *(np.asarray(g, dtype=np.int64) for g in seeds)]
-        genomes = initial_genomes(self.space, self.initialization, given, rng)[:n]
+        genomes = self._admitted(initial_genomes(self.space, self.initialization, given, rng), n)
         if not genomes:
             return self.sample(n, rng)
         chosen = Population.new("X", np.asarray(genomes, dtype=np.int64))
@@ -201,10 +210,24 @@ class NSGANetOperators:
             ind.set("key", key)
         return Population.merge(chosen, self.sample(n - len(genomes), rng, set(keys))) if n > len(genomes) else chosen
 
+    def _admitted(self, genomes: list[np.ndarray], n: int) -> list[np.ndarray]:
+        """The first ``n`` of ``genomes`` within the limits known before training (a given or prior design over a
+        limit is not trained either; those after the ``n``-th are never checked)."""
+        if self.admit is None:
+            return genomes[:n]
+        chosen: list[np.ndarray] = []
+        start = 0
+        while len(chosen) < n and start < len(genomes):
+            batch = genomes[start:start + n - len(chosen)]
+            allowed = self.admit(batch, [self.space.key(g) for g in batch])
+            chosen += [g for g, ok in zip(batch, allowed) if ok]
+            start += len(batch)
+        return chosen
+
     def sample(self, n: int, rng: np.random.Generator, excluded: Iterable[str] = ()) -> Population:
         """Up to ``n`` fresh random individuals whose keys are unique and not in ``excluded`` (uniform genomes: on
         NAS-Bench-Graph uniform architectures started the search worse, README "Benchmark landscapes")."""
-        dedup = KeyDuplicateElimination(self.space, excluded)
+        dedup = KeyDuplicateElimination(self.space, excluded, self.admit)
         out = Population.create()
         for _ in range(self.max_mating_rounds):
             if len(out) >= n:
@@ -221,7 +244,7 @@ class NSGANetOperators:
             self.selection,
             self.crossover,
             self.mutation,
-            eliminate_duplicates=KeyDuplicateElimination(self.space, excluded),
+            eliminate_duplicates=KeyDuplicateElimination(self.space, excluded, self.admit),
             n_max_iterations=self.max_mating_rounds,
         )
         off = mating.do(self.problem, pop, n, random_state=rng)
@@ -256,7 +279,7 @@ class NSGANetOperators:
             if left <= 0:
                 break
             group = pop[np.flatnonzero(cv == level)]
-            if level >= 1:
+            if level >= OVER_LIMIT:  # over a limit (by how far) or failed: unranked, in order
                 chosen = group[:left]
                 for ind in chosen:
                     ind.set("rank", None)

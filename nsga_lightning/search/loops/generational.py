@@ -43,6 +43,7 @@ class GenerationalLoop:
     def initial_generation(self, seeds: Sequence[np.ndarray] = ()) -> GenerationRow:
         """Sample (after a warm start's ``seeds``), evaluate and record generation 0."""
         rng = np.random.default_rng(self.seed)
+        self._begin(0)
         pop = self.operators.initial(self.pop_size, rng, seeds)
         if len(pop) < self.pop_size:
             log.warning("only %d distinct architectures found for an initial population of %d", len(pop),
@@ -54,8 +55,9 @@ class GenerationalLoop:
         """Propose, evaluate and record the generation after ``last``."""
         archive, generation = self.recorder.archive, last.generation + 1
         rng = restore_rng(last.rng_state)
-        pop = recorded_population(archive, last, self.recorder.objectives, self.recorder.space.n_var)
+        pop = recorded_population(archive, last, self.recorder.objectives, self.recorder.space.n_var, self._limits())
         excluded = archive.keys(before_generation=generation)
+        self._begin(generation)
         ask = Ask(pop, generation, rng, excluded, self.n_offspring, self.n_offspring)
         off = self.proposer.propose(self.recorder, ask)
         merged = Population.merge(pop, self.evaluated(off, generation))
@@ -76,6 +78,8 @@ class GenerationalLoop:
                 todo.append(recorder.candidate(ind.X, generation, key))
         if rows:
             log.info("generation %d: %d architecture(s) answered from the archive", generation, len(rows))
+        if self.operators.limits is not None:  # the children the limits kept from training, stored before it
+            self.operators.limits.flush(recorder.archive, generation)
         recorder.call("on_generation_start", generation, list(todo))
         start = time.perf_counter()
         try:
@@ -85,4 +89,12 @@ class GenerationalLoop:
         if recorder.control.cut:  # a budget cut the batch: the generation stays open (a resume continues it)
             raise BudgetCut
         ordered = [rows[key] for key in keys]  # told in candidate order, whatever the order of completion
-        return population_of(ordered, recorder.objectives, recorder.space.n_var)
+        return population_of(ordered, recorder.objectives, recorder.space.n_var, self._limits())
+
+    def _begin(self, generation: int) -> None:
+        if self.operators.limits is not None:
+            self.operators.limits.begin(generation)
+
+    def _limits(self) -> dict[str, float] | None:
+        """The limits results are judged by (``None``: none)."""
+        return self.operators.limits.limits if self.operators.limits is not None else None

@@ -57,7 +57,9 @@ class AsynchronousSteadyState:
         self.operators, self.pop_size, self.n_gens = operators, int(pop_size), int(n_gens)
         self.archive = recorder.archive
         gen0 = self.archive.generation(0)
-        self.pop = recorded_population(self.archive, gen0, recorder.objectives, recorder.space.n_var)
+        limits = operators.limits
+        self.limits = limits.limits if limits is not None else None
+        self.pop = recorded_population(self.archive, gen0, recorder.objectives, recorder.space.n_var, self.limits)
         self.rng = restore_rng(gen0.rng_state)
         self.known = self.archive.keys(before_generation=1)
         completed = [r for r in self.archive.rows(order="completion") if r.generation >= 1]
@@ -84,7 +86,7 @@ class AsynchronousSteadyState:
                 self.told += 1
                 self.known.add(row.key)
                 merged = Population.merge(self.pop, population_of([row], self.recorder.objectives,
-                                                                  self.recorder.space.n_var))
+                                                                  self.recorder.space.n_var, self.limits))
                 self.pop = self.operators.survive(merged, self.pop_size, self.rng)
                 last = self._record(self.told)
                 # one child for the freed slot; every slot once a pause has let the children in flight finish
@@ -125,10 +127,14 @@ class AsynchronousSteadyState:
         """Mate one new child from the current population and submit it (when live)."""
         excluded = self.known | set(self.in_flight)
         generation = self.told + 1
+        if self.operators.limits is not None:
+            self.operators.limits.begin(generation)
         off = self.operators.mate(self.pop, 1, self.rng, excluded)
         if len(off) == 0:
             log.warning("generation %d: mating found no new architecture; drawing a fresh sample", generation)
             off = self.operators.sample(1, self.rng, excluded)
+        if self.operators.limits is not None:
+            self.operators.limits.flush(self.archive, generation)
         if len(off) == 0:
             log.warning("generation %d: no new architecture could be found", generation)
             self.mated += 1

@@ -153,11 +153,12 @@ class SurrogateProposer:
             rest = self.operators.mate(ask.pop, ask.n - len(mated), ask.rng, ask.excluded | mated_keys)
             return self.inner.fill(Population.merge(mated, rest), ask)
         prediction = _Prediction(self, recorder, ask, model, target)
-        finder = (ListedPool(self.listed, prediction.objectives) if self.listed is not None else
+        finder = (ListedPool(self.listed, prediction.objectives, self.operators.limits) if self.listed is not None else
                   InnerSearch(self.settings, self.operators, prediction.objectives,
                               1 + len(prediction.complexity_names),
                               np.random.default_rng([self.seed, ask.generation, 0x5E])))  # never the generation's RNG
-        front = pareto_front(rows, recorder.objectives)
+        limits = self.operators.limits
+        front = pareto_front(rows, recorder.objectives, limits.limits if limits is not None else None)
         pool = finder.run(ask, front, mated_keys)
         chosen = choose(pool, ask.n - len(mated), self.settings.inner_pop, self.settings.selection, front,
                         recorder.objectives)

@@ -13,6 +13,7 @@ candidates by predicted non-dominated rank, against the archive's front.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -65,8 +66,11 @@ class InnerSearch:
         pop = self.operators.survive(pop, min(len(pop), self.settings.inner_pop), self.rng)
         met: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         excluded = set(ask.excluded) | set(seeds) | set(taken)
+        limits = self.operators.limits
         for _ in range(self.settings.inner_gens):
-            off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
+            # children over a limit known before training are never met; they are not about to train either
+            with limits.unrecorded() if limits is not None else contextlib.nullcontext():
+                off = self.operators.mate(pop, self.settings.inner_pop, self.rng, excluded | set(met))
             if len(off) == 0:
                 break
             off_keys = [ind.get("key") for ind in off]
@@ -82,11 +86,11 @@ class InnerSearch:
 
 
 class ListedPool:
-    """Every architecture of a listed space that is not archived, in the population or ``taken`` (see the module
-    docstring)."""
+    """Every architecture of a listed space that is not archived, in the population or ``taken``, and within the
+    limits known before training (``operators.limits``; see the module docstring)."""
 
-    def __init__(self, listed: Listing, objectives: Objectives) -> None:
-        self.listed, self.objectives = listed, objectives
+    def __init__(self, listed: Listing, objectives: Objectives, limits: Any = None) -> None:
+        self.listed, self.objectives, self.limits = listed, objectives, limits
 
     def run(self, ask: Ask, front: Sequence[ArchiveRow], taken: set[str]) -> Pool:
         """The pool: every new architecture, each by the listing's first genome of its key."""
@@ -94,6 +98,10 @@ class ListedPool:
         left = [i for i, key in enumerate(self.listed.keys) if key not in excluded]
         keys = [self.listed.keys[i] for i in left]
         X = self.listed.genomes[[int(self.listed.members[i][0]) for i in left]].reshape(len(left), -1)
+        if self.limits is not None and self.limits.checks_children:
+            with self.limits.unrecorded():  # not about to train: nothing to remember
+                keep = self.limits.admit(X, keys)
+            keys, X = [k for k, ok in zip(keys, keep) if ok], X[keep]
         return Pool(keys, list(X), self.objectives(X, keys), list(range(len(keys))))
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nsga_lightning.search.core.evaluator import Candidate
+from nsga_lightning.search.core.limits import stored_limits
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.store.history import reference_point
@@ -266,13 +267,15 @@ class RunControl:
             return None
         rows = self.archive.rows()
         reference = reference_point(rows, self.objectives, self.reference)
-        now, then = (self._volume(rows, reference, g) for g in (generation, generation - rule.generations))
+        limits = stored_limits(self.archive.config()) or None  # a front of feasible architectures only
+        now, then = (self._volume(rows, reference, g, limits) for g in (generation, generation - rule.generations))
         if now - then >= rule.hv_gain_below:
             return None
         return Stop("stop_when", f"{now - then:.4g}")
 
-    def _volume(self, rows: Sequence[Any], reference: Mapping[str, float], generation: int) -> float:
-        front = pareto_front([r for r in rows if r.generation <= generation], self.objectives)
+    def _volume(self, rows: Sequence[Any], reference: Mapping[str, float], generation: int,
+                limits: Mapping[str, float] | None) -> float:
+        front = pareto_front([r for r in rows if r.generation <= generation], self.objectives, limits)
         return hypervolume(objective_matrix(front, self.objectives), reference, self.objectives) if front else 0.0
 
     def stop_line(self, stop: Stop | None, n_gens: int) -> str:

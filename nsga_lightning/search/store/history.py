@@ -10,9 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nsga_lightning.search.core.limits import stored_limits
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.records import ArchiveRow
 from nsga_lightning.search.store.archive import Archive
+from nsga_lightning.search.store.latency_record import LIMITS_SCREEN
 
 DEFAULT_ERROR_REFERENCE = 100.0
 REFERENCE_MARGIN = 1.1
@@ -24,7 +26,8 @@ class GenerationSummary:
 
     Attributes:
         generation: generation number (0 = initial population).
-        front: keys of the Pareto front over every architecture evaluated up to this generation.
+        front: keys of the Pareto front over every architecture evaluated up to this generation (within the run's
+            limits, ``search.constraints``).
         hypervolume: normalised hypervolume of that front against the run's fixed reference point.
         best_error: lowest validation error so far (``nan`` if nothing succeeded).
         smallest_madds: smallest MAdds so far (``nan`` if nothing succeeded).
@@ -36,6 +39,7 @@ class GenerationSummary:
         epochs_trained: training epochs spent on this generation's children (multi-fidelity runs; else 0).
         epochs_saved: epochs not spent on children stopped early, against training every child fully.
         screened: children scored by the zero-cost pre-screen in this generation (0 without it).
+        skipped: children kept from training by a limit known before training (``search.constraints``).
         best: the lowest value so far of every searched objective (``nan`` if nothing succeeded).
     """
 
@@ -51,6 +55,7 @@ class GenerationSummary:
     epochs_trained: int = 0
     epochs_saved: int = 0
     screened: int = 0
+    skipped: int = 0
     best: dict[str, float] = field(default_factory=dict)
 
 
@@ -87,13 +92,16 @@ def summarize(
     """One :class:`GenerationSummary` per completed generation, oldest first."""
     rows = archive.rows()
     reference = reference_point(rows, objectives, overrides)
-    screened = Counter(s.generation for s in archive.screening())
+    screening = archive.screening()
+    screened = Counter(s.generation for s in screening if s.score_name != LIMITS_SCREEN)
+    skipped = Counter(s.generation for s in screening if s.score_name == LIMITS_SCREEN)
+    limits = stored_limits(archive.config())
     rung_epochs = (archive.config() or {}).get("fidelity", {}).get("rung_epochs", [])
     summaries = []
     for generation in archive.generations():
         g = generation.generation
         upto = [r for r in rows if r.generation <= g]
-        front = pareto_front(upto, objectives)
+        front = pareto_front(upto, objectives, limits)
         F = objective_matrix(front, objectives)
         ok = [r for r in upto if r.is_ok]
         new = [r for r in rows if r.generation == g]
@@ -109,6 +117,7 @@ def summarize(
             cached=sum(1 for key in generation.population if key not in {r.key for r in new}),
             failed=sum(1 for r in new if not r.is_ok),
             screened=screened.get(g, 0),
+            skipped=skipped.get(g, 0),
             best={name: min((float(r.objectives[name]) for r in ok if name in r.objectives), default=float("nan"))
                   for name in objectives},
             **_rung_counts(new, rung_epochs),

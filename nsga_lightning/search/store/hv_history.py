@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nsga_lightning.search.core.limits import stored_limits, within
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix
 from nsga_lightning.search.core.records import ArchiveRow
 from nsga_lightning.search.store.archive import Archive
@@ -54,11 +55,13 @@ class Reach:
 
 def evaluation_history(archive: Archive, objectives: Sequence[str],
                        overrides: Mapping[str, float] | None = None) -> list[HistoryPoint]:
-    """The hypervolume after every result, oldest first (the starting point included)."""
+    """The hypervolume after every result, oldest first (the starting point included); with limits
+    (``search.constraints``), of the front of feasible architectures."""
+    limits = stored_limits(archive.config()) or None
     rows = archive.rows(order="completion")
     reference = reference_point(rows, objectives, overrides)
     sessions = sessions_of(archive)
-    front = _Front(objectives, reference)
+    front = _Front(objectives, reference, limits)
     points = []
     start = [r for r in rows if r.generation < 0]
     for row in start:
@@ -147,13 +150,14 @@ def convergence(archive: Archive, objectives: Sequence[str], overrides: Mapping[
 class _Front:
     """The non-dominated successful full rows so far, with their hypervolume (recomputed when the front moves)."""
 
-    def __init__(self, objectives: Sequence[str], reference: Mapping[str, float]) -> None:
-        self.objectives, self.reference = list(objectives), dict(reference)
+    def __init__(self, objectives: Sequence[str], reference: Mapping[str, float],
+                 limits: Mapping[str, float] | None = None) -> None:
+        self.objectives, self.reference, self.limits = list(objectives), dict(reference), limits
         self.points = np.zeros((0, len(self.objectives)))
         self.volume = 0.0
 
     def add(self, row: ArchiveRow) -> None:
-        if not row.is_ok or row.stopped_early:
+        if not row.is_ok or row.stopped_early or not within(row, self.limits):
             return
         point = objective_matrix([row], self.objectives)[0]
         if np.any(np.all(self.points <= point, axis=1)):

@@ -126,6 +126,11 @@ class RunDirectory:
         return self.path / REPORT
 
     @property
+    def latency_snapshot(self) -> Path:
+        """The latency lookup table and calibration the run predicts with (``training/latency_evaluator.py``)."""
+        return self.path / "latency.json"
+
+    @property
     def rungs(self) -> Path:
         """Folder of the rung checkpoints."""
         return self.path / RUNGS

@@ -55,7 +55,7 @@ class ZeroCostScorer:
         return self._batch
 
     def __call__(self, candidates: Sequence[Candidate]) -> list[tuple[float | None, dict[str, float], str | None]]:
-        """``(score or None, {"madds", "params"}, error text or None)`` per candidate, in order."""
+        """``(score or None, {"madds", "params"[, "latency"]}, error text or None)`` per candidate, in order."""
         start = time.perf_counter()
         results = []
         with torch.random.fork_rng(devices=[]), intra_op_threads(self.evaluator.num_threads):
@@ -74,6 +74,9 @@ class ZeroCostScorer:
             module = self.evaluator.build_module(candidate, num_classes)
             complexity = module.compute_complexity()
             objectives = {"madds": float(complexity["madds"]), "params": float(complexity["params"])}
+            latency = getattr(self.evaluator, "predicted_latency", None)  # the latency evaluator's prediction
+            if latency is not None:
+                objectives["latency"] = latency(candidate)
         except Exception as error:  # noqa: BLE001 - a network that cannot be built ranks last, the search goes on
             return None, {}, f"{type(error).__name__}: {last_line(str(error))}"
         try:
