@@ -193,3 +193,19 @@ def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     with Archive(tmp_path / "runs" / "nbg-photo") as archive:  # the default surrogate proposed from generation 1
         assert {p.generation for p in archive.predictions()} == set(range(1, 10))
         assert archive.predictions()[0].model == "gp"
+
+
+def test_the_surrogate_over_the_listed_table_never_proposes_a_child_over_a_limit(tmp_path: Path) -> None:
+    """Hard limits (issue 27) with the listed pool of the default surrogate (issue 26): the whole table is
+    predicted, but children whose parameter count is over the limit are neither proposed nor trained."""
+    limit = float(np.median(load_table("cora").params))
+    config = _config(tmp_path, n_gens=5, constraints={"params": limit}, surrogate={"model": "gp", "min_trained": 10})
+    with build_search(config, callbacks=[], space=NASBenchGraphSpace("cora"),
+                      evaluator=NASBenchGraphEvaluator()) as runner:
+        runner.run()
+        predicted = runner.archive.predictions()
+        rows = runner.archive.rows()
+    assert len({p.generation for p in predicted}) == 4  # the surrogate proposed every generation after the first
+    params = {r.key: r.objectives["params"] for r in rows if r.is_ok}
+    assert params and max(params.values()) <= limit
+    assert all(params[p.key] <= limit for p in predicted if p.key in params)
