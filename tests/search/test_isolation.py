@@ -29,6 +29,8 @@ from nsga_lightning.search.execution.timeouts import (
 # seed 1 of this search meets one candidate of each kind: an abort in generation 0, a hang in 2 and a segfault in 4
 SEARCH = {"pop_size": 8, "n_offspring": 4, "n_gens": 5, "seed": 1, "objectives": ["error", "cost"],
           "initialization": "random", "candidate_timeout": 2}
+pytestmark = pytest.mark.isolation  # isolation is the subject: the shipped default kept
+
 CAUSES = {"abort": "killed by SIGABRT (signal 6)", "segv": "killed by SIGSEGV (signal 11)",
           "hang": "timed out: not finished within 2 s"}
 

@@ -144,6 +144,7 @@ def test_a_candidate_whose_worker_dies_twice_fails_and_the_search_goes_on(folder
 
 
 
+@pytest.mark.isolation  # the shipped default: candidates in a worker process
 def test_a_default_search_survives_a_candidate_that_aborts_one_that_segfaults_and_one_that_hangs(folder: Path,
                                                                                                    monkeypatch):
     """The default single-worker search trains in a worker process (search.isolation: auto): native crashes and a hang
