@@ -141,7 +141,8 @@ def _config(run_dir: Path, **search) -> dict:
 
 def test_a_config_search_uses_the_space_s_genes_and_the_surrogate_its_features(tmp_path: Path) -> None:
     evaluator = FunctionEvaluator(mixed_objectives, {"mixed": 1}, objectives=("error", "cost"), complexity=mixed_cost)
-    with build_search(_config(tmp_path / "space", surrogate={"model": "rbf", "min_trained": 0}), callbacks=[],
+    with build_search(_config(tmp_path / "space", genes="space", surrogate={"model": "rbf", "min_trained": 0}),
+                      callbacks=[],
                       space=MixedSpace(),
                       evaluator=evaluator) as runner:
         result = runner.run()
@@ -150,7 +151,7 @@ def test_a_config_search_uses_the_space_s_genes_and_the_surrogate_its_features(t
     assert result.status == "completed"
     assert block["operators"]["genes"] == "space" and block["operators"]["mutation"]["class"] == "CategoricalMutation"
     assert block["surrogate"]["features"] == {"one-hot": [0, 1, 2], "ordinal": [3]}
-    with build_search(_config(tmp_path / "ordinal", genes="ordinal", surrogate={"model": "rbf", "min_trained": 0}),
+    with build_search(_config(tmp_path / "ordinal", surrogate={"model": "rbf", "min_trained": 0}),  # the default
                       callbacks=[],
                       space=MixedSpace(), evaluator=evaluator) as runner:
         block = runner.config()

@@ -159,7 +159,7 @@ def test_the_surrogate_survives_the_paper_length_and_three_interrupts(folder, mo
     else:  # every generation once the earlier ones fully trained the initial design (with rungs: the promoted only)
         design = SurrogateSettings().min_trained
         assert proposed == {g for g in range(1, SMALL[2]) if len(training_rows(rows, g)) >= design}
-        assert len(proposed) >= (20 if modes.fidelity == "off" else 15)
+        assert len(proposed) >= (20 if modes.fidelity == "off" else 12)  # with rungs from generation 13-17 on
 
 
 def _cell_search(run_dir: Path, callbacks: tuple = (), workers: int = 1) -> Any:

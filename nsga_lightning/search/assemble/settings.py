@@ -68,9 +68,10 @@ class SearchSettings:
         initial_architectures: zoo names or genomes put into the initial population first (either mode).
         crossover: ``two_point`` (the published code) or ``homogeneous`` (the paper: what both parents share
             is kept; see ``search/homogeneous_crossover.py``).
-        genes: ``space`` (default: the positions a space declares categorical, e.g. operations and inputs, take
-            another of their values when mutated and are one-hot for the surrogate) or ``ordinal`` (every gene an
-            ordered integer with polynomial mutation: the published code; ``SearchRunner``'s default).
+        genes: ``ordinal`` (default: every gene an ordered integer with polynomial mutation, the published code;
+            it measured better than ``space`` without the surrogate: README, "Search quality on real landscapes")
+            or ``space`` (the positions a space declares categorical, e.g. operations and inputs, take another of
+            their values when mutated and are one-hot for the surrogate, ordered ones scaled).
         exploitation_gens: the last K generations draw their children from a Bayesian network fitted to the
             better half of the archive (the paper's BOA step; ``search/exploitation.py``); 0: none.
         fidelity: successive halving over epochs (:class:`FidelitySettings`; ``search/successive_halving.py``).
@@ -109,7 +110,7 @@ class SearchSettings:
     initialization: Literal["random", "prior"] = "prior"
     initial_architectures: list[str | list[int]] = field(default_factory=list)
     crossover: Literal["two_point", "homogeneous"] = "two_point"
-    genes: Literal["space", "ordinal"] = "space"
+    genes: Literal["space", "ordinal"] = "ordinal"
     exploitation_gens: int = 0
     fidelity: FidelitySettings = field(default_factory=FidelitySettings)
     prescreen: PrescreenSettings = field(default_factory=PrescreenSettings)
