@@ -184,7 +184,8 @@ class SearchRunner(Meters):
         self.archive = Archive(self.run_directory, self.config(), space)
         self.control = RunControl(self.archive, objectives, self.budget, stop_when, reference_point,
                                   candidate_epochs=self.fidelity.max_epochs if self.fidelity else candidate_epochs,
-                                  first_epochs=self.fidelity.rungs[0] if self.fidelity else None)
+                                  first_epochs=self.fidelity.rungs[0] if self.fidelity else None,
+                                  limits=self.limits.limits if self.limits is not None else None)
         self.recorder = Recorder(self, self.archive, self.execution, space, objectives, self.seed, self.callbacks,
                                  self.fidelity.max_epochs if self.fidelity else None,
                                  record_order=bool(self.fidelity and self.fidelity.asynchronous), control=self.control)

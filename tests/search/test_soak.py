@@ -19,9 +19,6 @@ processes, and one runs the single isolated worker process of ``search.isolation
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,18 +80,6 @@ def refusal(modes: Modes) -> str | None:
             return message
     return None
 
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    """Where the runs go: a tmpfs folder where there is one (removed afterwards), else ``tmp_path``. The archive
-    syncs each commit to disk (what a killed search relies on; not what the soak tests): a few ms each on a busy
-    disk, some 650 a run, which would double the soak's time."""
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    with tempfile.TemporaryDirectory(dir=shm, prefix="nsga-soak-") as name:
-        yield Path(name)
 
 
 OPERATORS = [("random", "two_point"), ("prior", "homogeneous"), ("random", "homogeneous"), ("prior", "two_point")]

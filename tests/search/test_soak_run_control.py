@@ -12,9 +12,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +27,6 @@ POP, CHILDREN, GENS = SMALL
 CUT = POP + 25 * CHILDREN + 4  # inside generation 26
 EARLY = POP + 11 * CHILDREN + 7  # inside generation 12
 
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs folder where there is one (the archive syncs every commit to disk; see ``test_soak.py``)."""
-    shm = Path("/dev/shm")
-    if not (shm.is_dir() and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    with tempfile.TemporaryDirectory(dir=shm, prefix="nsga-soak-") as name:
-        yield Path(name)
 
 
 def _run(folder: Path, name: str, workers: int = 1, evaluator: Any = None, **search: Any) -> Run:

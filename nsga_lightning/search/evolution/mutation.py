@@ -36,20 +36,15 @@ class IntegerPolynomialMutation(PM):
     ) -> np.ndarray:
         eta = get(self.eta, size=len(X))
         prob_var = self.get_prob_var(problem, size=len(X))
-        Xp = mut_pm(
-            X.astype(float),
-            problem.xl - 0.5,
-            problem.xu + 0.5,
-            eta,
-            prob_var,
-            at_least_once=False,
-            random_state=random_state,
-        )
-        return _round_clip(Xp, problem.xl, problem.xu)
+        return _integer_step(X.astype(float), problem.xl, problem.xu, eta, prob_var, random_state)
 
 
-def _round_clip(X: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
-    return np.clip(np.around(X), lower, upper)  # (n, n_var) float holding integers
+def _integer_step(X: np.ndarray, lower: np.ndarray, upper: np.ndarray, eta: np.ndarray, prob_var: np.ndarray,
+                  random_state: np.random.Generator) -> np.ndarray:
+    """The polynomial step on integer genes: bounds widened by 0.5, then rounded and clipped back into them
+    ((n, n_var) floats holding integers)."""
+    Xp = mut_pm(X, lower - 0.5, upper + 0.5, eta, prob_var, at_least_once=False, random_state=random_state)
+    return np.clip(np.around(Xp), lower, upper)
 
 
 class CategoricalMutation(IntegerPolynomialMutation):
@@ -83,9 +78,8 @@ class CategoricalMutation(IntegerPolynomialMutation):
         prob_var = self.get_prob_var(problem, size=len(X))  # (n,)
         ordered = ~self._categorical
         if ordered.any():
-            Xp = mut_pm(out[:, ordered], problem.xl[ordered] - 0.5, problem.xu[ordered] + 0.5,
-                        get(self.eta, size=len(X)), prob_var, at_least_once=False, random_state=random_state)
-            out[:, ordered] = _round_clip(Xp, problem.xl[ordered], problem.xu[ordered])
+            out[:, ordered] = _integer_step(out[:, ordered], problem.xl[ordered], problem.xu[ordered],
+                                            get(self.eta, size=len(X)), prob_var, random_state)
         lower, size = problem.xl[self._categorical], problem.xu[self._categorical] - problem.xl[self._categorical] + 1
         draws = random_state.random((len(X), int(self._categorical.sum()), 2))  # (n, categories, [whether, which])
         mutate = (draws[..., 0] < prob_var[:, None]) & (size > 1)

@@ -10,7 +10,6 @@ import numpy as np
 from pymoo.core.population import Population
 
 from nsga_lightning.search.core.evaluator import Candidate, Evaluation
-from nsga_lightning.search.core.limits import stored_limits
 from nsga_lightning.search.core.pareto import pareto_front
 from nsga_lightning.search.core.records import ArchiveRow, GenerationRow, SearchResult
 from nsga_lightning.search.recording.recorder import Recorder
@@ -68,7 +67,7 @@ def search_result(recorder: Recorder, status: str, stop: Stop | None, n_gens: in
     return SearchResult(
         status, 0 if last is None else last.generation + 1,
         archive.get_many(last.population) if last is not None else [],
-        pareto_front(rows, recorder.objectives, stored_limits(archive.config()) or None), recorder.n_evaluated, recorder.run_directory.path,
+        pareto_front(rows, recorder.objectives, control.limits), recorder.n_evaluated, recorder.run_directory.path,
         n_archived=len(rows), n_failed=sum(1 for r in rows if not r.is_ok), workers=workers,
         busy_share=recorder.busy_seconds / (workers * wall) if wall else None,
         stopped_by=None if stop is None else stop.reason,

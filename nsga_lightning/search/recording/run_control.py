@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nsga_lightning.search.core.evaluator import Candidate
-from nsga_lightning.search.core.limits import stored_limits
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.store.history import reference_point
@@ -109,8 +108,10 @@ class RunControl:
 
     def __init__(self, archive: Archive, objectives: Sequence[str], budget: Budget | None = None,
                  stop_when: StopWhen | None = None, reference: Mapping[str, float] | None = None,
-                 candidate_epochs: int | None = None, first_epochs: int | None = None) -> None:
+                 candidate_epochs: int | None = None, first_epochs: int | None = None,
+                 limits: Mapping[str, float] | None = None) -> None:
         self.archive, self.objectives = archive, tuple(objectives)
+        self.limits = dict(limits) if limits else None  # search.constraints: fronts of feasible architectures
         self.budget = budget if budget is not None else Budget()
         self.stop_when = stop_when if stop_when is not None else StopWhen()
         self.reference, self.candidate_epochs = dict(reference or {}), candidate_epochs
@@ -267,15 +268,13 @@ class RunControl:
             return None
         rows = self.archive.rows()
         reference = reference_point(rows, self.objectives, self.reference)
-        limits = stored_limits(self.archive.config()) or None  # a front of feasible architectures only
-        now, then = (self._volume(rows, reference, g, limits) for g in (generation, generation - rule.generations))
+        now, then = (self._volume(rows, reference, g) for g in (generation, generation - rule.generations))
         if now - then >= rule.hv_gain_below:
             return None
         return Stop("stop_when", f"{now - then:.4g}")
 
-    def _volume(self, rows: Sequence[Any], reference: Mapping[str, float], generation: int,
-                limits: Mapping[str, float] | None) -> float:
-        front = pareto_front([r for r in rows if r.generation <= generation], self.objectives, limits)
+    def _volume(self, rows: Sequence[Any], reference: Mapping[str, float], generation: int) -> float:
+        front = pareto_front([r for r in rows if r.generation <= generation], self.objectives, self.limits)
         return hypervolume(objective_matrix(front, self.objectives), reference, self.objectives) if front else 0.0
 
     def stop_line(self, stop: Stop | None, n_gens: int) -> str:
