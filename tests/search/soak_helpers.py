@@ -66,6 +66,7 @@ class Modes:
     workers: int = 1
     surrogate: str = "none"  # not an axis of all_modes(): its own soak (it excludes exploitation and prescreen)
     guards: bool = False  # the surrogate's guard rails (GUARDS)
+    genes: str = "ordinal"  # not an axis of all_modes(): search.genes: space has its own soak
 
     @property
     def name(self) -> str:
@@ -73,6 +74,7 @@ class Modes:
                  "" if self.fidelity == "off" else f"rungs-{self.fidelity}", "prescreen" if self.prescreen else "",
                  "steady" if self.steady else "generational",
                  "" if self.surrogate == "none" else f"surrogate-{self.surrogate}", "guarded" if self.guards else "",
+                 "" if self.genes == "ordinal" else f"genes-{self.genes}",
                  f"w{self.workers}"]
         return "-".join(part for part in parts if part)
 
@@ -82,7 +84,7 @@ class Modes:
         if self.steady:
             n_offspring = 1
         search = {"pop_size": pop_size, "n_offspring": n_offspring, "n_gens": n_gens, "seed": 0,
-                  "run_dir": str(run_dir), "workers": self.workers, "initialization": self.initialization,
+                  "run_dir": str(run_dir), "workers": self.workers, "initialization": self.initialization, "genes": self.genes,
                   "crossover": self.crossover, "exploitation_gens": n_gens // 3 if self.exploitation else 0,
                   "fidelity": FIDELITY[self.fidelity], "prescreen": PRESCREEN if self.prescreen else {},
                   "surrogate": {"model": self.surrogate, **SURROGATE_INNER, **(GUARDS if self.guards else {})}}

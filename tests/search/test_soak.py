@@ -147,6 +147,16 @@ def test_the_surrogate_survives_the_paper_length_and_three_interrupts(folder, mo
         assert len(proposed) >= (20 if modes.fidelity == "off" else 12)  # with rungs from generation 13-17 on
 
 
+@pytest.mark.parametrize("modes", [Modes(genes="space"), Modes(genes="space", fidelity="sync", prescreen=True)],
+                         ids=lambda m: m.name)
+def test_categorical_genes_survive_the_paper_length_and_three_interrupts(folder, modes):
+    """``search.genes: space`` (the micro space's genes resampled as categories when mutated) at the paper's length:
+    one uninterrupted run on one worker is the reference of one and of two workers, each interrupted three times."""
+    soak(_run(modes, 1, folder, "straight"), *(_run(modes, w, folder, "interrupted") for w in (1, 2)))
+    with Archive(folder / f"{modes.name}-straight") as archive:  # the categorical mutation did run
+        assert archive.config()["operators"]["mutation"]["class"] == "CategoricalMutation"
+
+
 def _cell_search(run_dir: Path, callbacks: tuple = (), workers: int = 1) -> Any:
     from cell_space import CellSpace, cell_latency, cell_objectives
 
