@@ -30,7 +30,8 @@ front, so only its wins against random search compare).
 Usage: ``nice -n 10 python benchmarks/search_quality_tables.py [--seeds 10] [--workers 2] [--datasets tuned|untuned|all|a,b]
 [--variants random,published,default,rbf,gp,trees,mlp,auto] [--proxy] [--out FILE.jsonl]``: every search's
 result is appended to ``--out`` as it finishes (run again with the same ``--out``, it skips what is there); ``--summarise FILE.jsonl [...]`` prints the tables of saved results
-(several files: later ones replace earlier results of the same dataset, variant and seed). Needs
+(several files: later ones replace earlier results of the same dataset, variant and seed); ``--noise`` prints how much
+of each table's top is measurement noise and how much of the true front's hypervolume rests on it (seconds). Needs
 ``pip install -e ".[benchmarks]"``.
 """
 
@@ -83,6 +84,33 @@ def landscape(dataset: str, objectives: tuple[str, str]) -> tuple[np.ndarray, fl
     F = load_table(dataset).objectives(objectives)
     reference = np.percentile(F, 75, axis=0)
     return reference, hv2(F, reference)
+
+
+def noise(datasets: list[str], objectives: tuple[str, str]) -> None:
+    """How much of each table's top is measurement noise, and what the true front's hypervolume owes to it.
+
+    Per dataset: Kendall tau between validation and test error over the whole table and among the architectures best
+    by validation error (how far the table's ranking at the top is a fact about the architectures, not about one
+    training run), how many architectures lie within 0.5 points of the best validation error, and the share of the
+    true front's hypervolume left when the table's best 0.1% / 1% by validation error are removed (the most a search
+    reaches if it never finds one of them)."""
+    from scipy.stats import kendalltau
+
+    from nsga_lightning.benchmarks import load_table
+
+    print("\n=== noise at the top of each table ===")
+    print(f"{'dataset':<10} {'tau(valid, test): all':>22} {'best 500':>9} {'best 100':>9} {'within 0.5 of best':>19} "
+          f"{'HV share without best 0.1%':>27} {'without best 1%':>16}")
+    for d in datasets:
+        table = load_table(d)
+        order = np.argsort(table.error, kind="stable")
+        taus = [kendalltau(table.error[i], table.test_error[i])[0] for i in (order, order[:500], order[:100])]
+        within = int(np.sum(table.error <= table.error.min() + 0.5))
+        reference, true_hv = landscape(d, objectives)
+        F = table.objectives(objectives)
+        shares = [hv2(F[order[max(1, int(q * len(F))):]], reference) / true_hv for q in (0.001, 0.01)]
+        print(f"{d:<10} {taus[0]:>22.3f} {taus[1]:>9.3f} {taus[2]:>9.3f} {within:>19d} {shares[0]:>27.3f} "
+              f"{shares[1]:>16.3f}")
 
 
 def generations(evaluations: int) -> int:
@@ -255,6 +283,7 @@ def main() -> None:
     parser.add_argument("--out", help="append each search's result to this JSON-lines file")
     parser.add_argument("--summarise", nargs="+", help="print the tables of these result files, run nothing")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    parser.add_argument("--noise", action="store_true", help="print how much of each table's top is noise, run nothing")
     parser.add_argument("--define", action="append", default=[], metavar="NAME=JSON",
                         help='another variant: search settings over the defaults, e.g. \'gp30={"surrogate": '
                              '{"model": "gp", "mated_share": 0.3}}\' (then name it in --variants)')
@@ -274,6 +303,9 @@ def main() -> None:
     if unknown:
         parser.error(f"--variants: unknown {unknown}; from {', '.join(VARIANTS)}")
     objectives = tuple(args.objectives.split(","))
+    if args.noise:
+        noise(datasets, objectives)
+        return
     if args.summarise:
         results = load(args.summarise)
         report(results, datasets, variants, args.seeds, args.proxy)
