@@ -1,6 +1,15 @@
-"""Fixtures shared by every test directory."""
+"""Fixtures shared by every test directory, and the suite's thread limits."""
 
 from __future__ import annotations
+
+import os
+
+# One BLAS / OpenMP thread per test process and the processes it starts (unless set outside). Tiny matrices
+# and networks run fastest on one thread, and busy-waiting thread pools are ruinous on a loaded machine: on 2
+# busy cores OpenBLAS's 2-thread SVD of a 400 x 220 matrix (the surrogate's fit) took 0.7 s against 12 ms on
+# one thread, which made a surrogate soak 11x slower. Set before numpy and torch are imported (read once).
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 from collections.abc import Iterator
 from typing import Any
