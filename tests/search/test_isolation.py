@@ -100,7 +100,8 @@ def test_interrupted_runs_resume_to_the_same_archive_and_never_retry_a_crash(ref
         assert counts[key] == (1 if action_of(key) == "hang" else 2), (key, counts[key])
 
 
-def test_two_ray_workers_fail_the_same_candidates_and_go_on(reference, tmp_path, monkeypatch):
+def test_two_ray_workers_fail_the_same_candidates_and_go_on(reference, tmp_path, monkeypatch,
+                                                            one_ray_at_a_time):
     ray = pytest.importorskip("ray")
     here = str(Path(__file__).parent)  # Ray's workers import the evaluator's module from this folder
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p))

@@ -57,7 +57,7 @@ def test_two_local_workers_give_the_archive_of_one(folder: Path, monkeypatch):
     assert len(runner.evaluator.startup_seconds) == 2 and all(s > 0 for s in runner.evaluator.startup_seconds)
 
 
-def test_two_ray_workers_give_the_archive_of_one(folder: Path, monkeypatch):
+def test_two_ray_workers_give_the_archive_of_one(folder: Path, monkeypatch, one_ray_at_a_time):
     ray = pytest.importorskip("ray")
     monkeypatch.chdir(folder)
     try:

@@ -154,8 +154,9 @@ def _config(folder: Path, name: str, **search: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def cluster(workspace: Path) -> Iterator[Cluster]:
-    """The README's head node, token authentication on (its ``ray get-auth-token`` and ``ray start --head``)."""
+def cluster(workspace: Path, one_ray_at_a_time_in_this_module: None) -> Iterator[Cluster]:
+    """The README's head node, token authentication on (its ``ray get-auth-token`` and ``ray start --head``); no
+    other Ray of this test run while it runs (tests/conftest.py)."""
     pytest.importorskip("ray")
     if shutil.which("ray", path=str(BIN)) is None:
         pytest.skip(f"no ray command next to {sys.executable}")

@@ -25,7 +25,8 @@ def test_the_built_in_blocks_are_the_ones_every_run_fingerprint_holds() -> None:
     assert all(type(v) is int for v in micro["upper"])  # plain JSON numbers, no numpy scalars
 
 
-@pytest.mark.parametrize("space", [MicroSpace(), MicroSpace(3), MacroSpace(), MacroSpace(4)], ids=repr)
+@pytest.mark.parametrize("space", [MicroSpace(), MicroSpace(3), MacroSpace(), MacroSpace(4)],
+                         ids=lambda space: f"{type(space).__name__}-{space.n_var}")
 def test_a_built_in_genotype_comes_back_from_its_stored_data(space) -> None:
     for genome in space.sample(np.random.default_rng(0), 20):
         genotype = space.decode(genome)
