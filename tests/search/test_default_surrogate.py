@@ -60,3 +60,27 @@ def test_a_named_model_in_an_excluding_mode_is_refused_as_before(tmp_path: Path)
     with pytest.raises(ValueError, match="search.surrogate and exploitation_gens both propose children"):
         _runner(tmp_path / "run", exploitation_gens=1, surrogate={"model": "gp"})
     assert not (tmp_path / "run").exists()
+
+
+def test_the_surrogate_fits_and_predicts_on_one_blas_thread_whatever_the_caller_allows(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nsga_lightning.search.surrogate.models import GPModel
+
+    seen: list[int] = []
+    fit, predict = GPModel.fit, GPModel.predict
+
+    def counting(method):
+        def wrapped(self, *args):
+            seen.append(max(pool["num_threads"] for pool in threadpool_info()))
+            return method(self, *args)
+        return wrapped
+
+    monkeypatch.setattr(GPModel, "fit", counting(fit))
+    monkeypatch.setattr(GPModel, "predict", counting(predict))
+    with threadpool_limits(2), _runner(tmp_path / "run", surrogate={"min_trained": 4}) as runner:
+        assert runner.run().status == "completed"
+        allowed = max(pool["num_threads"] for pool in threadpool_info())
+    assert allowed == 2  # the search itself runs with what the caller allows
+    assert seen and set(seen) == {1}  # generations 1 and 2: every fit and prediction on one thread

@@ -44,6 +44,7 @@ from nsga_lightning.search.proposers.surrogate_pool import InnerSearch, ListedPo
 from nsga_lightning.search.store.prediction_table import PredictionRow
 from nsga_lightning.search.surrogate.features import MixedFeatures, OneHotFeatures
 from nsga_lightning.search.surrogate.models import CannotFitError, kendall_tau, make_model
+from nsga_lightning.search.surrogate.predictor import one_thread
 from nsga_lightning.search.surrogate.settings import Surrogate
 from nsga_lightning.spaces import categorical_positions
 
@@ -122,7 +123,12 @@ class SurrogateProposer:
         return {"surrogate": block}
 
     def propose(self, recorder: Recorder, ask: Ask) -> Population:
-        """The generation's children: stored ones on a resume, else a fresh proposal (stored before training)."""
+        """The generation's children: stored ones on a resume, else a fresh proposal (stored before training), its
+        linear algebra on one thread (:func:`~nsga_lightning.search.surrogate.predictor.one_thread`)."""
+        with one_thread():
+            return self._propose(recorder, ask)
+
+    def _propose(self, recorder: Recorder, ask: Ask) -> Population:
         if ask.generation < self.settings.start:
             return self.inner.propose(recorder, ask)
         archived = recorder.archive.rows()
