@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -138,7 +139,16 @@ def json_default(value: Any) -> Any:
 
 
 def archive_row(r: tuple) -> ArchiveRow:
-    """An :class:`ArchiveRow` from an ``architectures`` row (columns in the order the archive selects)."""
+    """An :class:`ArchiveRow` from an ``architectures`` row (columns in the order the archive selects).
+
+    Decoded once per distinct stored row and process (the driver reads the whole archive several times a
+    generation; decoding its JSON was about a quarter of a long cheap search's time): equal stored values give the
+    same row object, so a caller must not change a row's lists or dicts (none does; copy them to change them)."""
+    return _decoded(tuple(r))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _decoded(r: tuple) -> ArchiveRow:
     key, genome, genotype, generation, seed, status, objectives, seconds, error_text, created, fidelity = r
     return ArchiveRow(
         key,
