@@ -94,9 +94,8 @@ def noise(datasets: list[str], objectives: tuple[str, str]) -> None:
     training run), how many architectures lie within 0.5 points of the best validation error, and the share of the
     true front's hypervolume left when the table's best 0.1% / 1% by validation error are removed (the most a search
     reaches if it never finds one of them)."""
-    from scipy.stats import kendalltau
-
     from nsga_lightning.benchmarks import load_table
+    from nsga_lightning.search.surrogate.models import kendall_tau
 
     print("\n=== noise at the top of each table ===")
     print(f"{'dataset':<10} {'tau(valid, test): all':>22} {'best 500':>9} {'best 100':>9} {'within 0.5 of best':>19} "
@@ -104,7 +103,7 @@ def noise(datasets: list[str], objectives: tuple[str, str]) -> None:
     for d in datasets:
         table = load_table(d)
         order = np.argsort(table.error, kind="stable")
-        taus = [kendalltau(table.error[i], table.test_error[i])[0] for i in (order, order[:500], order[:100])]
+        taus = [kendall_tau(table.error[i], table.test_error[i]) for i in (order, order[:500], order[:100])]
         within = int(np.sum(table.error <= table.error.min() + 0.5))
         reference, true_hv = landscape(d, objectives)
         F = table.objectives(objectives)

@@ -114,4 +114,3 @@ def _candidates_in_this_process_unless_isolation_is_tested(request: pytest.Fixtu
         return shipped(config, own_evaluator)
 
     monkeypatch.setattr(backends, "isolated", in_this_process_by_default)
-

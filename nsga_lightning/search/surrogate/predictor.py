@@ -1,7 +1,8 @@
 """What the search needs of a surrogate model (:class:`Predictor`), the error of one that cannot be fitted yet, the
 table of models by name (:data:`MODELS`, filled by ``models.py``) and :func:`make_model`; Kendall's tau, by which
-the models are judged. The single models (``models.py``) and those made of them (``combined.py``) both build on
-this module, so neither imports the other's."""
+the models are judged; :func:`one_thread`, the thread limit their fits and predictions run under. The single models
+(``models.py``) and those made of them (``combined.py``) both build on this module, so neither imports the
+other's."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ def make_model(name: str, seed: int = 0) -> Predictor:
 def one_thread() -> Iterator[None]:
     """Linear algebra (BLAS, OpenMP) on one thread inside: the surrogate's fits and predictions are small (tens to
     hundreds of rows), and a BLAS thread pool busy-waiting for a core that training holds made them 1.3x slower on
-    the NAS-Bench-Graph search with the machine's cores busy (11.6 s vs 8.8 s for 110 evaluations), up to 60x for
+    the NAS-Bench-Graph search with the machine's cores busy (11.6 s vs 8.2 s for 110 evaluations, same archive), up to 60x for
     one SVD; one thread also computes alike on any machine."""
     from threadpoolctl import threadpool_limits
 
