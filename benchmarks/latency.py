@@ -15,14 +15,21 @@ limit saves on the quickstart, side by side in one run.
    training by the limit (never trained), the training time that saves (kept children x the mean training time of
    a trained one: an estimate), and every Pareto architecture exported to ONNX (dynamo exporter; logits compared
    with PyTorch's on real images) and measured against the limit.
+4. **Noise floor**: beside the two passes' difference, the median gap between neighbours in the measured order and
+   the median per-round spread of the paired ratios: where the gap is smaller than the difference, two passes
+   cannot agree on the order of neighbours, whatever the protocol's estimate.
+
+``--network retrain`` measures the retrain networks of the shipped search configs (``configs/search/micro-cifar10.yaml``,
+``macro-cifar10.yaml``: micro C=34, 20 cells; macro dense decoder, 128 channels), which is what a search's latency is
+about by default (``search.latency.network: retrain``); they take longer.
 
 The machine may be shared: the load (``os.getloadavg``) is printed with the figures. Pin to one core with
 ``taskset -c 1`` and run under ``nice`` when others work. Last line: ``ratio=<prediction tau / MAdds tau>`` (median
 over the spaces).
 
 Usage: ``python benchmarks/latency.py [--networks 50] [--spaces micro,macro] [--quickstart] [--cache DIR]
-[--target cpu|cuda|onnxruntime] [--batch-size 1]`` (``benchmarks/gpu_checks.sh`` runs the CUDA path; the naive
-column then times with synchronisation, the protocol with CUDA events).
+[--target cpu|cuda|onnxruntime] [--batch-size 1] [--network proxy|retrain]`` (``benchmarks/gpu_checks.sh`` runs the
+CUDA path; the naive column then times with synchronisation, the protocol with CUDA events).
 """
 
 from __future__ import annotations
@@ -43,6 +50,23 @@ from nsga_lightning.latency import LatencyPredictor, LatencyTable, NetworkSpec, 
 
 PROXY = {"micro": (5, {"init_channels": 16, "layers": 8}), "macro": (6, {"init_channels": 16, "decoder": "residual"})}
 INPUT = {"num_classes": 10, "image_size": 32, "in_channels": 3, "stem": "cifar"}
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+# the shipped searches whose retrain networks --network retrain measures (what a search's latency is by default)
+SEARCH_CONFIGS = {"micro": CONFIGS / "search" / "micro-cifar10.yaml", "macro": CONFIGS / "search" / "macro-cifar10.yaml"}
+
+
+def network_options(space: str, network: str) -> tuple[int, dict]:
+    """(genome size, network options) of the proxy or of the shipped search config's retrain network."""
+    if network == "proxy":
+        return PROXY[space]
+    import yaml
+
+    from nsga_lightning.latency.predictor import NETWORK_OPTIONS
+
+    config = yaml.safe_load(SEARCH_CONFIGS[space].read_text())
+    size = config["space"].get("n_nodes" if space == "macro" else "n_blocks", PROXY[space][0])
+    model = config["retrain"]["model"]  # as the trainer evaluator's `search.latency.network: retrain` reads it
+    return size, {k: v for k, v in model.items() if k in NETWORK_OPTIONS and k not in INPUT}
 
 
 def load() -> str:
@@ -67,8 +91,9 @@ def naive(network: torch.nn.Module, example: torch.Tensor) -> float:
     return 1e3 * statistics.median(times)
 
 
-def prediction(space: str, n: int, cache: Path, seed: int, target: Target) -> dict[str, float]:
-    size, options = PROXY[space]
+def prediction(space: str, n: int, cache: Path, seed: int, target: Target, network: str = "proxy"
+               ) -> dict[str, float]:
+    size, options = network_options(space, network)
     spec = NetworkSpec(space, size, {**options, **INPUT})
     protocol = Protocol()
     started = time.perf_counter()
@@ -81,17 +106,22 @@ def prediction(space: str, n: int, cache: Path, seed: int, target: Target) -> di
     loads = [load()]
     passes, naive_passes = [], []
     example = target.example((3, 32, 32))
+    spreads = []
     for _ in range(2):
-        passes.append([predictor.measure(net).ms for net in networks])
+        found = [predictor.measure(net) for net in networks]
+        passes.append([m.ms for m in found])
+        spreads += [m.spread for m in found]
         naive_passes.append([naive(net, example) for net in networks])
         loads.append(load())
     first, second = np.array(passes[0]), np.array(passes[1])
     mean = (first + second) / 2
     n1, n2 = np.array(naive_passes[0]), np.array(naive_passes[1])
+    ordered = np.sort(mean)
     return {"n": n, "table_s": built, "tau": tau(predicted, mean), "tau_first": tau(predicted, first),
             "rel": float(np.median(np.abs(np.array(predicted) - mean) / mean)), "madds_tau": tau(madds, mean),
             "repeat_tau": tau(first, second), "repeat_rel": float(np.median(np.abs(first - second) / second)),
             "naive_tau": tau(n1, n2), "naive_rel": float(np.median(np.abs(n1 - n2) / n2)),
+            "gap": float(np.median(np.diff(ordered) / ordered[:-1])), "spread": float(np.median(spreads)),
             "ms_min": float(first.min()), "ms_max": float(first.max()), "held_out_tau": predictor.calibration.kendall_tau,
             "load": " -> ".join(loads)}
 
@@ -155,6 +185,9 @@ def main() -> None:
     parser.add_argument("--quickstart", action="store_true", help="also run the quickstart with a latency limit")
     parser.add_argument("--target", default="cpu", choices=["cpu", "cuda", "onnxruntime"])
     parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--network", default="proxy", choices=["proxy", "retrain"],
+                        help="the search proxies, or the retrain networks of the shipped search configs (what a "
+                             "search's latency is by default)")
     args = parser.parse_args()
     target = Target(args.target, 1, args.batch_size)
     logging.basicConfig(level=logging.WARNING)
@@ -164,17 +197,23 @@ def main() -> None:
         device = torch.cuda.get_device_name() if target.kind == "cuda" else "1 thread"
         print(f"{target.kind} latency ({device}, {target.clock} clock), batch {target.batch_size}, 32x32 images; "
               f"affinity {sorted(os.sched_getaffinity(0))}; load {load()}")
-        results = {space: prediction(space, args.networks, cache, args.seed, target) for space in args.spaces.split(",")}
+        print(f"networks: {args.network}: " + "; ".join(
+            f"{space} {network_options(space, args.network)}" for space in args.spaces.split(",")))
+        results = {space: prediction(space, args.networks, cache, args.seed, target, args.network)
+                   for space in args.spaces.split(",")}
         print("pred tau, pred rel and MAdds tau: against the mean of the two measured passes (pred tau against the "
               "first pass alone in brackets); held-out tau: the calibration's own 10 held-out networks")
         print(f"{'space':<6} {'networks':>8} {'ms':>13} {'pred tau':>14} {'pred rel':>8} {'MAdds tau':>9} "
               f"{'held-out tau':>12} {'2 passes tau':>12} {'rel diff':>8} {'naive tau':>9} {'naive diff':>10} "
-              f"{'table s':>7}  load")
+              f"{'table s':>7} {'gap':>5} {'spread':>6}  load")
         for space, r in results.items():
             print(f"{space:<6} {r['n']:>8} {r['ms_min']:>6.2f}-{r['ms_max']:<6.2f} {r['tau']:>6.3f} ({r['tau_first']:.3f}) "
                   f"{100 * r['rel']:>7.1f}% {r['madds_tau']:>9.3f} {r['held_out_tau']:>12.3f} {r['repeat_tau']:>12.3f} "
                   f"{100 * r['repeat_rel']:>7.1f}% {r['naive_tau']:>9.3f} {100 * r['naive_rel']:>9.1f}% "
-                  f"{r['table_s']:>7.0f}  {r['load']}")
+                  f"{r['table_s']:>7.0f} {100 * r['gap']:>4.2f}% {100 * r['spread']:>5.1f}%  {r['load']}")
+        print("gap: the median relative difference between neighbours in the measured order; spread: the median "
+              "per-round spread (IQR / median) of a measurement's paired ratios. Two passes can only agree on the order "
+              "of neighbours whose gap is above the passes' difference (rel diff).")
         if args.quickstart:
             quickstart(cache, Path(temporary))
     ratio = statistics.median(r["tau"] / r["madds_tau"] for r in results.values())
