@@ -5,7 +5,9 @@ per CPU this process may use, when pytest-xdist is installed (the ``test`` extra
 whole on one worker, in its order (``--dist loadscope``), so its module-scoped fixtures are built once, as
 in one process. ``-n 0`` or ``-p no:xdist`` runs the suite in this process, ``-n N`` on N workers, and
 ``PYTEST_XDIST_AUTO_NUM_WORKERS`` sets the default count; a command that names files or tests runs them in
-this process unless it gives ``-n``. Tests that start Ray take :func:`one_ray_at_a_time`.
+this process unless it gives ``-n``. Tests that start Ray take :func:`one_ray_at_a_time`. A suite started where
+SIGINT is ignored (a background job of a script: ``python -m pytest &``) handles it again, so that the Ctrl-C
+tests test Ctrl-C, not the shell that started them.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import fcntl
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import torch
+
+# SIGINT inherited as ignored (bash ignores it in the background jobs of a non-interactive shell) reaches every
+# process the tests start; Python then installs no KeyboardInterrupt handler and the Ctrl-C tests see nothing
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _cpus() -> int:

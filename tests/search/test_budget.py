@@ -6,6 +6,9 @@ hypervolume stops growing; bad settings are one line and create nothing."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -110,6 +113,25 @@ def test_a_hard_hours_budget_stops_at_once_and_the_generation_in_flight_continue
     run(tmp_path / "run")
     run(tmp_path / "single")
     assert state(tmp_path / "run") == state(tmp_path / "single")
+
+
+@pytest.mark.parametrize("disposition", [signal.SIG_IGN, signal.SIG_DFL], ids=["ignored", "os-default"])
+def test_a_hard_hours_budget_stops_at_once_where_sigint_has_no_python_handler(tmp_path: Path, disposition) -> None:
+    # SIGINT ignored: a background job of a script (`cmd &`); there, and with the OS default, interrupt_main does
+    # nothing. A real SIGINT sent before the budget runs out stays ignored where it was.
+    before = signal.signal(signal.SIGINT, disposition)
+    real = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)) if disposition == signal.SIG_IGN else None
+    try:
+        if real is not None:
+            real.start()
+        result = run(tmp_path / "run", CellEvaluator(sleep=0.15), budget={"hours": 0.5 / 3600, "hard": True})
+        if real is not None:
+            real.join()
+        assert signal.getsignal(signal.SIGINT) == disposition  # the session's handler is gone again
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert result.status == "completed" and result.stopped_by == "budget.hours"
+    assert result.generations == 0 and result.n_archived < 8  # inside generation 0
 
 
 def test_stop_when_ends_a_converged_search_and_a_looser_rule_continues_it(tmp_path: Path) -> None:

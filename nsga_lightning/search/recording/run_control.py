@@ -11,7 +11,10 @@ How a budget ends a search:
 * ``hours`` ends the search after the generation in flight when the time runs out (checked at every result);
   the decision is recorded in the archive (``stops``) the moment it is taken, so that a resume after a kill stops
   where the first session would have. With ``hard`` the search stops at once (a timer interrupts it as Ctrl-C
-  would): what is in flight is dropped and trained again when the search continues.
+  would): what is in flight is dropped and trained again when the search continues. A search started where Ctrl-C
+  is ignored (a background job of a script, ``cmd &``: SIGINT is inherited as ignored, and Python's interrupt
+  of the main thread then does nothing) gets a SIGINT handler for the session that stops it only when the budget
+  fired, and ignores a real SIGINT as before.
 * ``stop_when`` is read off the archive after each generation (deterministic, nothing to record).
 
 The asynchronous steady state stops mating instead and lets the children in flight finish; where it paused is
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import _thread
 import logging
+import signal
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -121,6 +125,7 @@ class RunControl:
         self.cut: Stop | None = None  # a batch was cut to the budget: the search ends without its generation
         self.hard_fired = False
         self._timer: threading.Timer | None = None
+        self._ignored_sigint: Any = None  # the disposition the hard timer's handler stands in for, put back at close
 
     # -- the session clock --------------------------------------------------------------------------------
 
@@ -131,9 +136,28 @@ class RunControl:
         self.cut, self.hard_fired = None, False
         if self.budget.hard and self.budget.seconds is not None:
             left = max(0.0, self.budget.seconds - self.sessions.seconds())
+            self._interruptible()
             self._timer = threading.Timer(left, self._fire)
             self._timer.daemon = True
             self._timer.start()
+
+    def _interruptible(self) -> None:
+        """Where SIGINT is ignored or left to the OS, ``interrupt_main`` does nothing: install a handler that raises
+        ``KeyboardInterrupt`` once the hard budget fired, and otherwise does what the disposition did (ignore; the
+        OS default, terminating, becomes a clean stop as Ctrl-C's). Only in the main thread, where handlers live."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        current = signal.getsignal(signal.SIGINT)
+        if current not in (signal.SIG_IGN, signal.SIG_DFL):
+            return
+        self._ignored_sigint = current
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            if self.hard_fired or current == signal.SIG_DFL:
+                raise KeyboardInterrupt
+            # SIG_IGN: a real SIGINT, which whoever started the search chose to ignore
+
+        signal.signal(signal.SIGINT, on_sigint)
 
     def _fire(self) -> None:
         self.hard_fired = True
@@ -153,6 +177,9 @@ class RunControl:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._ignored_sigint is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._ignored_sigint)
+            self._ignored_sigint = None
         self.sessions.touch()
 
     # -- spending -----------------------------------------------------------------------------------------
