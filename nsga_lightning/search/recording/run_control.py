@@ -11,10 +11,7 @@ How a budget ends a search:
 * ``hours`` ends the search after the generation in flight when the time runs out (checked at every result);
   the decision is recorded in the archive (``stops``) the moment it is taken, so that a resume after a kill stops
   where the first session would have. With ``hard`` the search stops at once (a timer interrupts it as Ctrl-C
-  would): what is in flight is dropped and trained again when the search continues. A search started where Ctrl-C
-  is ignored (a background job of a script, ``cmd &``: SIGINT is inherited as ignored, and Python's interrupt
-  of the main thread then does nothing) gets a SIGINT handler for the session that stops it only when the budget
-  fired, and ignores a real SIGINT as before.
+  would, also where SIGINT is ignored): what is in flight is dropped and trained again when the search continues.
 * ``stop_when`` is read off the archive after each generation (deterministic, nothing to record).
 
 The asynchronous steady state stops mating instead and lets the children in flight finish; where it paused is
@@ -25,13 +22,13 @@ from __future__ import annotations
 
 import _thread
 import logging
-import signal
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nsga_lightning.search.core.evaluator import Candidate
+from nsga_lightning.search.core.interrupts import interruptible_by_timer, restore_sigint
 from nsga_lightning.search.core.pareto import hypervolume, objective_matrix, pareto_front
 from nsga_lightning.search.core.run_control import Budget, StopWhen
 from nsga_lightning.search.store.history import reference_point
@@ -136,28 +133,10 @@ class RunControl:
         self.cut, self.hard_fired = None, False
         if self.budget.hard and self.budget.seconds is not None:
             left = max(0.0, self.budget.seconds - self.sessions.seconds())
-            self._interruptible()
+            self._ignored_sigint = interruptible_by_timer(lambda: self.hard_fired)
             self._timer = threading.Timer(left, self._fire)
             self._timer.daemon = True
             self._timer.start()
-
-    def _interruptible(self) -> None:
-        """Where SIGINT is ignored or left to the OS, ``interrupt_main`` does nothing: install a handler that raises
-        ``KeyboardInterrupt`` once the hard budget fired, and otherwise does what the disposition did (ignore; the
-        OS default, terminating, becomes a clean stop as Ctrl-C's). Only in the main thread, where handlers live."""
-        if threading.current_thread() is not threading.main_thread():
-            return
-        current = signal.getsignal(signal.SIGINT)
-        if current not in (signal.SIG_IGN, signal.SIG_DFL):
-            return
-        self._ignored_sigint = current
-
-        def on_sigint(signum: int, frame: Any) -> None:
-            if self.hard_fired or current == signal.SIG_DFL:
-                raise KeyboardInterrupt
-            # SIG_IGN: a real SIGINT, which whoever started the search chose to ignore
-
-        signal.signal(signal.SIGINT, on_sigint)
 
     def _fire(self) -> None:
         self.hard_fired = True
@@ -177,9 +156,7 @@ class RunControl:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._ignored_sigint is not None and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, self._ignored_sigint)
-            self._ignored_sigint = None
+        restore_sigint(self._ignored_sigint)  # a second close puts the same disposition back
         self.sessions.touch()
 
     # -- spending -----------------------------------------------------------------------------------------
