@@ -19,9 +19,10 @@ limit saves on the quickstart, side by side in one run.
    the median per-round spread of the paired ratios: where the gap is smaller than the difference, two passes
    cannot agree on the order of neighbours, whatever the protocol's estimate.
 
-``--network retrain`` measures the retrain networks of the shipped search configs (``configs/search/micro-cifar10.yaml``,
-``macro-cifar10.yaml``: micro C=34, 20 cells; macro dense decoder, 128 channels), which is what a search's latency is
-about by default (``search.latency.network: retrain``); they take longer.
+``--network retrain`` measures the retrain networks of the shipped search configs
+(``configs/search/micro-cifar10.yaml``, ``macro-cifar10.yaml``: micro C=34, 20 cells; macro dense decoder, 128
+channels), which is what a search's latency is about by default (``search.latency.network: retrain``); they take
+longer.
 
 The machine may be shared: the load (``os.getloadavg``) is printed with the figures. Pin to one core with
 ``taskset -c 1`` and run under ``nice`` when others work. Last line: ``ratio=<prediction tau / MAdds tau>`` (median
@@ -52,7 +53,7 @@ PROXY = {"micro": (5, {"init_channels": 16, "layers": 8}), "macro": (6, {"init_c
 INPUT = {"num_classes": 10, "image_size": 32, "in_channels": 3, "stem": "cifar"}
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 # the shipped searches whose retrain networks --network retrain measures (what a search's latency is by default)
-SEARCH_CONFIGS = {"micro": CONFIGS / "search" / "micro-cifar10.yaml", "macro": CONFIGS / "search" / "macro-cifar10.yaml"}
+SEARCH_CONFIGS = {space: CONFIGS / "search" / f"{space}-cifar10.yaml" for space in ("micro", "macro")}
 
 
 def network_options(space: str, network: str) -> tuple[int, dict]:
@@ -212,8 +213,8 @@ def main() -> None:
                   f"{100 * r['repeat_rel']:>7.1f}% {r['naive_tau']:>9.3f} {100 * r['naive_rel']:>9.1f}% "
                   f"{r['table_s']:>7.0f} {100 * r['gap']:>4.2f}% {100 * r['spread']:>5.1f}%  {r['load']}")
         print("gap: the median relative difference between neighbours in the measured order; spread: the median "
-              "per-round spread (IQR / median) of a measurement's paired ratios. Two passes can only agree on the order "
-              "of neighbours whose gap is above the passes' difference (rel diff).")
+              "per-round spread (IQR / median) of a measurement's paired ratios. Two passes can only agree on the "
+              "order of neighbours whose gap is above the passes' difference (rel diff).")
         if args.quickstart:
             quickstart(cache, Path(temporary))
     ratio = statistics.median(r["tau"] / r["madds_tau"] for r in results.values())

@@ -62,8 +62,8 @@ def make_model(name: str, seed: int = 0) -> Predictor:
 def one_thread() -> Iterator[None]:
     """Linear algebra (BLAS, OpenMP) on one thread inside: the surrogate's fits and predictions are small (tens to
     hundreds of rows), and a BLAS thread pool busy-waiting for a core that training holds made them 1.3x slower on
-    the NAS-Bench-Graph search with the machine's cores busy (11.6 s vs 8.2 s for 110 evaluations, same archive), up to 60x for
-    one SVD; one thread also computes alike on any machine."""
+    the NAS-Bench-Graph search with the machine's cores busy (11.6 s vs 8.2 s for 110 evaluations, same archive),
+    up to 60x for one SVD; one thread also computes alike on any machine."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
