@@ -27,12 +27,14 @@ and physics are reported separately as untuned (``--datasets`` picks). ``--proxy
 ``benchmarks/search_quality.py`` as one row (its hypervolume is over normalised objectives, not a share of a true
 front, so only its wins against random search compare).
 
-Usage: ``nice -n 10 python benchmarks/search_quality_tables.py [--seeds 10] [--workers 2] [--datasets tuned|untuned|all|a,b]
-[--variants random,published,default,rbf,gp,trees,mlp,auto] [--proxy] [--out FILE.jsonl]``: every search's
-result is appended to ``--out`` as it finishes (run again with the same ``--out``, it skips what is there); ``--summarise FILE.jsonl [...]`` prints the tables of saved results
-(several files: later ones replace earlier results of the same dataset, variant and seed); ``--noise`` prints how much
-of each table's top is measurement noise and how much of the true front's hypervolume rests on it (seconds). Needs
-``pip install -e ".[benchmarks]"``.
+Usage: ``nice -n 10 python benchmarks/search_quality_tables.py [--seeds 10] [--first-seed 0] [--workers 2]
+[--datasets tuned|untuned|all|a,b] [--variants random,published,default,rbf,gp,trees,mlp,auto] [--proxy]
+[--out FILE.jsonl]``: every search's result is appended to ``--out`` as it finishes (run again with the same
+``--out``, it skips what is there); ``--first-seed 10`` runs held-out seeds for a choice made on seeds 0-9;
+``--summarise FILE.jsonl [...]`` prints the tables of saved results (several files: later ones replace earlier
+results of the same dataset, variant and seed); ``--noise`` prints how much of each table's top is measurement noise
+and how much of the true front's hypervolume rests on it (seconds); ``search_ceiling.py`` what a model could reach
+at all. Needs ``pip install -e ".[benchmarks]"``.
 """
 
 from __future__ import annotations
@@ -225,7 +227,7 @@ def _row(first: str, cells: list[str]) -> str:
     return f"{first:10s} " + " ".join(f"{c:>24s}" for c in cells)
 
 
-def summarise(results: list[dict], datasets: list[str], variants: list[str], seeds: int) -> None:
+def summarise(results: list[dict], datasets: list[str], variants: list[str], seeds: range) -> None:
     """Per dataset and budget: median, worst seed and wins against random of every variant (over the seeds that
     have both)."""
     hv = {(r["dataset"], r["variant"], r["seed"]): r["hv"] for r in results}
@@ -238,7 +240,7 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
         for d in datasets:
             cells = []
             for v in variants:
-                done = [s for s in range(seeds) if budget in hv.get((d, v, s), {})
+                done = [s for s in seeds if budget in hv.get((d, v, s), {})
                         and budget in hv.get((d, "random", s), {})]
                 values = [hv[(d, v, s)][budget] for s in done]
                 cells.append(_cell(values, None if v == "random" else [hv[(d, "random", s)][budget] for s in done]))
@@ -247,7 +249,7 @@ def summarise(results: list[dict], datasets: list[str], variants: list[str], see
     for d in datasets:
         cells = []
         for v in variants:
-            mine = [r for r in results if (r["dataset"], r["variant"]) == (d, v) and r["seed"] < seeds]
+            mine = [r for r in results if (r["dataset"], r["variant"]) == (d, v) and r["seed"] in seeds]
             cells.append(f"{statistics.median(r['seconds'] for r in mine):.1f} ({sum(r['failed'] for r in mine)} f)"
                          if mine else "–")
         print(_row(d, cells))
@@ -273,6 +275,9 @@ def load(names: list[str]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds first-seed .. first-seed + seeds - 1 (e.g. held-out seeds for a setting chosen "
+                             "on seeds 0-9)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--datasets", default="all", help="tuned, untuned, all, or a comma-separated list")
     parser.add_argument("--variants", default=",".join(VARIANTS))
@@ -296,6 +301,7 @@ def main() -> None:
     groups = {"tuned": list(TUNED), "untuned": list(UNTUNED), "all": [*TUNED, *UNTUNED], "none": []}
     datasets = groups.get(args.datasets) if args.datasets in groups else args.datasets.split(",")
     variants = args.variants.split(",")
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     if "random" not in variants:
         variants.insert(0, "random")
     unknown = [v for v in variants if v not in VARIANTS]
@@ -307,7 +313,7 @@ def main() -> None:
         return
     if args.summarise:
         results = load(args.summarise)
-        report(results, datasets, variants, args.seeds, args.proxy)
+        report(results, datasets, variants, seeds, args.proxy)
         return
     generations(args.evaluations)
     start = time.perf_counter()
@@ -317,19 +323,19 @@ def main() -> None:
               f"percentiles of the table); true front HV {true_hv:.4g}")
     done = {(r["dataset"], r["variant"], r["seed"]) for r in load([args.out])} if args.out and Path(args.out).exists() \
         else set()  # a run stopped earlier: what it finished is not run again
-    jobs = [(d, v, s, objectives, args.evaluations, VARIANTS[v]) for s in range(args.seeds) for d in datasets
+    jobs = [(d, v, s, objectives, args.evaluations, VARIANTS[v]) for s in seeds for d in datasets
             for v in variants if (d, v, s) not in done]
-    proxy_jobs = [(v, s, args.evaluations, VARIANTS[v]) for s in range(args.seeds) for v in variants
+    proxy_jobs = [(v, s, args.evaluations, VARIANTS[v]) for s in seeds for v in variants
                   if ("proxy", v, s) not in done] if args.proxy else []
     with ProcessPoolExecutor(args.workers) as pool:
         for result in pool.map(run_one, jobs):
             _saved(result, args.out)
         for result in pool.map(run_proxy, proxy_jobs):
             _saved(result, args.out)
-    print(f"\n{args.seeds} seeds, objectives {', '.join(objectives)}, pop {POP} + generations of {OFFSPRING}; "
-          f"{time.perf_counter() - start:.0f} s")
+    print(f"\nseeds {seeds.start}-{seeds.stop - 1}, objectives {', '.join(objectives)}, pop {POP} + generations of "
+          f"{OFFSPRING}; {time.perf_counter() - start:.0f} s")
     if args.out:
-        report(load([args.out]), datasets, variants, args.seeds, args.proxy)
+        report(load([args.out]), datasets, variants, seeds, args.proxy)
 
 
 def _saved(result: dict, out: str | None) -> dict:
@@ -340,7 +346,7 @@ def _saved(result: dict, out: str | None) -> dict:
     return result
 
 
-def report(results: list[dict], datasets: list[str], variants: list[str], seeds: int, proxy: bool) -> None:
+def report(results: list[dict], datasets: list[str], variants: list[str], seeds: range, proxy: bool) -> None:
     """The tables: tuning datasets, untuned ones, the proxy row."""
     tuned = [d for d in datasets if d in TUNED]
     untuned = [d for d in datasets if d not in TUNED]
