@@ -106,12 +106,20 @@ def main() -> None:
     args = parser.parse_args()
     groups = {"tuned": list(TUNED), "untuned": list(UNTUNED), "all": [*TUNED, *UNTUNED]}
     datasets = groups.get(args.datasets) or args.datasets.split(",")
+    unknown = [d for d in datasets if d not in (*TUNED, *UNTUNED)]
+    if unknown:
+        parser.error(f"--datasets: unknown {unknown}; from {', '.join((*TUNED, *UNTUNED))}, tuned, untuned or all")
+    if args.budget < 1:
+        parser.error(f"--budget: at least 1, got {args.budget}")
     columns = [*(f"fitted to {n:,}" for n in SIZES), "fitted to 80% of the table"]
     keys = [*(str(n) for n in SIZES), "cross-fitted"]
     start = time.perf_counter()
     rows = []
     for d in datasets:
-        shares = curve(d, args.budget)
+        try:
+            shares = curve(d, args.budget)
+        except ValueError as error:  # the benchmark package missing: one line naming the extra
+            raise SystemExit(f"search_ceiling.py: {error}") from None
         cells = [("–" if k not in shares else f"{statistics.median(shares[k]):.3f}" if len(shares[k]) == 1 else
                   f"{statistics.median(shares[k]):.3f} ({min(shares[k]):.3f})") for k in keys]
         rows.append([d, *cells])
