@@ -30,13 +30,16 @@ def _latency_block(cache: Path, **changes: object) -> dict:
 
 
 def _limit(config: Path) -> float:
-    """The median predicted latency of random retrain networks, by the search's own evaluator (its table and
-    calibration, which the search then finds in the cache)."""
+    """The 30th percentile of the predicted latency of random retrain networks, by the search's own evaluator (its
+    table and calibration, which the search then finds in the cache). Which networks lie over it depends on the
+    calibration measured on this machine. At the median a CI run once found all six candidates under it, so nothing
+    was kept from training (for six independent draws, 0.5^6: about 1 run in 64); at the 30th percentile 0.3^6,
+    about 1 in 1,400."""
     evaluator = build_evaluator(yaml.safe_load(config.read_text()))
     evaluator.prepare()
     spec = evaluator.predictor.spec
     assert spec.options["auxiliary"] and "drop_path_prob" not in spec.options and spec.options["image_size"] == 32
-    return float(np.median([evaluator.predictor.predict(g) for g in spec.genotypes(40, seed=5)]))
+    return float(np.percentile([evaluator.predictor.predict(g) for g in spec.genotypes(40, seed=5)], 30))
 
 
 @pytest.fixture(scope="module")
