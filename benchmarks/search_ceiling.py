@@ -57,19 +57,18 @@ def forest(X: np.ndarray, y: np.ndarray, seed: int):
     return RandomForestRegressor(300, min_samples_leaf=2, n_jobs=2, random_state=seed).fit(X, y)
 
 
-def picks_share(predicted: np.ndarray, F: np.ndarray, reference: np.ndarray, true_hv: float, budget: int,
-                excluded: np.ndarray) -> float:
-    """HV share of the ``budget`` architectures a prediction picks (greedy predicted HV gain, none of ``excluded``)."""
-    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-
-    from nsga_lightning.search.surrogate.selection import select_by_hv_gain
+def picks_share(predicted: np.ndarray, F: np.ndarray, keys: np.ndarray, reference: np.ndarray, true_hv: float,
+                budget: int, excluded: np.ndarray) -> float:
+    """HV share of the ``budget`` architectures a prediction picks, none of ``excluded``: the default surrogate's own
+    choice (``proposers/surrogate_pool.choose``: the best :data:`PREFERRED` by predicted non-dominated rank, then
+    greedy predicted HV gain), against an empty front."""
+    from nsga_lightning.search.proposers.surrogate_pool import Pool, choose
 
     pool = np.setdiff1d(np.arange(len(F)), excluded)
     candidates = np.column_stack([np.exp(predicted[pool]), F[pool, 1]])
-    ranks = NonDominatedSorting().do(candidates, return_rank=True)[1]
-    preferred = np.lexsort((pool, ranks))[:max(PREFERRED, budget)]
-    chosen = select_by_hv_gain(candidates[preferred], np.zeros((0, 2)), budget)
-    return hv2(F[pool[preferred[chosen]]], reference) / true_hv
+    chosen = choose(Pool([str(int(k)) for k in keys[pool]], list(pool), candidates, list(range(len(pool)))), budget,
+                    PREFERRED, "hv_gain", [], ("error", "latency"))
+    return hv2(F[pool[chosen]], reference) / true_hv
 
 
 def curve(dataset: str, budget: int) -> dict[str, list[float]]:
@@ -90,11 +89,12 @@ def curve(dataset: str, budget: int) -> dict[str, list[float]]:
         for draw in range(DRAWS):
             known = np.random.default_rng(draw).choice(len(y), n, replace=False)
             predicted = forest(X[known], y[known], draw).predict(X)
-            out[str(n)].append(picks_share(predicted, F, reference, true_hv, budget, known))
+            out[str(n)].append(picks_share(predicted, F, table.keys, reference, true_hv, budget, known))
     predicted = np.zeros(len(y))
     for train, held in KFold(5, shuffle=True, random_state=0).split(X):
         predicted[held] = forest(X[train], y[train], 0).predict(X[held])
-    out["cross-fitted"] = [picks_share(predicted, F, reference, true_hv, budget, np.array([], dtype=int))]
+    out["cross-fitted"] = [picks_share(predicted, F, table.keys, reference, true_hv, budget,
+                                        np.array([], dtype=int))]
     return out
 
 
